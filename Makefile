@@ -1,0 +1,78 @@
+# egov — two commands on a fresh machine: `make run` (platform + demo data on SQLite) and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := chromium fonts-dejavu-core poppler-utils libnss3-tools xmlsec1 softhsm2 opensc
+export EGOV_DATA_DIR ?= var
+HOST ?= localhost
+PORT ?= 8000
+
+.PHONY: help setup system-deps run demo serve worker test test-sqlite test-postgres test-browser lint typecheck \
+        imports migrations-check check bench i18n clean
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/egov: pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/egov ## Create the virtualenv and install the pinned dependencies
+
+system-deps: ## Install the Debian packages the tests need (Chromium, poppler, NSS tools, xmlsec1, SoftHSM2)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: setup ## Set up, migrate, load demo data once, and serve on http://localhost:8000
+	$(BIN)/egov db upgrade
+	@if [ ! -f $(EGOV_DATA_DIR)/.demo-loaded ]; then $(BIN)/egov demo load && touch $(EGOV_DATA_DIR)/.demo-loaded; fi
+	@echo "Open http://$(HOST):$(PORT)  (demo sign-in: see README)"
+	$(BIN)/egov serve --host 127.0.0.1 --port $(PORT)
+
+worker: setup ## Run the background worker (audit sequencer and checkpoints)
+	$(BIN)/egov worker
+
+test: setup system-deps ## Set up and run every check: lint, types, imports, migrations, tests on SQLite and PostgreSQL
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+check: lint typecheck imports migrations-check ## Static checks and alembic check on both databases
+
+lint: setup ## ruff
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: setup ## mypy
+	$(BIN)/mypy
+
+imports: setup ## import-linter: context boundaries, kernel independence, who may touch hazmat
+	$(BIN)/lint-imports
+
+migrations-check: setup ## alembic check on a fresh SQLite and a fresh PostgreSQL database
+	$(BIN)/python -m tests.tools.migrations_check
+
+test-sqlite: setup ## Tests on SQLite
+	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 -m "not slow"
+
+test-postgres: setup ## Tests on PostgreSQL (creates and drops its own database)
+	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not slow and not browser"
+
+test-browser: setup system-deps ## Only the Chromium tests
+	$(BIN)/pytest -q -m browser
+
+bench: setup ## Benchmarks (PostgreSQL, minutes): results in benchmarks/results/
+	$(BIN)/python benchmarks/run_all.py
+
+i18n: setup ## Extract strings and update the English catalogue
+	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src
+	$(BIN)/pybabel update -i var/messages.pot -d src/egov/locale -l en --no-fuzzy-matching
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var

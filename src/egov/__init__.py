@@ -1,0 +1,1 @@
+"""egov: secure e-government platform."""

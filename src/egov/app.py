@@ -1,0 +1,73 @@
+"""Composition root: create_app(settings) wires every context's routes, middleware and error pages."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from egov.bootstrap import Container, build_container
+from egov.platform.clock import Clock
+from egov.settings import Settings, load_settings
+from egov.web import errors
+from egov.web.csrf import csrf_protect
+from egov.web.middleware import RequestContextMiddleware
+from egov.web.ops import router as ops_router
+from egov.web.templating import STATIC_DIR
+
+# Each context offers `router` in views.py (HTML) and api.py (JSON) when it has pages or an API.
+CONTEXT_ROUTERS = (
+    "egov.auth.views",
+    "egov.auth.api",
+    "egov.registry.views",
+    "egov.registry.api",
+    "egov.soc.views",
+    "egov.soc.api",
+)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               container: Container | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    container = container or build_container(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from egov.soc import background
+
+        runner = background.start_in_process(container) if settings.run_background_in_process else None
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+
+    app = FastAPI(
+        title="egov",
+        version="0.1.0",
+        description="Nền tảng chính phủ điện tử — e-government platform API",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.container = container
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(ops_router)
+    for module_name in CONTEXT_ROUTERS:
+        module = importlib.import_module(module_name)
+        app.include_router(module.router)
+    errors.install(app)
+    from egov.auth import resolve_principal_for
+
+    app.add_middleware(
+        RequestContextMiddleware,
+        resolver=resolve_principal_for(container),
+        trusted_proxies=settings.trusted_proxies,
+        secure_cookies=bool(settings.cookie_secure),
+    )
+    return app

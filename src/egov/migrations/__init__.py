@@ -1,0 +1,1 @@
+"""Alembic migrations: one linear history that runs on SQLite (batch mode) and PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Shared kernel: settings-free building blocks every context uses."""

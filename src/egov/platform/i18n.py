@@ -1,0 +1,58 @@
+"""Vietnamese first, English second: source strings are Vietnamese, English comes from a gettext catalogue."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from functools import lru_cache
+from importlib import resources
+
+from babel.messages.pofile import read_po
+
+LOCALES = ("vi", "en")
+DEFAULT_LOCALE = "vi"
+_locale: ContextVar[str] = ContextVar("egov_locale", default=DEFAULT_LOCALE)
+
+
+@lru_cache(maxsize=None)
+def _catalogue(locale: str) -> dict[str, str]:
+    """Read the .po file once; no compile step, so a fresh checkout needs no build for translations."""
+    if locale == DEFAULT_LOCALE:
+        return {}
+    ref = resources.files("egov") / "locale" / locale / "LC_MESSAGES" / "messages.po"
+    if not ref.is_file():
+        return {}
+    with ref.open("rb") as fh:
+        cat = read_po(fh, locale=locale)
+    return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def set_locale(locale: str) -> object:
+    return _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+def gettext(message: str) -> str:
+    return _catalogue(get_locale()).get(message, message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return gettext(singular if n == 1 else plural)
+
+
+def pick(vi: str, en: str) -> str:
+    """For messages built in code with both languages (errors), choose by the current locale."""
+    return en if get_locale() == "en" else vi
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """An explicit choice (cookie) wins; else the browser's first supported language; else Vietnamese."""
+    if cookie in LOCALES:
+        return cookie
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LOCALES:
+            return tag
+    return DEFAULT_LOCALE

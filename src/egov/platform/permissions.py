@@ -1,0 +1,115 @@
+"""Permissions `<context>:<resource>:<action>`, scoped to an agency; every route declares one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from egov.platform.errors import AuthenticationRequired, PermissionDenied
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+GLOBAL = "*"  # a grant valid in every agency (platform administrators)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in party, resolved from the session for each request.
+
+    `grants` pairs a permission with the agency id it is valid in (GLOBAL for all agencies);
+    a role held in one agency never opens another agency's records.
+    """
+
+    account_id: str
+    kind: str  # citizen | organisation | officer | admin | system
+    display_name: str
+    subject_id: str | None = None
+    grants: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    acr: str = "0"
+    amr: tuple[str, ...] = ()
+    session_id: str | None = None
+    represented_party: str | None = None
+    agency_id: str | None = None  # the agency the officer is acting in, if any
+
+    def can(self, permission: str, agency_id: str | None = None) -> bool:
+        if (permission, GLOBAL) in self.grants:
+            return True
+        if agency_id is None:
+            return any(p == permission for p, _ in self.grants)
+        return (permission, agency_id) in self.grants
+
+    def agencies_for(self, permission: str) -> set[str] | None:
+        """Agency ids where `permission` holds; None means every agency."""
+        if (permission, GLOBAL) in self.grants:
+            return None
+        return {a for p, a in self.grants if p == permission}
+
+    def require(self, permission: str, agency_id: str | None = None) -> None:
+        """Raise PermissionDenied unless the grant holds (in `agency_id` when given)."""
+        if not self.can(permission, agency_id):
+            raise PermissionDenied(
+                "Bạn không có quyền thực hiện thao tác này.",
+                "You do not have permission for this action.",
+            )
+
+    @property
+    def permissions(self) -> set[str]:
+        return {p for p, _ in self.grants}
+
+
+def _principal_of(request: Any) -> Principal | None:
+    return getattr(request.state, "principal", None)
+
+
+def requires(*permissions: str) -> Callable[..., Principal]:
+    """Route dependency: the caller must hold at least one of `permissions` in some agency.
+
+    Agency-level checks on the record itself happen in the service (Principal.require with the
+    record's agency), so guessing another agency's record id yields 404/403, not the record.
+    """
+    def dependency(request: Request) -> Principal:
+        principal = _principal_of(request)
+        if principal is None:
+            raise AuthenticationRequired("Vui lòng đăng nhập để tiếp tục.", "Please sign in to continue.")
+        if not any(principal.can(p) for p in permissions):
+            raise PermissionDenied(
+                "Bạn không có quyền truy cập trang này.", "You do not have permission to open this page."
+            )
+        return principal
+
+    dependency.__egov_permission__ = tuple(permissions)  # type: ignore[attr-defined]
+    dependency.__name__ = "requires_" + "_or_".join(p.replace(":", "_") for p in permissions)
+    return dependency
+
+
+def _public(request: Request) -> Principal | None:
+    return _principal_of(request)
+
+
+_public.__egov_permission__ = (PUBLIC,)  # type: ignore[attr-defined]
+public = _public
+"""Route dependency that declares a route open to everyone; returns the principal if signed in."""
+
+
+def _authenticated(request: Request) -> Principal:
+    principal = _principal_of(request)
+    if principal is None:
+        raise AuthenticationRequired("Vui lòng đăng nhập để tiếp tục.", "Please sign in to continue.")
+    return principal
+
+
+_authenticated.__egov_permission__ = (AUTHENTICATED,)  # type: ignore[attr-defined]
+authenticated = _authenticated
+"""Route dependency for pages any signed-in person may open (their own account, sign-out)."""
+
+
+def declared_permissions(dependencies: Iterable[Any]) -> tuple[str, ...] | None:
+    """The permissions declared by a route's dependency callables, or None if it declares none."""
+    for call in dependencies:
+        declared = getattr(call, "__egov_permission__", None)
+        if declared:
+            return tuple(declared)
+    return None

@@ -1,0 +1,59 @@
+"""Backoff that expires: slows guessing per key (account, source address) without locking anyone out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from egov.platform.db import Base, UtcDateTime
+from egov.platform.errors import TooManyAttempts
+
+
+class ThrottleBucket(Base):
+    __tablename__ = "throttle_buckets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    blocked_until: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Throttle:
+    """Exponential backoff per key: after `free` failures each one doubles the wait, up to `max_wait`.
+
+    A bucket forgets itself after `forget_after` without failures, so the delay a stranger can
+    inflict on a citizen's account is bounded and goes away by itself (no permanent lockout).
+    """
+
+    def __init__(self, *, free: int = 3, base_seconds: float = 1.0, max_seconds: float = 900.0,
+                 forget_after: timedelta = timedelta(hours=1)) -> None:
+        self.free = free
+        self.base = base_seconds
+        self.max = max_seconds
+        self.forget_after = forget_after
+
+    def check(self, session: Session, keys: list[str], now: datetime) -> None:
+        """Raise TooManyAttempts if any key is still waiting."""
+        rows = session.scalars(select(ThrottleBucket).where(ThrottleBucket.key.in_(keys))).all()
+        wait = max(((r.blocked_until - now).total_seconds() for r in rows), default=0.0)
+        if wait > 0:
+            raise TooManyAttempts(int(wait + 0.999))
+
+    def fail(self, session: Session, keys: list[str], now: datetime) -> None:
+        for key in keys:
+            row = session.get(ThrottleBucket, key)
+            if row is None or now - row.last_failure_at > self.forget_after:
+                if row is None:
+                    row = ThrottleBucket(key=key, failures=0, last_failure_at=now, blocked_until=now)
+                    session.add(row)
+                row.failures = 0
+            row.failures += 1
+            row.last_failure_at = now
+            over = row.failures - self.free
+            delay = 0.0 if over <= 0 else min(self.max, self.base * (2 ** (over - 1)))
+            row.blocked_until = now + timedelta(seconds=delay)
+
+    def succeed(self, session: Session, keys: list[str]) -> None:
+        session.execute(delete(ThrottleBucket).where(ThrottleBucket.key.in_(keys)))

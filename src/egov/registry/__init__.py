@@ -1,0 +1,1 @@
+"""Registry: citizens, agencies, enterprises and officers — who is who in the province."""

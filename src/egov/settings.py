@@ -1,0 +1,129 @@
+"""Typed settings read once from EGOV_* variables; a wrong value stops start-up with what to set."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """Start-up cannot go on; the message says which variable to set and how."""
+
+
+def _read_file_reference(value: object) -> object:
+    """`file:/run/secrets/x` reads the secret from that file, so secrets stay out of the environment."""
+    if isinstance(value, str) and value.startswith("file:"):
+        path = Path(value[5:])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from exc
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting the platform reads. Defaults are the embedded single-node SQLite profile."""
+
+    model_config = SettingsConfigDict(env_prefix="EGOV_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    # Migrations and PostgreSQL grants run as the owner; the application connects as its own role.
+    database_owner_url: str = ""
+    database_app_role: str = "egov_app"
+    database_app_password: SecretStr = SecretStr("")
+    keystore_dir: Path | None = None
+    keystore_passphrase: SecretStr = SecretStr("")
+    public_url: str = "http://localhost:8000"
+    cookie_secure: bool | None = None
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=72)
+    audit_origin: str = "egov.local/audit"
+    audit_key_name: str = "audit-checkpoint"
+    checkpoint_interval_seconds: float = Field(default=5.0, gt=0)
+    checkpoint_dir: Path | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    default_locale: Literal["vi", "en"] = "vi"
+    # The embedded profile runs background work (audit sequencer, checkpoints) in the web process.
+    run_background_in_process: bool | None = None
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=8 * 1024)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    login_backoff_base_seconds: float = Field(default=1.0, ge=0)
+    login_backoff_max_seconds: float = Field(default=900.0, ge=1)
+    login_free_attempts: int = Field(default=3, ge=0)
+
+    _check_file_refs = field_validator("keystore_passphrase", "database_app_password", "database_url",
+                                       "database_owner_url", mode="before")(
+        lambda cls, v: _read_file_reference(v)
+    )
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        # frozen: derived defaults are written through object.__setattr__ once, here.
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'egov.db'}")
+        if not self.database_owner_url:
+            object.__setattr__(self, "database_owner_url", self.database_url)
+        if self.keystore_dir is None:
+            object.__setattr__(self, "keystore_dir", self.data_dir / "keys")
+        if self.checkpoint_dir is None:
+            object.__setattr__(self, "checkpoint_dir", self.data_dir / "checkpoints")
+        if self.cookie_secure is None:
+            object.__setattr__(self, "cookie_secure", self.environment == "production")
+        if self.run_background_in_process is None:
+            object.__setattr__(self, "run_background_in_process", self.is_sqlite)
+        if not self.database_url.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError(
+                "EGOV_DATABASE_URL must be sqlite:///path or postgresql+psycopg://user@host/db"
+            )
+        if self.environment == "production":
+            problems = []
+            if not self.keystore_passphrase.get_secret_value():
+                problems.append("EGOV_KEYSTORE_PASSPHRASE (use file:/path/to/secret)")
+            if not self.cookie_secure:
+                problems.append("EGOV_COOKIE_SECURE=true (cookies must not travel over plain HTTP)")
+            if problems:
+                raise ValueError("production refuses development-only defaults; set " + ", ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def keystore_passphrase_bytes(self) -> bytes:
+        """The key store passphrase; in development a random one is kept beside the keys (never in production)."""
+        value = self.keystore_passphrase.get_secret_value()
+        if value:
+            return value.encode()
+        assert self.keystore_dir is not None
+        path = self.data_dir / "keystore.passphrase"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings once; turn pydantic's report into one message naming each variable to set."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = "_".join(str(p) for p in err["loc"]).upper()
+            name = f"EGOV_{loc}" if loc else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Security monitoring: the tamper-evident audit log, its proofs and checkpoints."""

@@ -1,0 +1,1 @@
+"""Shared web shell: layout, templates, static assets, error pages, request middleware."""

@@ -1,0 +1,62 @@
+"""Operations routes: liveness, readiness (database + migrations current), Prometheus metrics, language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from egov.platform.i18n import LOCALES
+from egov.platform.metrics import render_metrics
+from egov.platform.permissions import Principal, public
+from egov.web.templating import render
+
+router = APIRouter()
+Public = Annotated[Principal | None, Depends(public)]
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request, principal: Public) -> Response:
+    return render(request, "home.html")
+
+
+@router.get("/healthz", tags=["ops"])
+def healthz(_: Public) -> dict[str, str]:
+    """The process is alive; says nothing about its dependencies."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["ops"])
+def readyz(request: Request, _: Public) -> Response:
+    """Ready to serve: the database answers and its schema is at the code's migration head."""
+    from egov.migrations.runner import current_revision, head_revision
+
+    db = request.app.state.container.db
+    try:
+        db.check()
+        current = current_revision(db.engine)
+    except Exception as exc:  # noqa: BLE001 - readiness reports any failure as not ready
+        return JSONResponse({"status": "unavailable", "database": str(exc).splitlines()[0][:200]}, status_code=503)
+    head = head_revision()
+    if current != head:
+        return JSONResponse({"status": "unavailable", "migrations": {"current": current, "head": head}},
+                            status_code=503)
+    return JSONResponse({"status": "ready", "migrations": {"current": current, "head": head}})
+
+
+@router.get("/metrics", tags=["ops"])
+def metrics(_: Public) -> Response:
+    return Response(render_metrics(), media_type="text/plain; version=0.0.4")
+
+
+@router.post("/language", include_in_schema=False)
+def language(
+    request: Request, _: Public, lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    resp = RedirectResponse(target, status_code=303)
+    if lang in LOCALES:
+        secure = request.app.state.container.settings.cookie_secure
+        resp.set_cookie("egov_lang", lang, max_age=365 * 86400, samesite="lax", secure=bool(secure), httponly=True)
+    return resp

@@ -1,0 +1,43 @@
+"""One Jinja2 environment for every context: autoescape, gettext, Vietnamese dates, CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from egov.platform import i18n
+from egov.platform.clock import format_date, format_datetime
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+    autoescape=jinja2.select_autoescape(["html", "xml"]),
+    extensions=["jinja2.ext.i18n"],
+)
+templates = Jinja2Templates(env=_env)
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+)
+templates.env.filters["date_vn"] = format_date
+templates.env.filters["datetime_vn"] = format_datetime
+templates.env.globals["pick"] = i18n.pick
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    """Render a page with what every layout needs: the principal, locale, CSRF token, request id."""
+    ctx: dict[str, Any] = {
+        "principal": getattr(request.state, "principal", None),
+        "locale": i18n.get_locale(),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "request_id": getattr(request.state, "request_id", ""),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -1,0 +1,1 @@
+"""Fixtures and factories for the registry context."""
