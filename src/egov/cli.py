@@ -58,12 +58,20 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL profile only).")] = 1,
 ) -> None:
     """Serve the web site and the API (uvicorn). Stops gracefully on SIGTERM/Ctrl-C."""
+    import os
+    import shutil
+
+    container = container_or_exit()
+    # Metrics add up across worker processes only through a shared directory, set before any import.
+    metrics_dir = container.settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir.resolve()))
     import uvicorn
 
     from egov.migrations.runner import current_revision, head_revision
     from egov.platform.logging import configure_logging
 
-    container = container_or_exit()
     settings = container.settings
     if workers > 1 and settings.is_sqlite:
         console.print("[red]error:[/red] several workers need PostgreSQL (EGOV_DATABASE_URL); SQLite has one writer")
@@ -177,13 +185,16 @@ def keys_rotate(name: str) -> None:
 @keys_app.command("verify")
 def keys_verify() -> None:
     """Check that every key unlocks with the configured passphrase and matches its public half."""
+    from egov.platform.keys.file_store import KeyStoreVerificationError
+
     container = container_or_exit(check_db=False)
-    problems = container.keys.verify_store()  # type: ignore[attr-defined]
-    for p in problems:
-        console.print(f"[red]problem:[/red] {p}")
-    if problems:
-        raise typer.Exit(1)
-    typer.echo("key store OK")
+    try:
+        checked = container.keys.verify_store()  # type: ignore[attr-defined]
+    except KeyStoreVerificationError as exc:
+        for problem in exc.problems:
+            console.print(f"[red]problem:[/red] {problem}")
+        raise typer.Exit(1) from None
+    typer.echo(f"key store OK ({len(checked)} key versions)")
 
 
 # Context command groups: each module offers a Typer `app`.

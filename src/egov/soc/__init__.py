@@ -1,1 +1,15 @@
 """Security monitoring: the tamper-evident audit log, its proofs and checkpoints."""
+
+from egov.soc.audit_types import SocAudit
+from egov.soc.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
+from egov.soc.recorder import record_event, scrub
+
+__all__ = [
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditLeaf",
+    "AuditTreeNode",
+    "SocAudit",
+    "record_event",
+    "scrub",
+]

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from egov.platform import i18n
 from egov.platform.context import RequestContext, reset_context, set_context
 from egov.platform.ids import request_id as new_request_id
+from egov.platform.metrics import LATENCY, REQUESTS
 from egov.platform.permissions import Principal
 from egov.web.csrf import CSRF_COOKIE
 
@@ -132,6 +133,11 @@ class RequestContextMiddleware:
             i18n._locale.reset(locale_token)  # type: ignore[arg-type]
             reset_context(token)
             if not is_static:
+                route = scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                elapsed = time.perf_counter() - started
+                REQUESTS.labels(scope["method"], template, str(status_holder.get("status", 500))).inc()
+                LATENCY.labels(scope["method"], template).observe(elapsed)
                 log.info(
                     "request",
                     extra={
@@ -139,7 +145,7 @@ class RequestContextMiddleware:
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status_holder.get("status", 500),
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed * 1000, 2),
                         "client": ip,
                     },
                 )

@@ -108,8 +108,8 @@ def ref_path(m: int, d: list[bytes]) -> list[bytes]:
         return []
     k = 1 << ((len(d) - 1).bit_length() - 1)
     if m < k:
-        return ref_path(m, d[:k]) + [ref_mth(d[k:])]
-    return ref_path(m - k, d[k:]) + [ref_mth(d[:k])]
+        return [*ref_path(m, d[:k]), ref_mth(d[k:])]
+    return [*ref_path(m - k, d[k:]), ref_mth(d[:k])]
 
 
 def ref_subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
@@ -117,8 +117,8 @@ def ref_subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
         return [] if b else [ref_mth(d)]
     k = 1 << ((len(d) - 1).bit_length() - 1)
     if m <= k:
-        return ref_subproof(m, d[:k], b) + [ref_mth(d[k:])]
-    return ref_subproof(m - k, d[k:], False) + [ref_mth(d[:k])]
+        return [*ref_subproof(m, d[:k], b), ref_mth(d[k:])]
+    return [*ref_subproof(m - k, d[k:], False), ref_mth(d[:k])]
 
 
 BIG_ROOTS = [ref_mth(BIG_LEAVES[:n]) for n in range(MAX_SIZE + 1)]
@@ -149,7 +149,7 @@ class RecordingNodes:
 
 
 def test_hash_primitives() -> None:
-    assert EMPTY_ROOT == ROOTS[0]
+    assert ROOTS[0] == EMPTY_ROOT
     assert leaf_hash(b"") == NODE_HASHES[0][0]
     assert node_hash(NODE_HASHES[0][0], NODE_HASHES[0][1]) == NODE_HASHES[1][0]
 
@@ -198,17 +198,18 @@ def test_inclusion_round_trip_and_tampering() -> None:
             bad_calls = [
                 (BIG_LEAVES[index - 1], index, size, proof, root),
                 (leaf, index, size, proof, WRONG),
-                (leaf, index, size, proof + [root], root),
-                (leaf, index, size, [root] + proof, root),
-                (leaf, index, size, proof + [b"short"], root),
+                (leaf, index, size, [*proof, root], root),
+                (leaf, index, size, [root, *proof], root),
+                (leaf, index, size, [*proof, b"short"], root),
             ]
             if proof:
                 bad_calls.append((leaf, index, size, proof[:-1], root))
-                bad_calls.append((leaf, index, size, proof[:-1] + [b"short"], root))
+                bad_calls.append((leaf, index, size, [*proof[:-1], b"short"], root))
             bad_calls += [(leaf, index, size, flipped(proof, i), root) for i in range(len(proof))]
-            bad_calls += [(leaf, other, size, proof, root) for other in nearby(index, -1, size) if other != index]
+            bad_calls += [(leaf, i, size, proof, root) for i in nearby(index, -1, size) - {index}]
             # A wrong size is only meaningful with that size's root: size and root come signed together.
-            bad_calls += [(leaf, index, n, proof, BIG_ROOTS[n]) for n in nearby(size, index + 1, MAX_SIZE) if n != size]
+            sizes = nearby(size, index + 1, MAX_SIZE) - {size}
+            bad_calls += [(leaf, index, n, proof, BIG_ROOTS[n]) for n in sizes]
             for args in bad_calls:
                 with pytest.raises(ProofError):
                     verify_inclusion(*args)
@@ -220,18 +221,19 @@ def test_consistency_round_trip_and_tampering() -> None:
         for old in range(0, new + 1):
             proof = consistency_proof(BIG_NODES, old, new)
             assert proof == ([] if old in (0, new) else ref_subproof(old, BIG_LEAVES[:new], True))
-            verify_consistency(old, new, roots[old], roots[new], proof)
+            r_old, r_new = roots[old], roots[new]
+            verify_consistency(old, new, r_old, r_new, proof)
             bad_calls = [
-                (old, new, roots[old], roots[new - 1], proof),
-                (old, new, roots[new - 1] if old != new - 1 else roots[new], roots[new], proof),
-                (old, new, roots[old], roots[new], proof + [roots[new]]),
-                (old, new, roots[old], roots[new], [roots[old]] + proof),
+                (old, new, r_old, roots[new - 1], proof),
+                (old, new, roots[new - 1] if old != new - 1 else r_new, r_new, proof),
+                (old, new, r_old, r_new, [*proof, r_new]),
+                (old, new, r_old, r_new, [r_old, *proof]),
             ]
             if proof:
-                bad_calls += [(old, new, roots[old], roots[new], proof[:-1])]
-                bad_calls += [(old, new, roots[old], roots[new], flipped(proof, i)) for i in range(len(proof))]
-            bad_calls += [(o, new, roots[o], roots[new], proof) for o in nearby(old, 0, new) if o != old]
-            bad_calls += [(old, n, roots[old], roots[n], proof) for n in nearby(new, old, MAX_SIZE) if n != new]
+                bad_calls.append((old, new, r_old, r_new, proof[:-1]))
+                bad_calls += [(old, new, r_old, r_new, flipped(proof, i)) for i, _ in enumerate(proof)]
+            bad_calls += [(o, new, roots[o], r_new, proof) for o in nearby(old, 0, new) - {old}]
+            bad_calls += [(old, n, r_old, roots[n], proof) for n in nearby(new, old, MAX_SIZE) - {new}]
             for o, n, r1, r2, p in bad_calls:
                 if not p and r1 == roots[o] and (o == 0 or (o == n and r2 == roots[n])):
                     verify_consistency(o, n, r1, r2, p)  # the trivial cases: nothing to prove
@@ -286,7 +288,7 @@ def test_batch_append_reads_only_the_frontier(batches: list[int]) -> None:
     for count in batches:
         border = {key: stored[key] for key in frontier(start)}  # what a sequencer would prefetch
         batch = BIG_LEAVES[start:start + count]
-        for level, i, value in new_perfect_nodes(start, batch, lambda lv, ix: border[(lv, ix)]):
+        for level, i, value in new_perfect_nodes(start, batch, lambda lv, ix, b=border: b[(lv, ix)]):
             assert (level, i) not in stored
             stored[(level, i)] = value
         start += count
@@ -313,3 +315,20 @@ def test_in_memory_extend_matches_bulk_build() -> None:
         nodes.perfect_subtree(0, MAX_SIZE)
     with pytest.raises(KeyError):
         nodes.perfect_subtree(1, -1)
+
+
+def test_errors_say_what_is_wrong() -> None:
+    proof = inclusion_proof(BIG_NODES, 5, 13)
+    with pytest.raises(ProofError, match="too long"):
+        verify_inclusion(BIG_LEAVES[5], 5, 13, [*proof, WRONG], BIG_ROOTS[13])
+    with pytest.raises(ProofError, match="too short"):
+        verify_inclusion(BIG_LEAVES[5], 5, 13, proof[:-1], BIG_ROOTS[13])
+    with pytest.raises(ProofError, match="32"):
+        verify_inclusion(BIG_LEAVES[5], 5, 13, proof, BIG_ROOTS[13][:31])
+    proof = consistency_proof(BIG_NODES, 5, 13)
+    with pytest.raises(ProofError, match="too long"):
+        verify_consistency(5, 13, BIG_ROOTS[5], BIG_ROOTS[13], [*proof, WRONG])
+    with pytest.raises(ProofError, match="too short"):
+        verify_consistency(5, 13, BIG_ROOTS[5], BIG_ROOTS[13], proof[:-1])
+    with pytest.raises(ProofError, match="new root"):
+        verify_consistency(5, 13, BIG_ROOTS[5], BIG_ROOTS[12], proof)

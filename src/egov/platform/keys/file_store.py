@@ -30,11 +30,11 @@ from egov.platform.keys.interfaces import KeyAlgorithm, KeyInfo, KeyNotFound, Ke
 __all__ = ["FileKeyStore", "KeyStoreVerificationError"]
 
 # Why not serialization.BestAvailableEncryption: for PKCS#8, cryptography 50 writes PBES2 with
-# PBKDF2-HMAC-SHA256 at only 2048 iterations (about a millisecond per guess), and its
+# PBKDF2-HMAC-SHA256 at only 2048 iterations (under half a millisecond per guess), and its
 # encryption_builder() does not accept PKCS#8. So the store writes the same standard
 # EncryptedPrivateKeyInfo itself (RFC 5958 / RFC 8018 PBES2) with scrypt (RFC 7914) as the KDF and
 # AES-256-CBC as the cipher; cryptography and `openssl pkcs8` both read it with only the passphrase.
-# N=2^14, r=8 uses 16 MiB per guess: memory-hard, about 50 ms to unlock one key on a server core, and
+# N=2^14, r=8 uses 16 MiB per guess: memory-hard, about 35 ms to unlock one key on a server core, and
 # the largest N at r=8 that stock OpenSSL 3 will decrypt (its scrypt memory cap is 32 MiB), so an
 # operator can still recover a key with the standard tool. The parameters are recorded in every file,
 # so raising them later only affects keys written afterwards.

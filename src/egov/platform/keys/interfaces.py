@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -69,6 +71,6 @@ class KeyStore(Protocol):
 
     def signer(self, name: str, version: int | None = None) -> Signer: ...
 
-    def list(self) -> list[KeyInfo]: ...
+    def list(self) -> builtins.list[KeyInfo]: ...
 
-    def versions(self, name: str) -> list[KeyInfo]: ...
+    def versions(self, name: str) -> builtins.list[KeyInfo]: ...

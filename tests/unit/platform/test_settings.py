@@ -1,0 +1,61 @@
+"""Settings fail fast with the variable to set; production refuses development-only defaults."""
+
+from pathlib import Path
+
+import pytest
+
+from egov.settings import SettingsError, load_settings
+
+
+def test_defaults_are_the_embedded_sqlite_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("EGOV_DATABASE_URL", "EGOV_ENVIRONMENT", "EGOV_DATA_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    s = load_settings()
+    assert s.database_url == "sqlite:///var/egov.db"
+    assert s.is_sqlite and s.run_background_in_process
+    assert s.cookie_secure is False
+
+
+def test_wrong_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EGOV_DATABASE_URL", "mysql://root@localhost/egov")
+    with pytest.raises(SettingsError, match="EGOV_DATABASE_URL must be sqlite"):
+        load_settings()
+
+
+def test_wrong_type_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EGOV_SESSION_IDLE_MINUTES", "soon")
+    with pytest.raises(SettingsError, match="EGOV_SESSION_IDLE_MINUTES"):
+        load_settings()
+
+
+def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EGOV_ENVIRONMENT", "production")
+    monkeypatch.delenv("EGOV_KEYSTORE_PASSPHRASE", raising=False)
+    with pytest.raises(SettingsError, match="EGOV_KEYSTORE_PASSPHRASE"):
+        load_settings()
+    monkeypatch.setenv("EGOV_KEYSTORE_PASSPHRASE", "x" * 32)
+    monkeypatch.setenv("EGOV_COOKIE_SECURE", "false")
+    with pytest.raises(SettingsError, match="EGOV_COOKIE_SECURE"):
+        load_settings()
+
+
+def test_file_reference_reads_the_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "pass"
+    secret.write_text("correct horse battery staple\n")
+    monkeypatch.setenv("EGOV_KEYSTORE_PASSPHRASE", f"file:{secret}")
+    assert load_settings().keystore_passphrase_bytes() == b"correct horse battery staple"
+
+
+def test_missing_secret_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EGOV_KEYSTORE_PASSPHRASE", f"file:{tmp_path}/absent")
+    with pytest.raises(SettingsError, match="EGOV_KEYSTORE_PASSPHRASE: .*cannot read secret file"):
+        load_settings()
+
+
+def test_development_passphrase_is_generated_once_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EGOV_KEYSTORE_PASSPHRASE", raising=False)
+    s = load_settings(data_dir=tmp_path)
+    first = s.keystore_passphrase_bytes()
+    assert first == s.keystore_passphrase_bytes()
+    assert len(first) >= 32
+    assert (tmp_path / "keystore.passphrase").stat().st_mode & 0o777 == 0o600
