@@ -138,7 +138,7 @@ def split_note(note: str | bytes) -> tuple[str, tuple[NoteSignature, ...]]:
         raise CheckpointError(f"a signed note may carry at most {MAX_SIGNATURES} signatures")
     signatures = []
     for line in lines:
-        fields = line.removeprefix(SIGNATURE_PREFIX).split(" ")
+        fields = line[len(SIGNATURE_PREFIX) :].split(" ")
         if not line.startswith(SIGNATURE_PREFIX) or len(fields) != 2:
             raise CheckpointError(f"not a signature line: {line[:80]!r}")
         name, encoded = fields
@@ -176,7 +176,7 @@ def sign_note(text: str, signer: Signer, key_name: str) -> str:
 
 
 def _require_signature(text: str, signatures: tuple[NoteSignature, ...], key: VerifierKey) -> None:
-    """Per signed-note: other keys' signatures are ignored, the key's own must all verify, and one must exist."""
+    """As signed-note requires: ignore other keys' signatures, verify all of this key's, need at least one."""
     name, public_key = _resolve(key)
     kid = key_id(name, public_key)
     mine = [s for s in signatures if s.key_name == name and s.key_id == kid]

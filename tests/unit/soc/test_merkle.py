@@ -281,14 +281,20 @@ def test_appending_stores_each_node_once_when_it_completes() -> None:
     assert stored == want
 
 
+def append_batch(
+    stored: dict[tuple[int, int], bytes], start: int, batch: list[bytes]
+) -> list[tuple[int, int, bytes]]:
+    """As the sequencer does it: prefetch the frontier in one go, then serve every read from it."""
+    border = {key: stored[key] for key in frontier(start)}
+    return new_perfect_nodes(start, batch, lambda level, index: border[(level, index)])
+
+
 @pytest.mark.parametrize("batches", [[70], [1] * 70, [3, 4, 5, 1, 20, 37], [8, 8, 16, 32, 6], [0, 33, 0, 37]])
 def test_batch_append_reads_only_the_frontier(batches: list[int]) -> None:
     stored: dict[tuple[int, int], bytes] = {}
     start = 0
     for count in batches:
-        border = {key: stored[key] for key in frontier(start)}  # what a sequencer would prefetch
-        batch = BIG_LEAVES[start:start + count]
-        for level, i, value in new_perfect_nodes(start, batch, lambda lv, ix, b=border: b[(lv, ix)]):
+        for level, i, value in append_batch(stored, start, BIG_LEAVES[start:start + count]):
             assert (level, i) not in stored
             stored[(level, i)] = value
         start += count

@@ -1,0 +1,35 @@
+"""Identity: accounts, passwords, sessions and roles; resolves the signed-in Principal for every request."""
+
+from egov.auth.audit import AuthAudit
+from egov.auth.interfaces import INVALID_CREDENTIALS_EN, INVALID_CREDENTIALS_VI, InvalidCredentials, SignedIn
+from egov.auth.models import Account, AccountKind, AccountStatus
+from egov.auth.passwords import Passwords, check_password_policy
+from egov.auth.permissions import AuthPermission
+from egov.auth.resolver import resolve_principal_for
+from egov.auth.roles import ROLE_LABELS, ROLES, Role, grants_for, permissions_of
+from egov.auth.services import AccountService, SignInService
+from egov.auth.sessions import PASSWORD_ACR, SESSION_COOKIE
+
+__all__ = [
+    "INVALID_CREDENTIALS_EN",
+    "INVALID_CREDENTIALS_VI",
+    "PASSWORD_ACR",
+    "ROLES",
+    "ROLE_LABELS",
+    "SESSION_COOKIE",
+    "Account",
+    "AccountKind",
+    "AccountService",
+    "AccountStatus",
+    "AuthAudit",
+    "AuthPermission",
+    "InvalidCredentials",
+    "Passwords",
+    "Role",
+    "SignInService",
+    "SignedIn",
+    "check_password_policy",
+    "grants_for",
+    "permissions_of",
+    "resolve_principal_for",
+]

@@ -1,0 +1,35 @@
+"""What other contexts may rely on from auth: its exceptions and the result of a sign-in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from egov.platform.errors import DomainError
+
+# One wording for every refused sign-in (unknown account, wrong password, disabled account, no
+# password): a different message would tell a stranger which personal IDs have accounts.
+INVALID_CREDENTIALS_VI = "Tên đăng nhập hoặc mật khẩu không đúng."
+INVALID_CREDENTIALS_EN = "The username or password is incorrect."
+
+
+class InvalidCredentials(DomainError):
+    """Sign-in refused; deliberately silent about which part was wrong."""
+
+    status = 401
+    code = "invalid_credentials"
+    title_vi = "Đăng nhập không thành công"
+    title_en = "Sign-in failed"
+
+    def __init__(self) -> None:
+        super().__init__(INVALID_CREDENTIALS_VI, INVALID_CREDENTIALS_EN)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: `token` goes into the cookie and nowhere else (the database keeps its hash)."""
+
+    token: str
+    session_id: str
+    account_id: str
+    expires_at: datetime

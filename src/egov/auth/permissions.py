@@ -1,0 +1,9 @@
+"""Permissions the auth context checks: who may read accounts, create them and grant roles."""
+
+from enum import StrEnum
+
+
+class AuthPermission(StrEnum):
+    ROLE_GRANT = "auth:role:grant"
+    ACCOUNT_READ = "auth:account:read"
+    ACCOUNT_CREATE = "auth:account:create"

@@ -1,0 +1,86 @@
+"""The built-in role catalogue (role → permissions), kept in code so it is reviewed like code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from egov.auth.permissions import AuthPermission
+from egov.platform.permissions import GLOBAL
+
+
+class Role(StrEnum):
+    REGISTRY_CLERK = "registry_clerk"
+    REGISTRY_EDITOR = "registry_editor"
+    REGISTRY_EXPORTER = "registry_exporter"
+    AUDITOR = "auditor"
+    ACCOUNT_ADMIN = "account_admin"
+    PLATFORM_ADMIN = "platform_admin"
+
+
+# Other contexts own their permission enums; the catalogue names their strings literally so
+# auth does not import registry or soc internals.
+_CLERK = frozenset({
+    "registry:citizen:read",
+    "registry:citizen:search",
+    "registry:agency:read",
+    "registry:enterprise:read",
+    "registry:officer:read",
+})
+_EDITOR = _CLERK | {
+    "registry:citizen:create",
+    "registry:citizen:update",
+    "registry:enterprise:create",
+    "registry:agency:update",
+    "registry:officer:update",
+    "registry:citizen:import",
+}
+_EXPORTER = frozenset({"registry:citizen:export", "registry:enterprise:export"})
+_AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
+_ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission})
+
+ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
+    Role.REGISTRY_CLERK: _CLERK,
+    Role.REGISTRY_EDITOR: frozenset(_EDITOR),
+    Role.REGISTRY_EXPORTER: _EXPORTER,
+    Role.AUDITOR: _AUDITOR,
+    Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
+    Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN,
+})
+
+ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    Role.REGISTRY_CLERK: ("Cán bộ tra cứu cơ sở dữ liệu", "Registry clerk"),
+    Role.REGISTRY_EDITOR: ("Cán bộ cập nhật cơ sở dữ liệu", "Registry editor"),
+    Role.REGISTRY_EXPORTER: ("Cán bộ kết xuất dữ liệu", "Registry exporter"),
+    Role.AUDITOR: ("Kiểm toán viên nhật ký", "Auditor"),
+    Role.ACCOUNT_ADMIN: ("Quản trị tài khoản", "Account administrator"),
+    Role.PLATFORM_ADMIN: ("Quản trị hệ thống", "Platform administrator"),
+})
+
+# Roles only a holder of a *global* grant may hand out: an agency's account administrator must not
+# be able to mint the platform's most powerful role, even scoped to their own agency.
+GLOBAL_ONLY_ROLES = frozenset({Role.PLATFORM_ADMIN.value})
+
+
+def is_role(name: str) -> bool:
+    return name in ROLES
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    """The permissions of `role`; an unknown role (e.g. one removed from the code) grants nothing."""
+    return ROLES.get(role, frozenset())
+
+
+def grants_for(assignments: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """(permission, agency_id) pairs for Principal.grants from (role, agency_id) assignments.
+
+    Agency subtrees are not expanded here: the registry owns the tree and widens a grant held
+    in an agency to its children when it checks a record. A global grant stays "*".
+    """
+    grants: set[tuple[str, str]] = set()
+    for role, agency_id in assignments:
+        for permission in permissions_of(role):
+            grants.add((permission, agency_id))
+    # A global grant makes the same permission's agency-scoped pairs redundant; drop them.
+    return frozenset(g for g in grants if g[1] == GLOBAL or (g[0], GLOBAL) not in grants)

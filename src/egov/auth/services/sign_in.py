@@ -1,0 +1,213 @@
+"""SignInService: password sign-in with expiring backoff, and the sessions it opens, resolves and ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from egov.auth.audit import AuthAudit
+from egov.auth.interfaces import InvalidCredentials, SignedIn
+from egov.auth.models import Account, AuthSession, RoleAssignment
+from egov.auth.passwords import Passwords, WrongPassword
+from egov.auth.roles import grants_for
+from egov.auth.sessions import PASSWORD_ACR, PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
+from egov.auth.usernames import account_throttle_key, looks_like_username, normalise_username
+from egov.platform.clock import Clock
+from egov.platform.errors import NotFound, TooManyAttempts
+from egov.platform.permissions import Principal
+from egov.platform.throttle import Throttle
+from egov.soc import record_event
+
+if TYPE_CHECKING:
+    from egov.bootstrap import Container
+
+# A source address gets more free failures than an account: a ward office shares one address.
+IP_FREE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """What the account page shows about one of the holder's sessions."""
+
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
+class SignInService:
+    """Password sign-in with expiring backoff per account and per source address, and the sessions it opens.
+
+    A refused attempt is committed before the error goes back: the audit event and the throttle
+    count must survive the request's rollback, or an attacker would never be slowed down.
+    """
+
+    def __init__(self, passwords: Passwords, clock: Clock, policy: SessionPolicy,
+                 account_throttle: Throttle | None = None, ip_throttle: Throttle | None = None) -> None:
+        self.passwords = passwords
+        self.clock = clock
+        self.policy = policy
+        self.account_throttle = account_throttle or Throttle()
+        self.ip_throttle = ip_throttle or Throttle(free=IP_FREE_ATTEMPTS)
+
+    @classmethod
+    def from_container(cls, container: Container) -> SignInService:
+        s = container.settings
+        backoff: dict[str, Any] = {"base_seconds": s.login_backoff_base_seconds,
+                                   "max_seconds": s.login_backoff_max_seconds}
+        return cls(Passwords.from_settings(s), container.clock, SessionPolicy.from_settings(s),
+                   Throttle(free=s.login_free_attempts, **backoff),
+                   Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff))
+
+    def sign_in(self, session: Session, username: str, password: str, *, ip: str | None,
+                user_agent: str | None, previous_token: str | None = None) -> SignedIn:
+        """Open a session or raise InvalidCredentials / TooManyAttempts (after committing the failure)."""
+        now = self.clock.now()
+        name = normalise_username(username)
+        acct_key, ip_key = account_throttle_key(name), f"ip:{ip or 'unknown'}"
+        try:
+            self.account_throttle.check(session, [acct_key], now)
+            self.ip_throttle.check(session, [ip_key], now)
+        except TooManyAttempts:
+            self._failed(session, name, None, "throttled", now, keys=None)
+            raise
+        account = session.scalar(select(Account).where(Account.username == name)) if looks_like_username(name) else None
+        reason = self._refusal(account, password)
+        if reason is not None:
+            self._failed(session, name, account, reason, now, keys=(acct_key, ip_key))
+            raise InvalidCredentials
+        assert account is not None and account.password_hash is not None
+        if self.passwords.needs_rehash(account.password_hash):
+            account.password_hash = self.passwords.hash(password)
+        self.account_throttle.succeed(session, [acct_key])  # the address keeps its count: see below
+        replaced = self._end_previous(session, previous_token, now)
+        token = new_session_token()
+        row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
+                          expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
+                          acr=PASSWORD_ACR)
+        session.add(row)
+        record_event(session, AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
+                     actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
+                     agency_id=account.primary_agency_id, at=now,
+                     details={"session_id": row.id, "acr": PASSWORD_ACR, "amr": list(PASSWORD_AMR),
+                              "replaced_session_id": replaced})
+        # A success does not clear the address's count: a stuffer holding one valid account of
+        # their own could otherwise reset their backoff between guesses at everyone else's.
+        return SignedIn(token=token, session_id=row.id, account_id=account.id, expires_at=row.expires_at)
+
+    def _refusal(self, account: Account | None, password: str) -> str | None:
+        """Why the attempt fails, or None. Every path costs one Argon2 verification."""
+        if account is None or account.password_hash is None:
+            self.passwords.burn(password)
+            return "unknown_account" if account is None else "no_password"
+        try:
+            self.passwords.verify(account.password_hash, password)
+        except WrongPassword:
+            return "bad_password"
+        if not account.is_active:  # checked after the hash so a disabled account answers as slowly
+            return "disabled"
+        return None
+
+    def _failed(self, session: Session, name: str, account: Account | None, reason: str, now: datetime,
+                keys: tuple[str, str] | None) -> None:
+        """Audit and count a refused attempt, and commit both now; retry once if a racing attempt won."""
+        session.rollback()  # nothing of this attempt but the failure itself may be kept
+        for attempt in range(2):
+            try:
+                record_event(
+                    session, AuthAudit.LOGIN_FAILED, outcome="failure", object_type="account",
+                    object_id=account.id if account else None, at=now,
+                    agency_id=account.primary_agency_id if account else None,
+                    details={"reason": reason, "username": name if looks_like_username(name) else None},
+                )
+                if keys is not None:
+                    self.account_throttle.fail(session, [keys[0]], now)
+                    self.ip_throttle.fail(session, [keys[1]], now)
+                session.commit()
+                return
+            except IntegrityError:
+                # A concurrent attempt created the same throttle row first; count on top of it.
+                session.rollback()
+                if attempt:
+                    raise
+
+    def _end_previous(self, session: Session, token: str | None, now: datetime) -> str | None:
+        """Rotation: whatever session the browser held before this sign-in is over."""
+        if not token:
+            return None
+        old = session.get(AuthSession, session_id_for(token))
+        if old is None:
+            return None
+        if old.revoked_at is None:
+            old.revoked_at = now
+        return old.id
+
+    def sign_out(self, session: Session, token: str | None) -> None:
+        """Revoke the session behind `token`, if it is still open; signing out twice is harmless."""
+        if not token:
+            return
+        row = session.get(AuthSession, session_id_for(token))
+        if row is None or row.revoked_at is not None:
+            return
+        now = self.clock.now()
+        row.revoked_at = now
+        account = session.get(Account, row.account_id)
+        record_event(session, AuthAudit.LOGOUT, object_type="session", object_id=row.id, at=now,
+                     actor_id=row.account_id, actor_kind=account.kind if account else None,
+                     actor_name=account.display_name if account else None,
+                     agency_id=account.primary_agency_id if account else None)
+
+    def revoke_session(self, session: Session, principal: Principal, session_id: str) -> None:
+        """End one of the principal's own sessions (e.g. a forgotten browser); others' ids are 404."""
+        row = session.get(AuthSession, session_id)
+        if row is None or row.account_id != principal.account_id:
+            raise NotFound("Không tìm thấy phiên đăng nhập.", "Session not found.")
+        if row.revoked_at is not None:
+            return
+        now = self.clock.now()
+        row.revoked_at = now
+        record_event(session, AuthAudit.SESSION_REVOKED, object_type="session", object_id=row.id, at=now,
+                     details={"current": row.id == principal.session_id})
+
+    def active_sessions(self, session: Session, principal: Principal) -> list[SessionView]:
+        now = self.clock.now()
+        rows = session.scalars(select(AuthSession).where(
+            AuthSession.account_id == principal.account_id, AuthSession.revoked_at.is_(None))
+            .order_by(AuthSession.last_seen_at.desc())).all()
+        return [SessionView(r.id, r.created_at, r.last_seen_at, r.ip, r.user_agent, r.id == principal.session_id)
+                for r in rows if self.policy.is_live(r, now)]
+
+    def principal_for(self, session: Session, token: str) -> Principal | None:
+        """The principal of a live session (touching last_seen at most once a minute), or None.
+
+        The caller commits: the only write is the touch.
+        """
+        now = self.clock.now()
+        row = session.get(AuthSession, session_id_for(token))
+        if row is None or not self.policy.is_live(row, now):
+            return None
+        account = session.get(Account, row.account_id)
+        if account is None or not account.is_active:
+            return None
+        if self.policy.needs_touch(row, now):
+            row.last_seen_at = now
+        assignments = session.execute(select(RoleAssignment.role, RoleAssignment.agency_id)
+                                      .where(RoleAssignment.account_id == account.id)).all()
+        return Principal(
+            account_id=account.id,
+            kind=account.kind,
+            display_name=account.display_name,
+            subject_id=account.subject_id,
+            grants=grants_for((r, a) for r, a in assignments),
+            acr=row.acr,
+            amr=PASSWORD_AMR,
+            session_id=row.id,
+            agency_id=account.primary_agency_id,
+        )

@@ -1,0 +1,282 @@
+"""HTML routes: sign-in and sign-out, the holder's own account, the back-office landing page and role grants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from egov.auth.agencies import agency_choices, agency_id_for_code, agency_labels
+from egov.auth.interfaces import InvalidCredentials
+from egov.auth.models import AccountKind
+from egov.auth.permissions import AuthPermission
+from egov.auth.roles import ROLE_LABELS, ROLES
+from egov.auth.services import AccountService, SignInService
+from egov.auth.sessions import SESSION_COOKIE, clear_session_cookie, renew_csrf_cookie, set_session_cookie
+from egov.auth.usernames import looks_like_username
+from egov.platform.clock import today_vn
+from egov.platform.context import current_context
+from egov.platform.errors import DomainError, PermissionDenied, TooManyAttempts, ValidationFailed
+from egov.platform.i18n import get_locale
+from egov.platform.permissions import Principal, authenticated, public, requires
+from egov.platform.uow import UnitOfWork
+from egov.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+Public = Annotated[Principal | None, Depends(public)]
+SignedInPrincipal = Annotated[Principal, Depends(authenticated)]
+RoleGranter = Annotated[Principal, Depends(requires(AuthPermission.ROLE_GRANT.value))]
+STAFF_KINDS = (AccountKind.OFFICER.value, AccountKind.ADMIN.value)
+
+
+def safe_next(value: str | None) -> str:
+    """`value` if it is a path on this site, else "/": the sign-in form must not become an open redirect."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "/"  # browsers read "/\evil.example" as "//evil.example"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
+        return "/"
+    return value
+
+
+def _accounts(request: Request) -> AccountService:
+    return AccountService.from_container(request.app.state.container)
+
+
+def _sign_in(request: Request) -> SignInService:
+    return SignInService.from_container(request.app.state.container)
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.container.settings.cookie_secure)
+
+
+def _field_errors(exc: DomainError) -> dict[str, str]:
+    locale = get_locale()
+    return {e.field: e.message(locale) for e in exc.errors}
+
+
+# --- sign-in and sign-out ----------------------------------------------------------------------
+
+def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "",
+                field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    return render(request, "auth/login.html", {
+        "next": next_path, "username": username, "error": error, "field_errors": field_errors or {},
+    }, status_code=status_code)
+
+
+@router.get("/login")
+def login_form(request: Request, _: Public, next: str = "/") -> Response:
+    return _login_page(request, next_path=safe_next(next))
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    _: Public,
+    uow: UnitOfWork,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    target = safe_next(next)
+    # Echo the username only when it looks like one: it may be a password typed in the wrong box.
+    shown = username.strip() if looks_like_username(username.strip()) else ""
+    if not username.strip() or not password:
+        exc = ValidationFailed.single(
+            "username" if not username.strip() else "password", "required",
+            "Vui lòng nhập tên đăng nhập và mật khẩu.", "Please enter your username and password.")
+        return _login_page(request, next_path=target, username=shown, error=exc.detail(get_locale()),
+                           field_errors=_field_errors(exc), status_code=422)
+    ctx = current_context()
+    sign_in = _sign_in(request)
+    try:
+        signed_in = sign_in.sign_in(uow, username, password, ip=ctx.source_ip, user_agent=ctx.user_agent,
+                                    previous_token=request.cookies.get(SESSION_COOKIE))
+    except (InvalidCredentials, TooManyAttempts) as exc:
+        resp = _login_page(request, next_path=target, username=shown, error=exc.detail(get_locale()),
+                           status_code=exc.status)
+        if isinstance(exc, TooManyAttempts):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    resp = RedirectResponse(target, status_code=303)
+    set_session_cookie(resp, signed_in.token, _secure(request))
+    renew_csrf_cookie(resp, _secure(request))
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    """Public on purpose: signing out with a session that already expired must still clear the cookie."""
+    sign_in = _sign_in(request)
+    sign_in.sign_out(uow, request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/", status_code=303)
+    clear_session_cookie(resp, _secure(request))
+    return resp
+
+
+# --- the holder's own account ------------------------------------------------------------------
+
+def _account_page(request: Request, uow: Session, principal: Principal, *, notice: str = "", error: str = "",
+                  field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    accounts = _accounts(request)
+    account = accounts.get(uow, principal.account_id)
+    roles = accounts.roles_of(uow, principal.account_id)
+    wanted = [r.agency_id for r in roles] + ([account.primary_agency_id] if account.primary_agency_id else [])
+    return render(request, "auth/account.html", {
+        "account": account, "roles": roles, "agency_labels": agency_labels(uow, wanted, get_locale()),
+        "sessions": _sign_in(request).active_sessions(uow, principal),
+        "role_labels": ROLE_LABELS,
+        "notice": notice, "error": error, "field_errors": field_errors or {},
+    }, status_code=status_code)
+
+
+_NOTICES = {
+    "password": ("Đã đổi mật khẩu. Các phiên đăng nhập khác đã được đăng xuất.",
+                 "Password changed. Your other sessions have been signed out."),
+    "revoked": ("Đã đăng xuất phiên đã chọn.", "The selected session has been signed out."),
+}
+
+
+@router.get("/account")
+def account(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, done: str = "") -> Response:
+    vi, en = _NOTICES.get(done, ("", ""))
+    return _account_page(request, uow, principal, notice=en if get_locale() == "en" else vi)
+
+
+@router.post("/account/sessions/{session_id}/revoke")
+def revoke_session(request: Request, session_id: str, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
+    sign_in = _sign_in(request)
+    sign_in.revoke_session(uow, principal, session_id)
+    if session_id == principal.session_id:
+        resp = RedirectResponse("/login", status_code=303)
+        clear_session_cookie(resp, _secure(request))
+        return resp
+    return RedirectResponse("/account?done=revoked", status_code=303)
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    principal: SignedInPrincipal,
+    uow: UnitOfWork,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+    new_password_confirm: Annotated[str, Form()] = "",
+) -> Response:
+    accounts = _accounts(request)
+    try:
+        if new_password != new_password_confirm:
+            raise ValidationFailed.single("new_password_confirm", "new_password_confirm.mismatch",
+                                          "Mật khẩu nhập lại không khớp.", "The two new passwords do not match.")
+        accounts.change_password(uow, principal.account_id, current_password, new_password,
+                                 keep_session_id=principal.session_id)
+    except (ValidationFailed, TooManyAttempts) as exc:
+        uow.rollback()
+        resp = _account_page(request, uow, principal, error=exc.detail(get_locale()),
+                             field_errors=_field_errors(exc), status_code=exc.status)
+        if isinstance(exc, TooManyAttempts):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    return RedirectResponse("/account?done=password", status_code=303)
+
+
+# --- back office -------------------------------------------------------------------------------
+
+def _require_staff(principal: Principal) -> None:
+    if principal.kind not in STAFF_KINDS:
+        raise PermissionDenied("Trang này chỉ dành cho cán bộ.", "This page is for officers only.")
+
+
+@router.get("/back-office")
+def back_office(request: Request, principal: SignedInPrincipal) -> Response:
+    _require_staff(principal)
+    links = [
+        ("registry:citizen:read", "/back-office/registry/citizens", "Cơ sở dữ liệu dân cư",
+         "Population registry", "Tra cứu công dân, doanh nghiệp, cơ quan và cán bộ theo thẩm quyền.",
+         "Look up citizens, enterprises, agencies and officers within your remit."),
+        ("soc:audit:read", "/back-office/audit", "Nhật ký kiểm toán", "Audit log",
+         "Xem và kiểm chứng nhật ký các thao tác bảo mật.", "Read and verify the log of security actions."),
+        (AuthPermission.ROLE_GRANT.value, "/back-office/accounts", "Tài khoản và vai trò", "Accounts and roles",
+         "Giao và thu hồi vai trò của cán bộ.", "Grant and revoke officers' roles."),
+    ]
+    return render(request, "auth/back_office.html",
+                  {"links": [link for link in links if principal.can(link[0])]})
+
+
+def _accounts_page(request: Request, uow: Session, principal: Principal, q: str = "", *, error: str = "",
+                   field_errors: dict[str, str] | None = None, notice: str = "", status_code: int = 200) -> Response:
+    accounts = _accounts(request)
+    agencies = principal.agencies_for(AuthPermission.ROLE_GRANT)
+    rows = accounts.list_for_admin(uow, principal, q)
+    locale = get_locale()
+    return render(request, "auth/accounts.html", {
+        "rows": rows, "q": q, "roles": list(ROLES), "role_labels": ROLE_LABELS,
+        "agency_labels": agency_labels(uow, (r.agency_id for _, held in rows for r in held), locale),
+        "agency_choices": agency_choices(uow, agencies or (), locale), "can_grant_globally": agencies is None,
+        "error": error, "field_errors": field_errors or {}, "notice": notice,
+    }, status_code=status_code)
+
+
+@router.get("/back-office/accounts")
+def accounts_list(request: Request, principal: RoleGranter, uow: UnitOfWork, q: str = "",
+                  done: str = "") -> Response:
+    _require_staff(principal)
+    notices = {"granted": ("Đã giao vai trò.", "Role granted."), "revoked": ("Đã thu hồi vai trò.", "Role revoked.")}
+    vi, en = notices.get(done, ("", ""))
+    return _accounts_page(request, uow, principal, q, notice=en if get_locale() == "en" else vi)
+
+
+def _role_change(request: Request, uow: Session, principal: Principal, action: str,
+                 call: Callable[[], object]) -> Response:
+    """Run one grant or revoke; a refusal re-renders the list with the reason and changes nothing."""
+    _require_staff(principal)
+    try:
+        call()
+    except DomainError as exc:
+        uow.rollback()
+        return _accounts_page(request, uow, principal, error=exc.detail(get_locale()),
+                              field_errors=_field_errors(exc), status_code=exc.status)
+    return RedirectResponse(f"/back-office/accounts?done={quote(action)}", status_code=303)
+
+
+@router.post("/back-office/accounts/grant")
+def grant_role(
+    request: Request,
+    principal: RoleGranter,
+    uow: UnitOfWork,
+    username: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    agency_code: Annotated[str, Form()] = "",
+) -> Response:
+    """Officers know agencies by code (000.00.15.H29); the grant is stored against the agency's id."""
+    accounts = _accounts(request)
+    clock = request.app.state.container.clock
+
+    def call() -> None:
+        target = accounts.by_username(uow, username)
+        agency_id = agency_id_for_code(uow, agency_code, today_vn(clock))
+        accounts.grant_role(uow, target.id, role, agency_id, actor=principal)
+
+    return _role_change(request, uow, principal, "granted", call)
+
+
+@router.post("/back-office/accounts/revoke")
+def revoke_role(
+    request: Request,
+    principal: RoleGranter,
+    uow: UnitOfWork,
+    account_id: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    agency_id: Annotated[str, Form()] = "",
+) -> Response:
+    accounts = _accounts(request)
+    return _role_change(request, uow, principal, "revoked",
+                        lambda: accounts.revoke_role(uow, account_id, role, agency_id, actor=principal))

@@ -1,0 +1,140 @@
+"""Registry tables: agencies, citizens and their name-word index, enterprises, officers and positions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, PrimaryKeyConstraint, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from egov.platform.db import Base, UtcDateTime
+
+Id = String(36)
+# Search keys compare byte-wise ("C" collation on PostgreSQL, SQLite's default BINARY): a prefix
+# range `key >= 'an' AND key < 'ao'` is then exactly "starts with an" and is served by a plain btree,
+# the same SQL on both databases, whatever the database's default collation.
+KEY_LENGTH = 100
+SearchKey = String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
+
+
+class Agency(Base):
+    """A unit of the agency-code catalogue (Decision 20/2020/QĐ-TTg); closed units stay for history."""
+
+    __tablename__ = "agencies"
+    __table_args__ = (
+        CheckConstraint("closed_on IS NULL OR closed_on >= opened_on", name="closed_after_opened"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(35), unique=True)
+    name_vi: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    parent_id: Mapped[str | None] = mapped_column(Id, ForeignKey("agencies.id"), index=True)
+    opened_on: Mapped[date] = mapped_column(Date)
+    # Open interval: the unit exists on opened_on <= d < closed_on.
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    successor_id: Mapped[str | None] = mapped_column(Id, ForeignKey("agencies.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    def is_open_on(self, day: date) -> bool:
+        return self.opened_on <= day and (self.closed_on is None or day < self.closed_on)
+
+    def name(self, locale: str = "vi") -> str:
+        return self.name_en if locale.startswith("en") and self.name_en else self.name_vi
+
+
+class Citizen(Base):
+    """A person in the population register, kept by one managing agency (which scopes who may see it)."""
+
+    __tablename__ = "citizens"
+    __table_args__ = (
+        CheckConstraint("sex IN ('male', 'female')", name="sex"),
+        Index("ix_citizens_name_key_id", "name_key", "id"),
+        Index("ix_citizens_managing_agency_id_name_key", "managing_agency_id", "name_key"),
+        # Most citizens have no guardian; a partial index keeps the bulk load from writing 1M NULLs.
+        Index(
+            "ix_citizens_guardian_id",
+            "guardian_id",
+            postgresql_where=text("guardian_id IS NOT NULL"),
+            sqlite_where=text("guardian_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    name_key: Mapped[str] = mapped_column(SearchKey)
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(6))
+    phone: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(254))
+    guardian_id: Mapped[str | None] = mapped_column(Id, ForeignKey("citizens.id"))
+    managing_agency_id: Mapped[str] = mapped_column(Id, ForeignKey("agencies.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CitizenNameWord(Base):
+    """One keyed word of a citizen's name: the btree that serves "some word starts with x".
+
+    No foreign key to citizens on purpose: rows are derived data, written only together with
+    their citizen in one transaction, and an FK would cost a trigger check per word (about 3.5 per
+    citizen) on every bulk load. Rows are always addressed by the full primary key (the old name's
+    words are known when a name changes), so no second index on citizen_id is needed.
+    """
+
+    __tablename__ = "citizen_name_words"
+    __table_args__ = (PrimaryKeyConstraint("word_key", "citizen_id"),)
+
+    word_key: Mapped[str] = mapped_column(SearchKey)
+    citizen_id: Mapped[str] = mapped_column(Id)
+
+
+class Enterprise(Base):
+    """An enterprise or organisation identified by its tax code; a branch (-NNN) points to its parent."""
+
+    __tablename__ = "enterprises"
+    __table_args__ = (CheckConstraint("status IN ('active', 'suspended', 'dissolved')", name="status"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    tax_code: Mapped[str] = mapped_column(String(14), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    name_key: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(12))
+    parent_id: Mapped[str | None] = mapped_column(Id, ForeignKey("enterprises.id"), index=True)
+    legal_representative_id: Mapped[str] = mapped_column(Id, ForeignKey("citizens.id"), index=True)
+    managing_agency_id: Mapped[str] = mapped_column(Id, ForeignKey("agencies.id"), index=True)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Officer(Base):
+    """A citizen working for the state; accounts and roles live in the auth context."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    citizen_id: Mapped[str] = mapped_column(Id, ForeignKey("citizens.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OfficerPosition(Base):
+    """A title held in one agency for a period; an officer may hold several at once."""
+
+    __tablename__ = "officer_positions"
+    __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_starts"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    officer_id: Mapped[str] = mapped_column(Id, ForeignKey("officers.id"), index=True)
+    agency_id: Mapped[str] = mapped_column(Id, ForeignKey("agencies.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    # Open interval like agencies: the position is held on starts_on <= d < ends_on.
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    def is_held_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day < self.ends_on)

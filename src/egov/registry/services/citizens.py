@@ -1,0 +1,505 @@
+"""Citizens: create, correct, view and search records, each read of personal data audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from egov.platform.clock import Clock, today_vn
+from egov.platform.errors import ErrorCollector, FieldError, ValidationFailed
+from egov.platform.ids import new_id
+from egov.platform.permissions import Principal
+from egov.registry.audit import RegistryAudit
+from egov.registry.identifiers import (
+    PersonalIdInfo,
+    check_personal_id,
+    decode_personal_id,
+    validate_email,
+    validate_phone,
+)
+from egov.registry.models import KEY_LENGTH, Agency, Citizen, CitizenNameWord
+from egov.registry.names import name_key, normalize_name
+from egov.registry.permissions import RegistryPermission
+from egov.registry.services.access import (
+    allowed_agency_ids,
+    audit,
+    ensure_in_scope,
+    not_found,
+    require_any,
+)
+from egov.registry.services.agencies import find_agency_by_code
+from egov.registry.services.search import SearchPlan, search_by_name
+from egov.registry.services.values import age_on, mask_email, mask_phone, parse_date, parse_sex
+
+GUARDIAN_AGE_LIMIT: Final = 14  # a child under 14 acts through a guardian (Decree 69/2024 e-ID accounts)
+ADULT_AGE: Final = 18
+
+
+class _Keep:
+    """Marker for "leave this field as it is" in update_citizen (None means "clear it")."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep()
+
+
+@dataclass(frozen=True)
+class CitizenRecord:
+    """A citizen as the detail page and the API show it: decoded ID facts, guardian, masked contacts."""
+
+    citizen: Citizen
+    info: PersonalIdInfo
+    age: int
+    managing_agency: Agency
+    guardian: Citizen | None
+    phone_masked: str
+    email_masked: str
+
+
+@dataclass(frozen=True)
+class CitizenSearchResult:
+    query: str
+    items: list[Citizen]
+    limit: int
+    plan: SearchPlan
+    hint_vi: str = ""
+    hint_en: str = ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Internal look-ups for other contexts (unscoped, unaudited: the caller audits what it shows)
+# --------------------------------------------------------------------------------------------------
+
+
+def find_citizen_by_personal_id(session: Session, personal_id: str) -> Citizen | None:
+    """For other contexts' own logic (sign-in, identity proofing); never for showing data to an officer."""
+    return session.scalar(select(Citizen).where(Citizen.personal_id == personal_id.strip()))
+
+
+def find_citizen(session: Session, citizen_id: str) -> Citizen | None:
+    """By internal id; same caveat as find_citizen_by_personal_id."""
+    return session.get(Citizen, citizen_id)
+
+
+def wards_of(session: Session, guardian_id: str) -> list[Citizen]:
+    """Children whose guardian is `guardian_id` (for acting on their behalf; the caller checks ages)."""
+    stmt = select(Citizen).where(Citizen.guardian_id == guardian_id).order_by(Citizen.name_key, Citizen.id)
+    return list(session.scalars(stmt))
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading, scoped and audited
+# --------------------------------------------------------------------------------------------------
+
+
+def _record(session: Session, citizen: Citizen, today: date) -> CitizenRecord:
+    agency = session.get(Agency, citizen.managing_agency_id)
+    assert agency is not None  # foreign key
+    return CitizenRecord(
+        citizen=citizen,
+        info=decode_personal_id(citizen.personal_id),
+        age=age_on(citizen.birth_date, today),
+        managing_agency=agency,
+        guardian=session.get(Citizen, citizen.guardian_id) if citizen.guardian_id else None,
+        phone_masked=mask_phone(citizen.phone),
+        email_masked=mask_email(citizen.email),
+    )
+
+
+def _view(session: Session, clock: Clock, citizen: Citizen | None, by: Principal) -> CitizenRecord:
+    if citizen is None:
+        require_any(by, RegistryPermission.CITIZEN_READ)
+        raise not_found("citizen")
+    ensure_in_scope(session, by, RegistryPermission.CITIZEN_READ, [citizen.managing_agency_id], what="citizen")
+    audit(
+        session,
+        by,
+        RegistryAudit.CITIZEN_VIEWED,
+        object_type="citizen",
+        object_id=citizen.id,
+        details={"managing_agency_id": citizen.managing_agency_id},
+    )
+    return _record(session, citizen, today_vn(clock))
+
+
+def get_citizen(session: Session, clock: Clock, citizen_id: str, *, by: Principal) -> CitizenRecord:
+    """One citizen for an officer: 404 if unknown *or* outside the officer's agencies; audited."""
+    return _view(session, clock, session.get(Citizen, citizen_id), by)
+
+
+def get_citizen_by_personal_id(session: Session, clock: Clock, personal_id: str, *, by: Principal) -> CitizenRecord:
+    return _view(session, clock, find_citizen_by_personal_id(session, personal_id), by)
+
+
+def search_citizens(session: Session, query: str, *, by: Principal, limit: int = 20) -> CitizenSearchResult:
+    """Search by 12-digit personal ID (exact) or by name words; audited with the query and count only.
+
+    The list of results is deliberately not audited: the query and count say what was asked,
+    and copying every matching person into the log would spread the personal data it protects.
+    """
+    require_any(by, RegistryPermission.CITIZEN_SEARCH)
+    query = " ".join(query.split())[:200]
+    if not query:
+        return CitizenSearchResult(query, [], limit, SearchPlan("none"))
+    allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_SEARCH)
+    compact = query.replace(" ", "")
+    hint_vi = hint_en = ""
+    if compact.isascii() and compact.isdigit():
+        items: list[Citizen] = []
+        plan = SearchPlan("id")
+        if len(compact) == 12:
+            citizen = find_citizen_by_personal_id(session, compact)
+            if citizen is not None and (allowed is None or citizen.managing_agency_id in allowed):
+                items = [citizen]
+        else:
+            hint_vi = "Số định danh cá nhân gồm đúng 12 chữ số; tra cứu theo số chỉ khớp số đầy đủ."
+            hint_en = "A personal ID has exactly 12 digits; searching by number matches the whole number only."
+    else:
+        items, plan = search_by_name(session, query, allowed=allowed, limit=limit)
+    audit(
+        session,
+        by,
+        RegistryAudit.CITIZEN_SEARCHED,
+        object_type="citizen",
+        details={"query": query, "count": len(items), "limit": limit},
+    )
+    return CitizenSearchResult(query, items, limit, plan, hint_vi, hint_en)
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+
+def _optional(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _resolve_agency(
+    session: Session,
+    errors: ErrorCollector,
+    *,
+    agency_id: str | None,
+    agency_code: str | None,
+    today: date,
+) -> Agency | None:
+    agency: Agency | None = None
+    if agency_id:
+        agency = session.get(Agency, agency_id)
+    elif agency_code and agency_code.strip():
+        agency = find_agency_by_code(session, agency_code)
+    else:
+        errors.add(
+            "managing_agency_code",
+            "managing_agency.required",
+            "Cần chọn cơ quan quản lý hồ sơ",
+            "The managing agency is required",
+        )
+        return None
+    shown = agency_code or agency_id or ""
+    if agency is None:
+        errors.add(
+            "managing_agency_code",
+            "managing_agency.unknown",
+            f"Không có cơ quan mã {shown}",
+            f"No agency has code {shown}",
+        )
+        return None
+    if not agency.is_open_on(today):
+        errors.add(
+            "managing_agency_code",
+            "managing_agency.closed",
+            f"Cơ quan {agency.code} đã đóng từ {agency.closed_on:%d/%m/%Y}; hồ sơ mới thuộc cơ quan kế nhiệm",
+            f"Agency {agency.code} closed on {agency.closed_on:%d/%m/%Y}; new records belong to its successor",
+        )
+        return None
+    return agency
+
+
+NOT_MINOR: Final = FieldError(
+    "guardian_personal_id",
+    "guardian.not_minor",
+    f"Chỉ trẻ em dưới {GUARDIAN_AGE_LIMIT} tuổi mới có người giám hộ trong hồ sơ",
+    f"Only a child under {GUARDIAN_AGE_LIMIT} has a guardian on record",
+)
+
+
+def guardian_errors(
+    *,
+    child_birth: date,
+    guardian_birth: date | None,
+    guardian_pid: str,
+    child_pid: str,
+    today: date,
+    field: str,
+) -> list[FieldError]:
+    """The guardian rules, shared with the importer: minor child, adult guardian who exists, not oneself.
+
+    `guardian_birth` is None when no citizen has `guardian_pid`.
+    """
+    errors = ErrorCollector()
+    if age_on(child_birth, today) >= GUARDIAN_AGE_LIMIT:
+        errors.add(field, NOT_MINOR.rule, NOT_MINOR.message_vi, NOT_MINOR.message_en)
+    if guardian_pid == child_pid:
+        errors.add(
+            field, "guardian.self", "Người giám hộ không thể là chính người đó", "A person cannot be their own guardian"
+        )
+    elif guardian_birth is None:
+        errors.add(
+            field,
+            "guardian.unknown",
+            f"Không có công dân số định danh {guardian_pid} để làm người giám hộ",
+            f"No citizen with personal ID {guardian_pid} to act as guardian",
+        )
+    elif age_on(guardian_birth, today) < ADULT_AGE:
+        errors.add(
+            field,
+            "guardian.not_adult",
+            f"Người giám hộ phải từ đủ {ADULT_AGE} tuổi",
+            f"A guardian must be at least {ADULT_AGE}",
+        )
+    return errors.errors
+
+
+def name_words(citizen_id: str, key: str) -> list[CitizenNameWord]:
+    return [CitizenNameWord(word_key=w, citizen_id=citizen_id) for w in dict.fromkeys(key.split())]
+
+
+def create_citizen(
+    session: Session,
+    clock: Clock,
+    *,
+    personal_id: str,
+    full_name: str,
+    birth_date: date | str,
+    sex: str,
+    by: Principal,
+    managing_agency_id: str | None = None,
+    managing_agency_code: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    guardian_personal_id: str | None = None,
+) -> Citizen:
+    """Validate everything (all errors at once), then store the citizen and its name words; audited.
+
+    The managing agency must be open today and within the creator's scope for citizen:create.
+    Raises ValidationFailed naming each field and rule; nothing is written in that case.
+    """
+    require_any(by, RegistryPermission.CITIZEN_CREATE)
+    today = today_vn(clock)
+    errors = ErrorCollector()
+    parsed_birth: date | None = None
+    parsed_sex: str | None = None
+    name: str | None = None
+    try:
+        parsed_birth = parse_date(birth_date, field="birth_date")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    try:
+        parsed_sex = parse_sex(sex)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if parsed_birth is not None and parsed_sex is not None:
+        try:
+            check_personal_id(personal_id, parsed_birth, parsed_sex, today=today)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    else:
+        try:
+            decode_personal_id(personal_id)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    try:
+        name = normalize_name(full_name)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    phone_value = _optional(phone)
+    email_value = _optional(email)
+    for value, check in ((phone_value, validate_phone), (email_value, validate_email)):
+        if value is not None:
+            try:
+                check(value)
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+    agency = _resolve_agency(
+        session, errors, agency_id=managing_agency_id, agency_code=managing_agency_code, today=today
+    )
+    if agency is not None:
+        allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_CREATE)
+        if allowed is not None and agency.id not in allowed:
+            errors.add(
+                "managing_agency_code",
+                "managing_agency.forbidden",
+                f"Bạn không có quyền tạo hồ sơ cho cơ quan {agency.code}",
+                f"You may not create records for agency {agency.code}",
+            )
+    pid = personal_id.strip()
+    if find_citizen_by_personal_id(session, pid) is not None:
+        errors.add(
+            "personal_id",
+            "personal_id.duplicate",
+            f"Số định danh {pid} đã có trong cơ sở dữ liệu",
+            f"Personal ID {pid} is already in the register",
+        )
+    guardian: Citizen | None = None
+    guardian_pid = _optional(guardian_personal_id)
+    if guardian_pid is not None and parsed_birth is not None:
+        guardian = find_citizen_by_personal_id(session, guardian_pid)
+        errors.extend(
+            guardian_errors(
+                child_birth=parsed_birth,
+                guardian_birth=guardian.birth_date if guardian else None,
+                guardian_pid=guardian_pid,
+                child_pid=pid,
+                today=today,
+                field="guardian_personal_id",
+            )
+        )
+    errors.raise_if_any()
+    assert parsed_birth is not None and parsed_sex is not None and name is not None and agency is not None
+    now = clock.now()
+    key = name_key(name)[:KEY_LENGTH]
+    citizen = Citizen(
+        id=new_id(),
+        personal_id=pid,
+        full_name=name,
+        name_key=key,
+        birth_date=parsed_birth,
+        sex=parsed_sex,
+        phone=validate_phone(phone_value) if phone_value else None,
+        email=validate_email(email_value) if email_value else None,
+        guardian_id=guardian.id if guardian else None,
+        managing_agency_id=agency.id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(citizen)
+            session.add_all(name_words(citizen.id, key))
+            session.flush()
+    except IntegrityError:
+        # Another request stored the same personal ID between our check and our insert.
+        raise ValidationFailed.single(
+            "personal_id",
+            "personal_id.duplicate",
+            f"Số định danh {pid} đã có trong cơ sở dữ liệu",
+            f"Personal ID {pid} is already in the register",
+        ) from None
+    audit(
+        session,
+        by,
+        RegistryAudit.CITIZEN_CREATED,
+        object_type="citizen",
+        object_id=citizen.id,
+        details={"managing_agency_id": agency.id},
+    )
+    return citizen
+
+
+def update_citizen(
+    session: Session,
+    clock: Clock,
+    citizen_id: str,
+    *,
+    by: Principal,
+    full_name: str | _Keep = KEEP,
+    phone: str | _Keep | None = KEEP,
+    email: str | _Keep | None = KEEP,
+    guardian_personal_id: str | _Keep | None = KEEP,
+) -> Citizen:
+    """Correct the name, contacts or guardian (KEEP leaves a field, None or "" clears it); audited.
+
+    The personal ID, birth date and sex are not editable here: changing them is a civil-status
+    procedure with its own evidence, not a registry edit.
+    """
+    require_any(by, RegistryPermission.CITIZEN_UPDATE)
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise not_found("citizen")
+    ensure_in_scope(session, by, RegistryPermission.CITIZEN_UPDATE, [citizen.managing_agency_id], what="citizen")
+    today = today_vn(clock)
+    errors = ErrorCollector()
+    changed: list[str] = []
+    new_name: str | None = None
+    if not isinstance(full_name, _Keep):
+        try:
+            new_name = normalize_name(full_name)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    new_phone: str | _Keep | None = KEEP
+    if not isinstance(phone, _Keep):
+        value = _optional(phone)
+        try:
+            new_phone = validate_phone(value) if value else None
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    new_email: str | _Keep | None = KEEP
+    if not isinstance(email, _Keep):
+        value = _optional(email)
+        try:
+            new_email = validate_email(value) if value else None
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    new_guardian: Citizen | _Keep | None = KEEP
+    if not isinstance(guardian_personal_id, _Keep):
+        gpid = _optional(guardian_personal_id)
+        if gpid is None:
+            new_guardian = None
+        else:
+            found = find_citizen_by_personal_id(session, gpid)
+            problems = guardian_errors(
+                child_birth=citizen.birth_date,
+                guardian_birth=found.birth_date if found else None,
+                guardian_pid=gpid,
+                child_pid=citizen.personal_id,
+                today=today,
+                field="guardian_personal_id",
+            )
+            errors.extend(problems)
+            new_guardian = found
+    errors.raise_if_any()
+    if new_name is not None and new_name != citizen.full_name:
+        old_words = list(dict.fromkeys(citizen.name_key.split()))
+        key = name_key(new_name)[:KEY_LENGTH]
+        # Words are addressed by the full primary key (no index on citizen_id alone, see models).
+        if old_words:
+            session.execute(
+                delete(CitizenNameWord).where(
+                    CitizenNameWord.citizen_id == citizen.id, CitizenNameWord.word_key.in_(old_words)
+                )
+            )
+        session.add_all(name_words(citizen.id, key))
+        citizen.full_name, citizen.name_key = new_name, key
+        changed.append("full_name")
+    if not isinstance(new_phone, _Keep) and new_phone != citizen.phone:
+        citizen.phone = new_phone
+        changed.append("phone")
+    if not isinstance(new_email, _Keep) and new_email != citizen.email:
+        citizen.email = new_email
+        changed.append("email")
+    if not isinstance(new_guardian, _Keep):
+        gid = new_guardian.id if new_guardian is not None else None
+        if gid != citizen.guardian_id:
+            citizen.guardian_id = gid
+            changed.append("guardian")
+    if changed:
+        citizen.updated_at = clock.now()
+        session.flush()
+        audit(
+            session,
+            by,
+            RegistryAudit.CITIZEN_UPDATED,
+            object_type="citizen",
+            object_id=citizen.id,
+            details={"fields": changed, "managing_agency_id": citizen.managing_agency_id},
+        )
+    return citizen
+

@@ -1,0 +1,224 @@
+"""The single audit sequencer: gives committed events leaf indices and appends them to the Merkle tree.
+
+Why after commit, and how no event is ever skipped
+--------------------------------------------------
+Events get their primary key from a sequence when they are INSERTed, but many processes commit in
+any order: event 100 may commit after event 101 was already sequenced. So the sequencer never
+trusts "every id above the last sequenced one"; it looks for events *without a leaf* (an anti-join
+on `audit_leaves.event_pk`, which is unique and indexed) and appends them in the order it sees them.
+A late commit simply gets a later leaf index. Only one sequencer runs at a time
+(`try_singleton_lock`, a PostgreSQL advisory transaction lock; on SQLite the first statement takes
+the database's single write lock); the primary key on `leaf_index` and the unique `event_pk` are
+the second line of defence, so a lost race fails a transaction instead of forking the tree.
+
+Scanning every event on each pass would cost O(size) work every second, so a pass only looks at ids
+above a *low-water mark* L, safe when every event with id <= L that will ever commit already has a
+leaf. The argument, with D = `settle_seconds`, the longest time between an event's INSERT (when
+its id is drawn) and its COMMIT, clock skew between workers included:
+
+* A pass is *complete* when its last batch found fewer events than the batch size; at that
+  batch's snapshot, taken after the moment s we note just before it, every committed event has a
+  leaf. An event still without a leaf now therefore committed after s, so its id was drawn after
+  s - D.
+* Ids come from one sequence (CACHE 1, the default), so they are drawn in increasing order. If
+  we know an id W that was drawn before s - D, every unsequenced event has an id above W: L = W.
+* Two sources of such a W: marks this process noted in memory (the largest id visible at a
+  monotonic instant t; every id <= W was drawn before t), and signed checkpoints (leaf size - 1
+  was sequenced, so its event id was drawn, before the checkpoint's created_at). Memory may be
+  lost at any time (restart, another worker took over); then the checkpoints still give a mark,
+  and with neither the pass simply scans from 0.
+* A transaction that outlives D breaks only the fast path, not the log: a *full sweep* (L = 0)
+  runs every `full_sweep_seconds` and on a process's first pass, so such an event is sequenced
+  late, never lost. `egov audit verify` warns about events still without a leaf after minutes.
+
+Leaf hashes follow the versioned encoding in `leaf.py`. Rows go in with `bulk_load` (COPY on
+PostgreSQL), leaves and the newly completed perfect subtrees (levels >= 1; level 0 is the leaf
+hash itself) in batches of `batch_size`, each batch its own short transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Table, exists, func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from egov.platform.clock import Clock
+from egov.platform.db import Database, bulk_load, try_singleton_lock
+from egov.soc import merkle
+from egov.soc.leaf import V1_FIELDS, encode_leaf
+from egov.soc.models import AuditCheckpoint, AuditEvent
+from egov.soc.tree import LEAVES, NODES, StoredNodes, tree_size
+
+log = logging.getLogger("egov.soc.sequencer")
+
+EVENTS = cast(Table, AuditEvent.__table__)
+CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
+LOCK_NAME = "egov.soc.sequencer"
+_EVENT_COLUMNS = [EVENTS.c.id, EVENTS.c.leaf_version, *(EVENTS.c[name] for name in V1_FIELDS)]
+_LEAF_COLUMNS = ("leaf_index", "event_pk", "leaf_hash", "sequenced_at")
+_NODE_COLUMNS = ("level", "idx", "hash")
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    sequenced: int  # leaves appended by this call
+    tree_size: int  # size after the call (as this process last saw it)
+    full_sweep: bool
+    low_water_mark: int
+    locked_out: bool = False  # another sequencer held the lock; nothing was done
+
+
+def take_write_lock(session: Session, name: str = LOCK_NAME) -> bool:
+    """The sequencer's mutual exclusion: PostgreSQL advisory lock, or SQLite's write lock taken up front.
+
+    On SQLite `try_singleton_lock` proceeds at once; a transaction that reads first and writes
+    later would then fail at its first write if another writer committed meanwhile. A no-op UPDATE
+    as the first statement takes the single write lock (waiting out the busy timeout), so the
+    reads that follow see the latest tree.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE audit_checkpoints SET tree_size = tree_size WHERE 0"))
+        return True
+    return try_singleton_lock(session, name)
+
+
+def unsequenced_query(low_water_mark: int, limit: int):  # type: ignore[no-untyped-def]
+    """Events above the mark that have no leaf yet, lowest id first (index range + anti-join)."""
+    has_leaf = exists().where(LEAVES.c.event_pk == EVENTS.c.id)
+    return (
+        select(*_EVENT_COLUMNS)
+        .where(EVENTS.c.id > low_water_mark, ~has_leaf)
+        .order_by(EVENTS.c.id)
+        .limit(limit)
+    )
+
+
+class Sequencer:
+    """Appends committed events to the log; keep one per process and call `run()` every second or so.
+
+    Safe with any number of processes: one wins the lock per batch, the others return at once.
+    The in-memory marks only make passes cheaper; losing them costs time, never correctness.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        batch_size: int = 10_000,
+        settle_seconds: float = 60.0,
+        full_sweep_seconds: float = 600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        self.db = db
+        self.clock = clock
+        self.batch_size = batch_size
+        self.settle_seconds = settle_seconds
+        self.full_sweep_seconds = full_sweep_seconds
+        self._mono = monotonic
+        self._marks: deque[tuple[float, int]] = deque()  # (monotonic t, W): every id <= W drawn before t
+        self._last_complete: tuple[float, datetime] | None = None  # (monotonic, wall) before last snapshot
+        self._last_full_sweep: float | None = None
+
+    # --- low-water mark ------------------------------------------------------------------------------
+
+    def _low_water_mark(self, session: Session) -> int:
+        """The largest id known safe (see the module docstring); 0 when none is."""
+        if self._last_complete is None:
+            return 0
+        mono_c, wall_c = self._last_complete
+        horizon = mono_c - self.settle_seconds
+        best = 0
+        while len(self._marks) > 1 and self._marks[1][0] <= horizon:
+            self._marks.popleft()  # an older mark can never beat a newer safe one
+        if self._marks and self._marks[0][0] <= horizon:
+            best = self._marks[0][1]
+        cutoff = wall_c - timedelta(seconds=self.settle_seconds)
+        size = session.execute(
+            select(CHECKPOINTS.c.tree_size)
+            .where(CHECKPOINTS.c.created_at <= cutoff)
+            .order_by(CHECKPOINTS.c.tree_size.desc())
+            .limit(1)
+        ).scalar()
+        if size:
+            pk = session.execute(select(LEAVES.c.event_pk).where(LEAVES.c.leaf_index == int(size) - 1)).scalar()
+            if pk is not None:
+                best = max(best, int(pk))
+        return best
+
+    # --- one pass ------------------------------------------------------------------------------------
+
+    def run(self, *, full_sweep: bool = False) -> SequenceResult:
+        """Sequence everything committed so far (in batches) unless another sequencer holds the lock."""
+        started = self._mono()
+        full = (full_sweep or self._last_full_sweep is None
+                or started - self._last_full_sweep >= self.full_sweep_seconds)
+        low = 0
+        total = 0
+        size = 0
+        first = True
+        while True:
+            with self.db.session() as session:
+                try:
+                    if not take_write_lock(session):
+                        return SequenceResult(total, size, full, low, locked_out=total == 0)
+                except OperationalError:
+                    if session.get_bind().dialect.name != "sqlite":
+                        raise
+                    return SequenceResult(total, size, full, low, locked_out=True)  # busy: someone else writes
+                if first:
+                    low = 0 if full else self._low_water_mark(session)
+                    top = session.execute(select(func.max(EVENTS.c.id))).scalar()
+                    mark = (self._mono(), int(top or 0))
+                    first = False
+                before_snapshot = (self._mono(), self.clock.now())
+                try:
+                    n, size = self._batch(session, low)
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    # A second sequencer got past a lock it should not have (misconfiguration); the
+                    # unique keys stopped the fork. Nothing was written; the next pass continues.
+                    log.warning("audit sequencer lost a race on leaf indices; retrying next pass")
+                    return SequenceResult(total, size, full, low, locked_out=True)
+            total += n
+            if n < self.batch_size:
+                break
+        self._marks.append(mark)
+        self._last_complete = before_snapshot
+        if full:
+            self._last_full_sweep = started
+        if total:
+            log.info("audit sequencer appended leaves", extra={"count": total, "tree_size": size})
+        return SequenceResult(total, size, full, low)
+
+    def _batch(self, session: Session, low: int) -> tuple[int, int]:
+        """Append one batch of unsequenced events; returns (appended, tree size)."""
+        rows = session.execute(unsequenced_query(low, self.batch_size)).all()
+        start = tree_size(session)
+        if not rows:
+            return 0, start
+        now = self.clock.now()
+        hashes = [merkle.leaf_hash(encode_leaf(row)) for row in rows]
+        nodes = StoredNodes(session)
+        nodes.fetch(merkle.frontier(start))
+        completed = merkle.new_perfect_nodes(start, hashes, nodes.perfect_subtree)
+        bulk_load(session, LEAVES, _LEAF_COLUMNS,
+                  ((start + i, row.id, h, now) for i, (row, h) in enumerate(zip(rows, hashes, strict=True))))
+        bulk_load(session, NODES, _NODE_COLUMNS, (node for node in completed if node[0] > 0))
+        return len(rows), start + len(rows)
+
+
+def sequence_pending(db: Database, clock: Clock, *, batch_size: int = 10_000) -> SequenceResult:
+    """One full pass by a throw-away sequencer (CLI, tests): scans every event for missing leaves."""
+    return Sequencer(db, clock, batch_size=batch_size).run(full_sweep=True)

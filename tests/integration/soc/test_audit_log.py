@@ -1,0 +1,380 @@
+"""The audit log end to end on a real database: record, sequence, checkpoint, prove, verify, and tampering caught."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from egov.bootstrap import Container
+from egov.platform.db import Database
+from egov.soc import AuditEvent, AuditLeaf, merkle
+from egov.soc.checkpoint import verify_checkpoint
+from egov.soc.checkpoints import CheckpointRefused, Checkpointer, latest_checkpoint
+from egov.soc.leaf import encode_leaf
+from egov.soc.proofs import consistency, inclusion
+from egov.soc.sequencer import sequence_pending
+from egov.soc.tree import tree_size
+from egov.soc.verify import AuditVerificationError, verify_log
+from tests.factories.soc import (
+    event_pk_at_leaf,
+    leave_room_below,
+    make_events,
+    sequence_and_checkpoint,
+    swap_event_contents,
+    tamper,
+    truncate_tail,
+)
+
+POSTGRES_ONLY = pytest.mark.postgres_only
+
+
+def _verify(container: Container, checkpoint_dir: Path | None = None):  # type: ignore[no-untyped-def]
+    return verify_log(container.db, container.keys, container.settings, now=container.clock.now(),
+                      checkpoint_dir=checkpoint_dir)
+
+
+def _published(container: Container) -> Path:
+    assert container.settings.checkpoint_dir is not None
+    return Path(container.settings.checkpoint_dir)
+
+
+def _log_of(container: Container, session, n: int = 40):  # type: ignore[no-untyped-def]
+    make_events(session, n)
+    return sequence_and_checkpoint(container)
+
+
+def test_record_sequence_checkpoint_round_trip(container: Container, session) -> None:  # type: ignore[no-untyped-def]
+    events = make_events(session, 37)
+    result, cp = sequence_and_checkpoint(container)
+    assert result.sequenced == 37 and result.tree_size == 37
+    assert cp is not None and cp.size == 37
+
+    # Leaves follow the versioned encoding of the stored rows, and the root is RFC 6962's.
+    leaves = session.execute(select(AuditLeaf).order_by(AuditLeaf.leaf_index)).scalars().all()
+    assert [leaf.leaf_index for leaf in leaves] == list(range(37))
+    by_pk = {e.id: e for e in events}
+    hashes = [merkle.leaf_hash(encode_leaf(by_pk[leaf.event_pk])) for leaf in leaves]
+    assert [bytes(leaf.leaf_hash) for leaf in leaves] == hashes
+    assert cp.root == merkle.root_from_leaf_hashes(hashes)
+
+    # The published checkpoint verifies with the published verifier key, and says what the DB says.
+    directory = _published(container)
+    vkey = (directory / "vkey").read_text().strip()
+    published = verify_checkpoint((directory / "checkpoint").read_text(), vkey,
+                                  origin=container.settings.audit_origin)
+    assert (published.size, published.root) == (37, cp.root)
+    assert (directory / "checkpoint.37").read_text() == cp.note
+
+    # Nothing new: no second checkpoint, nothing to sequence.
+    again, cp2 = sequence_and_checkpoint(container)
+    assert again.sequenced == 0 and cp2 is None
+
+
+def test_proofs_verify_against_the_signed_checkpoint(container: Container, session) -> None:  # type: ignore[no-untyped-def]
+    make_events(session, 21)
+    _, first = sequence_and_checkpoint(container)
+    make_events(session, 12)
+    _, second = sequence_and_checkpoint(container)
+    assert first is not None and second is not None
+    vkey = (_published(container) / "vkey").read_text().strip()
+    signed = verify_checkpoint(second.note, vkey)
+    for index in (0, 1, 20, 21, 32):
+        p = inclusion(session, index)
+        assert p.tree_size == 33 and p.checkpoint == second.note
+        merkle.verify_inclusion(p.leaf_hash, index, signed.size, p.hashes, signed.root)
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_inclusion(inclusion(session, 3).leaf_hash, 4, signed.size, inclusion(session, 4).hashes,
+                                signed.root)
+    c = consistency(session, 21)
+    merkle.verify_consistency(21, 33, verify_checkpoint(first.note, vkey).root, signed.root, c.hashes)
+
+
+def test_verify_passes_on_an_intact_log(container: Container, session) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session, 300)
+    report = _verify(container)
+    assert report.ok and report.leaves == 300 and report.files_checked == 2 and report.checkpoints_checked == 1
+    assert report.nodes_checked == sum(300 >> level for level in range(1, 9))
+    assert report.rate > 0 and "events/s" in report.summary()
+
+
+def test_verify_names_an_altered_event(container: Container, session, owner_db: Database) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session)
+    pk = event_pk_at_leaf(owner_db, 17)
+    tamper(owner_db, ("UPDATE audit_events SET details = :d WHERE id = :id", {"d": '{"i":999}', "id": pk}))
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    first = caught.value.report.problems[0]
+    assert (first.kind, first.leaf_index, first.event_pk) == ("altered", 17, pk)
+    assert f"altered: event id {pk} at leaf 17" in str(caught.value)
+
+
+def test_verify_names_a_deleted_event_row(container: Container, session, owner_db: Database) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session)
+    pk = event_pk_at_leaf(owner_db, 5)
+    tamper(owner_db, ("DELETE FROM audit_events WHERE id = :id", {"id": pk}))
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    first = caught.value.report.problems[0]
+    assert (first.kind, first.leaf_index, first.event_pk) == ("deleted", 5, pk)
+    assert f"the event (id {pk}) of leaf 5 is gone" in str(caught.value)
+
+
+def test_verify_names_an_event_deleted_with_its_leaf(container: Container, session, owner_db: Database) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session)
+    pk = event_pk_at_leaf(owner_db, 9)
+    tamper(owner_db, ("DELETE FROM audit_leaves WHERE leaf_index = 9", {}),
+           ("DELETE FROM audit_events WHERE id = :id", {"id": pk}))
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    assert caught.value.report.problems[0].kind == "deleted"
+    assert "leaves 9..9 are missing" in str(caught.value)
+
+
+def test_verify_names_reordered_events(container: Container, session, owner_db: Database) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session)
+    a, b = event_pk_at_leaf(owner_db, 11), event_pk_at_leaf(owner_db, 29)
+    swap_event_contents(owner_db, a, b)
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    problems = caught.value.report.problems
+    assert [(p.kind, p.leaf_index) for p in problems[:2]] == [("reordered", 11), ("reordered", 29)]
+    assert f"reordered: event id {a} at leaf 11 holds the content sequenced at leaf 29" in str(caught.value)
+
+
+def test_truncated_tail_is_caught_only_by_the_published_checkpoint(
+    container: Container, session, owner_db: Database, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    make_events(session, 20)
+    sequence_and_checkpoint(container)
+    make_events(session, 15)
+    sequence_and_checkpoint(container)
+    truncate_tail(owner_db, 24)  # events, leaves, nodes and checkpoints past leaf 23 are gone
+    # The database alone is self-consistent: without the published files nothing looks wrong.
+    quiet = _verify(container, checkpoint_dir=tmp_path / "nothing-published")
+    assert quiet.ok and quiet.leaves == 24
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    first = caught.value.report.problems[0]
+    assert first.kind == "truncated" and first.leaf_index == 24
+    assert "commits to 35 leaves but the log has only 24" in str(caught.value)
+
+
+def test_a_rewritten_leaf_and_tree_is_caught_by_the_checkpoints(
+    container: Container, session, owner_db: Database
+) -> None:  # type: ignore[no-untyped-def]
+    """An attacker who also recomputes the leaf hash still cannot match the signed root."""
+    _log_of(container, session, 16)
+    pk = event_pk_at_leaf(owner_db, 3)
+    tamper(owner_db, ("UPDATE audit_events SET outcome = 'failure' WHERE id = :id", {"id": pk}))
+    event = session.get(AuditEvent, pk)
+    session.refresh(event)
+    new_hash = merkle.leaf_hash(encode_leaf(event))
+    tamper(owner_db, ("UPDATE audit_leaves SET leaf_hash = :h WHERE leaf_index = 3", {"h": new_hash}))
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    kinds = {p.kind for p in caught.value.report.problems}
+    assert "tree" in kinds and "checkpoint" in kinds and "altered" not in kinds
+    assert "stored node (level 1, index 1) does not match its leaves" in str(caught.value)
+
+
+def test_the_checkpointer_refuses_to_sign_over_a_tampered_tree(
+    container: Container, session, owner_db: Database
+) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session, 8)
+    tamper(owner_db, ("UPDATE audit_tree_nodes SET hash = :h WHERE level = 3 AND idx = 0", {"h": bytes(32)}))
+    make_events(session, 3)
+    sequence_pending(container.db, container.clock)
+    with pytest.raises(CheckpointRefused):
+        Checkpointer(container.db, container.clock, container.keys, container.settings).run(force=True)
+
+
+def test_stuck_events_are_a_warning_not_an_error(container: Container, session) -> None:  # type: ignore[no-untyped-def]
+    _log_of(container, session, 3)
+    make_events(session, 2)  # committed hours "ago" (BASE_TIME), never sequenced
+    report = _verify(container)
+    assert report.ok and len(report.warnings) == 1 and "2 event(s)" in report.warnings[0]
+
+
+def test_a_forged_published_checkpoint_is_named(container: Container, session) -> None:  # type: ignore[no-untyped-def]
+    _, cp = _log_of(container, session, 5)
+    assert cp is not None
+    path = _published(container) / "checkpoint"
+    path.write_text(cp.note.replace("\n5\n", "\n4\n"))
+    with pytest.raises(AuditVerificationError) as caught:
+        _verify(container)
+    assert caught.value.report.problems[0].kind == "checkpoint"
+    assert "invalid signature" in str(caught.value)
+
+
+def test_out_of_order_commit_gets_a_later_leaf_exactly_once(container: Container, session, owner_db) -> None:  # type: ignore[no-untyped-def]
+    """An event whose id is lower than already-sequenced ones (it committed late) is not skipped."""
+    leave_room_below(session, owner_db)
+    make_events(session, 4)
+    sequence_pending(container.db, container.clock)
+    late = make_events(session, 1, commit=False)[0]
+    late.id = 500
+    session.commit()
+    result = sequence_pending(container.db, container.clock)
+    assert result.sequenced == 1
+    leaf = session.execute(select(AuditLeaf).where(AuditLeaf.event_pk == 500)).scalar_one()
+    assert leaf.leaf_index == 5
+    assert sequence_pending(container.db, container.clock).sequenced == 0
+    assert _verify(container).ok
+
+
+@POSTGRES_ONLY
+def test_concurrent_commits_out_of_id_order_are_each_sequenced_once(container: Container, db: Database) -> None:
+    if not db.is_postgres:
+        pytest.skip("SQLite has one writer: two open write transactions cannot exist")
+    from egov.soc.sequencer import Sequencer
+
+    slow, fast = db.sessions(), db.sessions()
+    try:
+        early = make_events(slow, 1, commit=False)[0]
+        slow.flush()  # id drawn now, commit later
+        late = make_events(fast, 3)  # higher ids, committed first
+        seq = Sequencer(db, container.clock)
+        assert seq.run().sequenced == 3
+        slow.commit()
+        second = seq.run()  # a fast pass (not a full sweep) must still find the lower id
+        assert not second.full_sweep and second.sequenced == 1
+        assert early.id < min(e.id for e in late)
+    finally:
+        slow.close()
+        fast.close()
+    with db.session() as s:
+        rows = s.execute(select(AuditLeaf.event_pk, AuditLeaf.leaf_index).order_by(AuditLeaf.leaf_index)).all()
+    assert [pk for pk, _ in rows] == [*(e.id for e in late), early.id]
+    assert _verify(container).ok
+
+
+def test_the_low_water_mark_skips_settled_ids_and_the_full_sweep_catches_stragglers(
+    container: Container, session, owner_db: Database
+) -> None:  # type: ignore[no-untyped-def]
+    """The documented trade-off: a transaction older than settle_seconds waits for the next full sweep."""
+    from egov.soc.sequencer import Sequencer
+
+    now = [1000.0]
+    seq = Sequencer(container.db, container.clock, settle_seconds=10, full_sweep_seconds=300,
+                    monotonic=lambda: now[0])
+    leave_room_below(session, owner_db)
+    make_events(session, 3)
+    first = seq.run()
+    assert first.full_sweep and first.sequenced == 4
+    now[0] += 20
+    make_events(session, 2)
+    second = seq.run()  # no mark is older than 10 s yet: scans from 0, but is no full sweep
+    assert not second.full_sweep and second.low_water_mark == 0 and second.sequenced == 2
+    now[0] += 20
+    third = seq.run()
+    assert not third.full_sweep and third.low_water_mark == 1003
+    # A straggler: an id below the mark, as if its transaction had stayed open far longer than 10 s.
+    straggler = make_events(session, 1, commit=False)[0]
+    straggler.id = 500
+    session.commit()
+    now[0] += 1
+    fourth = seq.run()
+    assert fourth.low_water_mark == 1005 and fourth.sequenced == 0  # the fast path does not look below
+    now[0] += 300
+    sweep = seq.run()
+    assert sweep.full_sweep and sweep.sequenced == 1  # sequenced late, never lost
+    assert tree_size(session) == 7
+
+
+def test_sequencer_batches_and_builds_the_same_tree(container: Container, session) -> None:  # type: ignore[no-untyped-def]
+    from egov.soc.sequencer import Sequencer
+
+    make_events(session, 77)
+    result = Sequencer(container.db, container.clock, batch_size=10).run()
+    assert result.sequenced == 77
+    cp = Checkpointer(container.db, container.clock, container.keys, container.settings).run(force=True)
+    leaves = session.execute(select(AuditLeaf.leaf_hash).order_by(AuditLeaf.leaf_index)).scalars().all()
+    assert cp is not None and cp.root == merkle.root_from_leaf_hashes([bytes(h) for h in leaves])
+    assert _verify(container).nodes_checked == sum(77 >> level for level in range(1, 7))
+
+
+@POSTGRES_ONLY
+def test_two_sequencers_at_once_append_each_event_once(container: Container, db: Database, session) -> None:  # type: ignore[no-untyped-def]
+    if not db.is_postgres:
+        pytest.skip("the advisory lock is PostgreSQL's")
+    import threading
+
+    from egov.soc.sequencer import Sequencer
+
+    make_events(session, 3000)
+    seqs = [Sequencer(db, container.clock, batch_size=250) for _ in range(4)]
+    threads = [threading.Thread(target=s.run) for s in seqs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while sequence_pending(db, container.clock).sequenced:
+        pass
+    count, distinct, top = session.execute(
+        select(func.count(), func.count(func.distinct(AuditLeaf.event_pk)), func.max(AuditLeaf.leaf_index))
+    ).one()
+    assert count == distinct == 3000 and top == 2999
+    Checkpointer(container.db, container.clock, container.keys, container.settings).run(force=True)
+    assert _verify(container).ok
+
+
+# --- PostgreSQL roles and triggers ----------------------------------------------------------------
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_events SET details = '{}'",
+    "DELETE FROM audit_events",
+    "TRUNCATE audit_events CASCADE",
+    "UPDATE audit_leaves SET leaf_hash = leaf_hash",
+    "DELETE FROM audit_leaves",
+    "TRUNCATE audit_tree_nodes",
+    "DELETE FROM audit_tree_nodes",
+    "DELETE FROM audit_checkpoints",
+    "TRUNCATE audit_checkpoints",
+])
+def test_the_application_role_cannot_rewrite_the_audit_tables(
+    container: Container, db: Database, session, statement: str
+) -> None:  # type: ignore[no-untyped-def]
+    if not db.is_postgres:
+        pytest.skip("roles are PostgreSQL's")
+    _log_of(container, session, 3)
+    with pytest.raises(DBAPIError) as caught, db.engine.begin() as conn:
+        conn.execute(text(statement))
+    assert "permission denied" in str(caught.value.orig)
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_events SET details = '{}'",
+    "DELETE FROM audit_leaves",
+    "TRUNCATE audit_tree_nodes",
+    "DELETE FROM audit_checkpoints",
+])
+def test_the_triggers_stop_even_the_owner_without_replica_mode(
+    container: Container, owner_db: Database, session, statement: str
+) -> None:  # type: ignore[no-untyped-def]
+    if not owner_db.is_postgres:
+        pytest.skip("triggers are PostgreSQL's")
+    _log_of(container, session, 3)
+    with pytest.raises(DBAPIError) as caught, owner_db.engine.begin() as conn:
+        conn.execute(text(statement))
+    assert "append-only" in str(caught.value.orig)
+
+
+def test_latest_checkpoint_and_published_files_survive_a_crash_before_publishing(
+    container: Container, session
+) -> None:  # type: ignore[no-untyped-def]
+    _, cp = _log_of(container, session, 4)
+    assert cp is not None
+    directory = _published(container)
+    for name in ("checkpoint", "checkpoint.4"):
+        (directory / name).unlink()
+    # The next round finds the files behind the database and republishes the latest checkpoint.
+    assert Checkpointer(container.db, container.clock, container.keys, container.settings).run() is None
+    assert (directory / "checkpoint").read_text() == cp.note
+    latest = latest_checkpoint(session)
+    assert latest is not None and latest.size == 4
