@@ -127,6 +127,35 @@ def create_agencies(app: App) -> dict[str, str]:
     return out
 
 
+def officer_principal(agency_id: str) -> Any:
+    """What the resolver builds for an officer holding registry_clerk at `agency_id` (service-level runs)."""
+    from egov.auth import grants_for
+    from egov.platform.permissions import Principal
+
+    return Principal(account_id="bench-officer", kind="officer", display_name="Nguyễn Thị Một Cửa",
+                     grants=grants_for([("registry_clerk", agency_id)]), acr="1", agency_id=agency_id)
+
+
+def service_search(app: App, queries: list[str], principal: Any) -> list[dict[str, Any]]:
+    """Each query through registry search_citizens in its own transaction (audit included), no HTTP:
+    latency, plan and row count per query."""
+    import time
+
+    from egov.platform.context import RequestContext, use_context
+    from egov.registry.services.citizens import search_citizens
+
+    out = []
+    for q in queries:
+        with use_context(RequestContext(request_id="bench", channel="api", principal=principal)):
+            t0 = time.perf_counter()
+            with app.database.session() as s:
+                r = search_citizens(s, q, by=principal)
+            ms = (time.perf_counter() - t0) * 1000
+        out.append({"q": q, "ms": ms, "plan": r.plan.kind, "driver": r.plan.driver, "rows": len(r.items),
+                    "estimates": dict(r.plan.estimates)})
+    return out
+
+
 def root(app: App, size: int) -> bytes:
     from egov.soc.tree import root_at
 

@@ -33,6 +33,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import adapters
+import bench_import
+import citizens_data
 import common
 import httpload
 from common import log
@@ -48,20 +51,33 @@ def free_port() -> int:
 
 
 def load_citizens(db: common.BenchDatabase, csv_path: Path) -> float:
-    import adapters
-
     t0 = time.perf_counter()
-    import citizens_data
-
     adapters.import_citizens(db, csv_path, default_agency_code=citizens_data.PROVINCE_AGENCY[0])
     return time.perf_counter() - t0
 
 
-def create_officer(env: dict[str, str], password: str, timeout: float) -> None:
-    """The officer, through the accounts CLI an administrator would use."""
-    import adapters
+def service_level(app: Any, queries: list[str], agency_id: str) -> dict[str, Any]:
+    """The same queries through the registry service in-process (one transaction each, audit on, no
+    HTTP): how much of the API latency is the search itself, which plan each query took, the slowest."""
+    import collections
 
-    adapters.create_officer(env, OFFICER, password, timeout)
+    principal = adapters.officer_principal(agency_id)
+    adapters.service_search(app, queries[:50], principal)  # warm-up
+    runs = adapters.service_search(app, queries, principal)
+    lat = sorted(r["ms"] for r in runs)
+    plans = collections.Counter(r["plan"] for r in runs)
+    by_plan = {k: {"n": n, "p50_ms": common.pct(sorted(r["ms"] for r in runs if r["plan"] == k), 50),
+                   "p95_ms": common.pct(sorted(r["ms"] for r in runs if r["plan"] == k), 95)}
+               for k, n in plans.most_common()}
+    out = {"p50_ms": common.pct(lat, 50), "p95_ms": common.pct(lat, 95), "p99_ms": common.pct(lat, 99),
+           "max_ms": lat[-1], "rows_per_query": sum(r["rows"] for r in runs) / len(runs), "plans": by_plan,
+           "slowest": sorted(runs, key=lambda r: -r["ms"])[:15]}
+    log(f"service-level search (no HTTP), {len(runs)} queries: p50 {out['p50_ms']:.2f} ms, p95 {out['p95_ms']:.2f} ms, "
+        f"p99 {out['p99_ms']:.2f} ms; plans {dict(plans)}")
+    for r in out["slowest"][:5]:
+        log(f"   slow: {r['q']!r} {r['ms']:.1f} ms plan {r['plan']} driver {r['driver']} rows {r['rows']} "
+            f"estimates {r['estimates']}")
+    return out
 
 
 async def _sign_in(host: str, port: int, password: str) -> dict[str, str]:
@@ -113,17 +129,12 @@ def main() -> int:
     ap.add_argument("--name", default="name_search")
     a = ap.parse_args()
     common.bound_time(a.timeout)
-    import adapters
-    import citizens_data
-
     levels = [int(c) for c in a.concurrency.split(",") if c]
     work = common.WORK / f"search-{int(time.time())}"
     data_dir = work / "var"
     result: dict[str, Any] = {"benchmark": "name_search", "rows": a.rows, "queries": a.queries, "reps": a.reps}
     citizens = list(citizens_data.generate(a.rows))
     csv_path = work / "citizens.csv"
-    import bench_import
-
     cols = bench_import.csv_columns(agency_column=False)
     citizens_data.write_csv(csv_path, citizens, list(cols), list(cols.values()))
     rnd = random.Random(3)
@@ -141,13 +152,20 @@ def main() -> int:
             conn = db.connect()
             result["machine"] = common.machine_info(conn)
             result["pinning"] = pin | {"app_cpu": a.app_cpu}
-            secs = load_citizens(db, csv_path)
-            log(f"loaded {a.rows:,} citizens with the importer in {secs:.1f} s ({a.rows / secs:,.0f}/s)")
-            t0 = time.perf_counter()
-            conn.execute("VACUUM ANALYZE")
-            log(f"VACUUM ANALYZE {time.perf_counter() - t0:.1f} s")
-            result["load_s"] = secs
-            create_officer(env, password, timeout=120)
+            app = adapters.App(db, data_dir)
+            try:
+                agencies = adapters.create_agencies(app)
+                secs = load_citizens(db, csv_path)
+                log(f"loaded {a.rows:,} citizens with the importer in {secs:.1f} s ({a.rows / secs:,.0f}/s)")
+                t0 = time.perf_counter()
+                conn.execute("VACUUM ANALYZE")
+                log(f"VACUUM ANALYZE {time.perf_counter() - t0:.1f} s")
+                result["load_s"] = secs
+                province = agencies[citizens_data.PROVINCE_AGENCY[0]]
+                result["service"] = service_level(app, queries, province)
+            finally:
+                app.close()
+            adapters.create_officer(env, OFFICER, password, timeout=120, agency_id=province, work=work)
             port = free_port()
             host = "127.0.0.1"
             app_cpu = a.app_cpu if not a.no_pin else None
@@ -178,14 +196,17 @@ def main() -> int:
                     for label, paths in sets.items():
                         runs = []
                         for rep in range(1, a.reps + 1):
-                            httpload.run_load(host, port, paths[:50], headers=headers, concurrency=c)  # warm-up
+                            httpload.run_load(host, port, paths[:50], headers=headers if label != "floor" else [],
+                                              concurrency=c)  # warm-up
                             c0 = common.proc_cpu_seconds(srv.pids())
                             s0 = common.server_cpu_seconds()
                             w0 = common.proc_cpu_seconds(wrk.pids()) if wrk else 0.0
                             prof = None
                             if a.profile and label == "name" and rep == 1 and c == levels[0]:
                                 prof = adapters.start_profile(srv.pid, work / f"profile-{label}-c{c}.svg")
-                            lr = httpload.run_load(host, port, paths, headers=headers, concurrency=c,
+                            # The floor goes without the session cookie: the framework alone, no session look-up.
+                            hdrs = headers if label != "floor" else [("Accept", "application/json")]
+                            lr = httpload.run_load(host, port, paths, headers=hdrs, concurrency=c,
                                                    check=result_count, deadline_s=min(300, a.timeout / 4))
                             if prof is not None:
                                 adapters.stop_profile(prof)

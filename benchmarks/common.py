@@ -153,11 +153,22 @@ def bench_database(keep: bool = False) -> Iterator[BenchDatabase]:
             drop_database(db)
 
 
-def drop_database(db: BenchDatabase) -> None:
-    with psycopg.connect(admin_dsn(), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-        c.execute(f'DROP ROLE IF EXISTS "{db.app_role}"')
-    log(f"dropped database {db.name} and role {db.app_role}")
+def drop_database(db: BenchDatabase, attempts: int = 5) -> None:
+    """DROP … WITH (FORCE), retried: PostgreSQL 15 waits in DROP DATABASE for every backend of the
+    cluster to absorb a signal barrier, and a backend stuck elsewhere (e.g. a hung COPY of another
+    database) can hold it for minutes; each try gives up after 60 s instead of hanging the run."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with psycopg.connect(admin_dsn(), autocommit=True) as c:
+                c.execute("SET statement_timeout = '60s'")
+                c.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+                c.execute(f'DROP ROLE IF EXISTS "{db.app_role}"')
+            log(f"dropped database {db.name} and role {db.app_role}")
+            return
+        except psycopg.errors.QueryCanceled:
+            log(f"DROP DATABASE {db.name} still waiting after 60 s (attempt {attempt}/{attempts}): another "
+                "backend of the cluster is not answering the signal barrier (see pg_stat_activity)")
+    log(f"could NOT drop {db.name}; drop it by hand: DROP DATABASE {db.name} WITH (FORCE); DROP ROLE {db.app_role}")
 
 
 def migrate(db: BenchDatabase, data_dir: Path, timeout: float = 300) -> None:

@@ -39,8 +39,8 @@ __all__ = [
     "make_citizen",
     "make_enterprise",
     "make_officer",
-    "make_principal",
     "make_personal_id",
+    "make_principal",
     "make_tax_code",
 ]
 

@@ -33,3 +33,4 @@ class SignedIn:
     session_id: str
     account_id: str
     expires_at: datetime
+    kind: str = "citizen"

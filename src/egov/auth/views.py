@@ -106,6 +106,8 @@ def login_submit(
         if isinstance(exc, TooManyAttempts):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
+    if target == "/" and signed_in.kind in ("officer", "admin"):
+        target = "/back-office"  # staff come to work: their desk, not the citizens' front page
     resp = RedirectResponse(target, status_code=303)
     set_session_cookie(resp, signed_in.token, _secure(request))
     renew_csrf_cookie(resp, _secure(request))

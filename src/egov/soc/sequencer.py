@@ -16,9 +16,10 @@ above a *low-water mark* L, safe when every event with id <= L that will ever co
 leaf. The argument, with D = `settle_seconds`, the longest time between an event's INSERT (when
 its id is drawn) and its COMMIT, clock skew between workers included:
 
-* A pass is *complete* when its last batch found fewer events than the batch size; at that
-  batch's snapshot, taken after the moment s we note just before it, every committed event has a
-  leaf. An event still without a leaf now therefore committed after s, so its id was drawn after
+* A pass walks a backlog up the ids in batches, then closes with a batch over the whole window
+  (ids > L). It is *complete* when such a closing batch found fewer events than the batch size:
+  at that batch's snapshot, taken after the moment s we note just before it, every committed
+  event has a leaf. An event still without a leaf now therefore committed after s, so its id was drawn after
   s - D.
 * Ids come from one sequence (CACHE 1, the default), so they are drawn in increasing order. If
   we know an id W that was drawn before s - D, every unsequenced event has an id above W: L = W.
@@ -91,8 +92,12 @@ def take_write_lock(session: Session, name: str = LOCK_NAME) -> bool:
 
 
 def unsequenced_query(low_water_mark: int, limit: int):  # type: ignore[no-untyped-def]
-    """Events above the mark that have no leaf yet, lowest id first (index range + anti-join)."""
-    has_leaf = exists().where(LEAVES.c.event_pk == EVENTS.c.id)
+    """Events above the mark that have no leaf yet, lowest id first (index range + anti-join).
+
+    The leaf side repeats the range on purpose: PostgreSQL does not carry `id > mark` across the
+    join, and without it the merge anti-join reads the whole leaf index on every pass.
+    """
+    has_leaf = exists().where(LEAVES.c.event_pk == EVENTS.c.id, LEAVES.c.event_pk > low_water_mark)
     return (
         select(*_EVENT_COLUMNS)
         .where(EVENTS.c.id > low_water_mark, ~has_leaf)
@@ -167,6 +172,7 @@ class Sequencer:
         total = 0
         size = 0
         first = True
+        cursor = 0
         while True:
             with self.db.session() as session:
                 try:
@@ -177,13 +183,13 @@ class Sequencer:
                         raise
                     return SequenceResult(total, size, full, low, locked_out=True)  # busy: someone else writes
                 if first:
-                    low = 0 if full else self._low_water_mark(session)
+                    low = cursor = 0 if full else self._low_water_mark(session)
                     top = session.execute(select(func.max(EVENTS.c.id))).scalar()
                     mark = (self._mono(), int(top or 0))
                     first = False
                 before_snapshot = (self._mono(), self.clock.now())
                 try:
-                    n, size = self._batch(session, low)
+                    n, size, last_id = self._batch(session, cursor)
                     session.commit()
                 except IntegrityError:
                     session.rollback()
@@ -192,8 +198,12 @@ class Sequencer:
                     log.warning("audit sequencer lost a race on leaf indices; retrying next pass")
                     return SequenceResult(total, size, full, low, locked_out=True)
             total += n
-            if n < self.batch_size:
-                break
+            if n == self.batch_size:
+                cursor = last_id  # a backlog: walk up the ids instead of re-scanning the window
+            elif cursor != low:
+                cursor = low  # a closing batch over the whole window catches lower ids committed meanwhile
+            else:
+                break  # this batch saw the whole window and took everything: the pass is complete
         self._marks.append(mark)
         self._last_complete = before_snapshot
         if full:
@@ -202,12 +212,12 @@ class Sequencer:
             log.info("audit sequencer appended leaves", extra={"count": total, "tree_size": size})
         return SequenceResult(total, size, full, low)
 
-    def _batch(self, session: Session, low: int) -> tuple[int, int]:
-        """Append one batch of unsequenced events; returns (appended, tree size)."""
-        rows = session.execute(unsequenced_query(low, self.batch_size)).all()
+    def _batch(self, session: Session, after: int) -> tuple[int, int, int]:
+        """Append one batch of unsequenced events with ids above `after`; returns (appended, size, last id)."""
+        rows = session.execute(unsequenced_query(after, self.batch_size)).all()
         start = tree_size(session)
         if not rows:
-            return 0, start
+            return 0, start, after
         now = self.clock.now()
         hashes = [merkle.leaf_hash(encode_leaf(row)) for row in rows]
         nodes = StoredNodes(session)
@@ -216,7 +226,7 @@ class Sequencer:
         bulk_load(session, LEAVES, _LEAF_COLUMNS,
                   ((start + i, row.id, h, now) for i, (row, h) in enumerate(zip(rows, hashes, strict=True))))
         bulk_load(session, NODES, _NODE_COLUMNS, (node for node in completed if node[0] > 0))
-        return len(rows), start + len(rows)
+        return len(rows), start + len(rows), int(rows[-1].id)
 
 
 def sequence_pending(db: Database, clock: Clock, *, batch_size: int = 10_000) -> SequenceResult:

@@ -123,7 +123,12 @@ class RequestContextMiddleware:
                     headers.append(
                         "set-cookie", f"{CSRF_COOKIE}={csrf}; Path=/; HttpOnly; SameSite=Strict{secure}"
                     )
+                # The response's own cookies win: a fresh session set by /login must not be cleared
+                # by the resolver's "your old session expired" header in the same response.
+                own = {c.split("=", 1)[0].strip() for c in headers.getlist("set-cookie")}
                 for name, value in extra_cookies:
+                    if name.lower() == "set-cookie" and value.split("=", 1)[0].strip() in own:
+                        continue
                     headers.append(name, value)
             await send(message)
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.factories.registry import RegistryTree, make_agency, make_principal
 
 from egov.platform.clock import FixedClock
 from egov.platform.errors import PermissionDenied, ValidationFailed
@@ -25,7 +26,6 @@ from egov.registry import (
 )
 from egov.registry.permissions import RegistryPermission
 from egov.soc import AuditEvent
-from tests.factories.registry import RegistryTree, make_agency, make_principal
 
 MERGER_DAY = date(2025, 7, 1)
 

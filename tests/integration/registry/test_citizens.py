@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 from egov.platform.clock import FixedClock
 from egov.platform.errors import NotFound, PermissionDenied, ValidationFailed
@@ -24,7 +25,6 @@ from egov.registry import (
 from egov.registry.identifiers import make_personal_id
 from egov.registry.permissions import RegistryPermission
 from egov.soc import AuditEvent
-from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 
 def rules(exc: pytest.ExceptionInfo[ValidationFailed]) -> set[tuple[str, str]]:
@@ -101,7 +101,8 @@ def test_guardian_rules(session: Session, clock: FixedClock, registry_tree: Regi
                      guardian=parent)
     assert rules(caught) == {("guardian_personal_id", "guardian.not_minor")}
     with pytest.raises(ValidationFailed) as caught:  # the guardian is a child
-        make_citizen(session, clock, agency=agency, full_name="Trần Thị Em", birth_date=date(2020, 1, 1), guardian=child)
+        make_citizen(session, clock, agency=agency, full_name="Trần Thị Em", birth_date=date(2020, 1, 1),
+                     guardian=child)
     assert rules(caught) == {("guardian_personal_id", "guardian.not_adult")}
     with pytest.raises(ValidationFailed) as caught:
         create_citizen(session, clock, personal_id=make_personal_id("079", date(2020, 1, 1), "male", 777),
@@ -111,7 +112,8 @@ def test_guardian_rules(session: Session, clock: FixedClock, registry_tree: Regi
 
 
 def test_view_is_scoped_audited_and_masked(session: Session, clock: FixedClock, registry_tree: RegistryTree) -> None:
-    citizen = make_citizen(session, clock, agency=registry_tree.dept_b, phone="0912345678", email="an.nguyen@example.vn")
+    citizen = make_citizen(session, clock, agency=registry_tree.dept_b, phone="0912345678",
+                           email="an.nguyen@example.vn")
     session.commit()
     officer_a = make_principal(registry_tree.dept_a, RegistryPermission.CITIZEN_READ, account_id="officer-a")
     officer_root = make_principal(registry_tree.root, RegistryPermission.CITIZEN_READ, account_id="officer-root")
@@ -120,7 +122,8 @@ def test_view_is_scoped_audited_and_masked(session: Session, clock: FixedClock, 
     with pytest.raises(NotFound):  # an unknown id looks exactly the same
         get_citizen(session, clock, "00000000-0000-7000-8000-000000000000", by=officer_a)
     with pytest.raises(PermissionDenied):  # no read grant anywhere
-        get_citizen(session, clock, citizen.id, by=make_principal(registry_tree.root, RegistryPermission.CITIZEN_SEARCH))
+        searcher = make_principal(registry_tree.root, RegistryPermission.CITIZEN_SEARCH)
+        get_citizen(session, clock, citizen.id, by=searcher)
     record = get_citizen(session, clock, citizen.id, by=officer_root)  # the grant at the parent covers dept B
     assert record.info.province_code == "079" and record.info.birth_year == 1990
     assert record.phone_masked == "091****678" and record.email_masked == "a*******n@example.vn"

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 from egov.platform.clock import FixedClock
 from egov.registry import SYSTEM_PRINCIPAL, Citizen, CitizenImporter, CitizenNameWord, ImportReport, search_citizens
@@ -16,7 +17,6 @@ from egov.registry.identifiers import make_personal_id
 from egov.registry.permissions import RegistryPermission
 from egov.registry.services import importer as importer_module
 from egov.soc import AuditEvent
-from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 HEADER = "personal_id,full_name,birth_date,sex,phone,email,managing_agency_code,guardian_personal_id"
 AGENCY = "000.00.01.H29"
@@ -27,8 +27,10 @@ def pid(serial: int, born: date = date(1990, 5, 17), sex: str = "male", province
     return make_personal_id(province, born, canonical, serial)
 
 
-def row(serial: int, name: str = "Nguyễn Văn An", born: date = date(1990, 5, 17), sex: str = "male", *,
-        phone: str = "", email: str = "", agency: str = AGENCY, guardian: str = "", personal_id: str | None = None) -> str:
+def row(
+    serial: int, name: str = "Nguyễn Văn An", born: date = date(1990, 5, 17), sex: str = "male", *,
+    phone: str = "", email: str = "", agency: str = AGENCY, guardian: str = "", personal_id: str | None = None,
+) -> str:
     return ",".join([personal_id or pid(serial, born, sex), name, born.strftime("%d/%m/%Y"), sex, phone, email,
                      agency, guardian])
 
@@ -160,7 +162,7 @@ def test_a_late_bad_row_rolls_back_earlier_chunks(
 
 def test_broken_utf8_names_the_line_and_byte(session: Session, clock: FixedClock, registry_tree: RegistryTree) -> None:
     good = csv_bytes(row(1), row(2, "Trần Văn Bình"))
-    broken = good.replace("Trần".encode(), "Trần".encode("utf-8")[:2] + b"\xff")
+    broken = good.replace("Trần".encode(), "Trần".encode()[:2] + b"\xff")
     report = run(session, clock, io.BytesIO(broken))
     assert report.file_error is not None and report.imported == 0
     assert report.file_error.rule == "file.encoding" and report.file_error.line == 3
@@ -168,7 +170,7 @@ def test_broken_utf8_names_the_line_and_byte(session: Session, clock: FixedClock
     assert count(session, Citizen) == 0
     # A Windows-1258 export fails the same way, at its first accented letter.
     report = run(session, clock, csv_bytes(row(1)).decode().replace("ễ", "e\u0303").encode("utf-8").replace(
-        "Nguy".encode(), b"Nguy\xea"))
+        b"Nguy", b"Nguy\xea"))
     assert report.file_error is not None and report.file_error.line == 2
 
 

@@ -28,6 +28,11 @@ def _wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-unty
     return False
 
 
+def _size(session: Session) -> int:
+    session.rollback()  # a fresh snapshot each time, and none left open for the next write
+    return tree_size(session)
+
+
 def _checkpointed(session: Session, size: int) -> bool:
     session.rollback()
     cp = latest_checkpoint(session)
@@ -39,7 +44,8 @@ def test_in_process_runner_sequences_checkpoints_and_stops(container: Container,
     try:
         make_events(session, 7)
         assert _wait_for(lambda: _checkpointed(session, 7))
-        assert (Path(str(container.settings.checkpoint_dir)) / "checkpoint").exists()
+        published = Path(str(container.settings.checkpoint_dir)) / "checkpoint"
+        assert _wait_for(published.exists)  # written just after the row commits
         assert container.keys.list()[0].name == container.settings.audit_key_name  # ensured on first use
     finally:
         runner.stop()
@@ -49,15 +55,18 @@ def test_in_process_runner_sequences_checkpoints_and_stops(container: Container,
 def test_run_worker_once_and_until_stopped(container: Container, session: Session) -> None:
     make_events(session, 4)
     background.run_worker(container, once=True)
-    assert tree_size(session) == 4 and _checkpointed(session, 4)
+    assert _size(session) == 4 and _checkpointed(session, 4)
     stop = threading.Event()
     worker = threading.Thread(target=background.run_worker, args=(container,),
                               kwargs={"interval": 0.05, "stop": stop})
     worker.start()
-    make_events(session, 2)
-    assert _wait_for(lambda: tree_size(session) == 6)
-    stop.set()
-    worker.join(10)
+    try:
+        session.rollback()  # SQLite: a write on a stale read snapshot would fail (see the report)
+        make_events(session, 2)
+        assert _wait_for(lambda: _size(session) == 6)
+    finally:
+        stop.set()
+        worker.join(10)
     assert not worker.is_alive()
 
 

@@ -100,7 +100,8 @@ class SignInService:
                               "replaced_session_id": replaced})
         # A success does not clear the address's count: a stuffer holding one valid account of
         # their own could otherwise reset their backoff between guesses at everyone else's.
-        return SignedIn(token=token, session_id=row.id, account_id=account.id, expires_at=row.expires_at)
+        return SignedIn(token=token, session_id=row.id, account_id=account.id, expires_at=row.expires_at,
+                        kind=account.kind)
 
     def _refusal(self, account: Account | None, password: str) -> str | None:
         """Why the attempt fails, or None. Every path costs one Argon2 verification."""

@@ -40,8 +40,9 @@ def upgrade() -> None:
 
     op.create_table('citizen_name_words',
     sa.Column('word_key', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('name_key', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
     sa.Column('citizen_id', sa.String(length=36), nullable=False),
-    sa.PrimaryKeyConstraint('word_key', 'citizen_id', name=op.f('pk_citizen_name_words'))
+    sa.PrimaryKeyConstraint('word_key', 'name_key', 'citizen_id', name=op.f('pk_citizen_name_words'))
     )
     op.create_table('citizens',
     sa.Column('id', sa.String(length=36), nullable=False),

@@ -27,8 +27,9 @@ def ensure_app_role(owner: Engine, app_url: str) -> str | None:
     with owner.begin() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
         verb = "ALTER" if exists else "CREATE"
-        conn.execute(text(f"{verb} ROLE {ident} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :p")
-                     .bindparams(p=str(password)))
+        # CREATE/ALTER ROLE takes no bind parameters: quote the password as a literal.
+        literal = "'" + str(password).replace("'", "''") + "'"
+        conn.exec_driver_sql(f"{verb} ROLE {ident} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {literal}")
         db = conn.execute(text("SELECT current_database()")).scalar()
         conn.execute(text(f'GRANT CONNECT ON DATABASE "{db}" TO {ident}'))
         conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {ident}"))

@@ -17,7 +17,7 @@ from egov.registry.audit import RegistryAudit
 from egov.registry.identifiers import expected_parent_code, parent_code_rule, validate_agency_code
 from egov.registry.models import Agency
 from egov.registry.permissions import RegistryPermission
-from egov.registry.services.access import audit, ensure_in_scope, not_found, require_any
+from egov.registry.services.access import allowed_agency_ids, audit, ensure_in_scope, not_found, require_any
 
 _MAX_SUCCESSOR_HOPS = 50
 
@@ -92,6 +92,41 @@ def agencies_open_on(session: Session, on: date) -> list[Agency]:
         .order_by(Agency.code)
     )
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class AgencyView:
+    """An agency with its surroundings on a given day, for the detail page and the API."""
+
+    agency: Agency
+    parent: Agency | None
+    successor: Agency | None
+    successors: list[Agency]
+    predecessors: list[Agency]
+    children: list[Agency]
+    open_on_day: bool
+
+
+def agency_view(session: Session, code: str, on: date) -> AgencyView | None:
+    agency = find_agency_by_code(session, code)
+    if agency is None:
+        return None
+    chain = successor_chain(session, agency)
+    return AgencyView(
+        agency=agency,
+        parent=session.get(Agency, agency.parent_id) if agency.parent_id else None,
+        successor=chain[0] if chain else None,
+        successors=chain,
+        predecessors=predecessors_of(session, agency.id),
+        children=children_of(session, agency.id, on),
+        open_on_day=agency.is_open_on(on),
+    )
+
+
+def agencies_in_scope(session: Session, by: Principal, permission: str, on: date) -> list[Agency]:
+    """Agencies open on `on` where `by` holds `permission` (subtrees included), by code: form pick lists."""
+    allowed = allowed_agency_ids(session, by, permission)
+    return [a for a in agencies_open_on(session, on) if allowed is None or a.id in allowed]
 
 
 @dataclass

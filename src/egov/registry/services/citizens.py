@@ -129,6 +129,11 @@ def _view(session: Session, clock: Clock, citizen: Citizen | None, by: Principal
     return _record(session, citizen, today_vn(clock))
 
 
+def citizen_record(session: Session, clock: Clock, citizen: Citizen) -> CitizenRecord:
+    """The display record of a citizen the caller already holds (e.g. just created): no scope check, no audit."""
+    return _record(session, citizen, today_vn(clock))
+
+
 def get_citizen(session: Session, clock: Clock, citizen_id: str, *, by: Principal) -> CitizenRecord:
     """One citizen for an officer: 404 if unknown *or* outside the officer's agencies; audited."""
     return _view(session, clock, session.get(Citizen, citizen_id), by)
@@ -269,7 +274,7 @@ def guardian_errors(
 
 
 def name_words(citizen_id: str, key: str) -> list[CitizenNameWord]:
-    return [CitizenNameWord(word_key=w, citizen_id=citizen_id) for w in dict.fromkeys(key.split())]
+    return [CitizenNameWord(word_key=w, name_key=key, citizen_id=citizen_id) for w in dict.fromkeys(key.split())]
 
 
 def create_citizen(
@@ -473,7 +478,9 @@ def update_citizen(
         if old_words:
             session.execute(
                 delete(CitizenNameWord).where(
-                    CitizenNameWord.citizen_id == citizen.id, CitizenNameWord.word_key.in_(old_words)
+                    CitizenNameWord.word_key.in_(old_words),
+                    CitizenNameWord.name_key == citizen.name_key,
+                    CitizenNameWord.citizen_id == citizen.id,
                 )
             )
         session.add_all(name_words(citizen.id, key))

@@ -1,26 +1,32 @@
 """Name search over the citizens table: word-prefix match, accent-insensitive, planned for 1M+ rows.
 
-The result is "citizens whose name has, for every typed word, a word starting with it", in name
-order, at most `limit`. Ordering plus LIMIT is what makes this hard: a common word ("nguyen" is
-38 % of the population) has hundreds of thousands of matches, and sorting them all for 20 rows
-costs far more than the 20 ms budget. So the query is planned here, not left to the database:
+The answer is "citizens whose name has, for every typed word, a word starting with it", in name
+order, at most `limit`. Order plus LIMIT is what makes this hard: a common word ("nguyen" is about
+38 % of the population) has hundreds of thousands of matches, and sorting them for 20 rows costs
+far more than the 20 ms budget; the database's own planner misjudges ``LIKE '% x%'`` filters badly
+enough to pick nested loops that run for seconds. So the plan is chosen here, from three shapes
+whose cost is bounded by construction:
 
-1. For each typed word, and for the caller's agency scope, count candidates with a bounded
-   index-only scan (``LIMIT cap`` inside the count, so a common word costs ``cap`` index entries,
-   not its full count). All counts come back in one round trip.
-2. If some source has fewer than ``cap`` candidates, drive from it: fetch those citizens, filter by
-   the other words, sort the few survivors (plan "word" or "scope").
-3. Otherwise every word is common: walk the citizens in name order on the (name_key, id) index and
-   filter, which finds 20 matches after about 20 / selectivity rows. The walk is bounded to
-   ``window`` rows, so a combination of common words that is jointly rare (e.g. "thi van") cannot
-   scan the whole table; if the window yields fewer than `limit` rows the search falls back to
-   driving from the rarest source, which is complete (and is the one slow case left).
+- **word**: scan one typed word's range in the citizen_name_words index, which also carries the
+  whole name key, so the other typed words are checked inside the index (index-only) and the hits
+  come out ready to sort; only the `limit` winners are fetched from citizens. Cost ∝ that word's
+  number of citizens.
+- **scope**: the caller's agencies' citizens (index on managing_agency_id, name_key), filtered.
+  Cost ∝ the scope's size, paid in table rows.
+- **walk**: citizens in name order on the (name_key, id) index, filtered, at most `window` rows.
+  Cost ∝ 20 / selectivity; ideal when the typed words are common together ("nguyen", "nguyen van").
 
-Each word test on a fetched row is ``' ' || name_key LIKE '% word%'`` on the row itself, which
-needs no probe into another index. Keys hold only letters, digits and single spaces (names.name_key),
-so they go into LIKE patterns and ranges unescaped. Prefix ranges are used instead of ``LIKE 'x%'``
-on the indexed side because they use a plain btree on both databases (the key columns are
-"C"-collated on PostgreSQL), with no dialect branch.
+One round trip first counts each source with a bounded index-only scan (``LIMIT cap`` inside the
+count). A source under `cap` drives the search. When all are common, the bounded walk runs; if it
+finds fewer than asked, the search is driven by the *last* typed word (Vietnamese names are typed
+surname, middle, given name, and the given name is by far the most selective; a common surname
+like Nguyễn never drives) or by the scope, whichever a second bounded count finds smaller.
+
+Keys hold only letters, digits and single spaces (names.name_key), so they go into LIKE patterns
+and ranges unescaped. Prefix ranges (``key >= 'an' AND key < 'ao'``) are used on the indexed side:
+with the "C" collation they use a plain btree on both databases, with no dialect branch. The word
+plan's candidate set is a MATERIALIZED CTE (PostgreSQL 12+, SQLite 3.35+) when a scope filter must
+see table rows, so no planner can turn it inside out.
 """
 
 from __future__ import annotations
@@ -36,16 +42,18 @@ from sqlalchemy.sql import Select
 from egov.registry.models import Citizen, CitizenNameWord
 from egov.registry.names import matches, search_terms
 
-CANDIDATE_CAP = 2000
-WALK_WINDOW = 20_000
+CANDIDATE_CAP = 5_000
+WALK_WINDOW = 2_000
+SECOND_CAP = 50_000
 MAX_LIMIT = 100
 _PAGE = 500
 _SCOPE = "\x00scope"
+_SCOPE_WEIGHT = 3  # a scope candidate is a table row; a word candidate is an index entry
 
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """How a search ran, for EXPLAIN-style tests and the benchmark (never shown to users)."""
+    """How a search ran, for tests and the benchmark (never shown to users)."""
 
     kind: str  # "id" | "word" | "scope" | "walk" | "walk+word" | "walk+scope" | "none"
     driver: str | None = None
@@ -80,6 +88,86 @@ def _needs_distinct_check(terms: Sequence[str]) -> bool:
     return any(i != j and b.startswith(a) for i, a in enumerate(terms) for j, b in enumerate(terms))
 
 
+class _Search:
+    """One search: its terms, scope and the three plan shapes."""
+
+    def __init__(self, session: Session, terms: list[str], scope: list[str] | None) -> None:
+        self.session = session
+        self.terms = terms
+        self.scope = scope
+
+    def counts(self, sources: Sequence[str], cap: int) -> dict[str, int]:
+        """Bounded candidate counts for `sources`, in one round trip."""
+        parts = []
+        for source in sources:
+            if source == _SCOPE:
+                assert self.scope is not None
+                stmt = select(literal(1)).where(Citizen.managing_agency_id.in_(self.scope))
+            else:
+                stmt = select(literal(1)).where(_word_range(CitizenNameWord.word_key, source))
+            parts.append(_bounded_count(stmt, cap))
+        row = self.session.execute(select(*parts)).one()
+        return dict(zip(sources, (int(v) for v in row), strict=True))
+
+    def run(self, source: str, size: int, after: Citizen | None = None) -> list[Citizen]:
+        stmt = self._from_scope(after) if source == _SCOPE else self._from_word(source, after)
+        return list(self.session.scalars(stmt.limit(size)))
+
+    def walk(self, window: int, size: int) -> list[Citizen]:
+        return list(self.session.scalars(self.walk_statement(window).limit(size)))
+
+    def walk_statement(self, window: int) -> Select[Citizen]:
+        """The first `window` citizens in name order (an index walk), filtered; ORDER BY+LIMIT forces the walk."""
+        first = select(Citizen).order_by(Citizen.name_key, Citizen.id).limit(window).subquery()
+        c = aliased(Citizen, first)
+        where = [_has_word(c.name_key, t) for t in self.terms]
+        if self.scope is not None:
+            where.append(c.managing_agency_id.in_(self.scope))
+        return select(c).where(*where).order_by(c.name_key, c.id)
+
+    def word_statement(self, term: str) -> Select[Citizen]:
+        return self._from_word(term, None)
+
+    def _from_word(self, term: str, after: Citizen | None) -> Select[Citizen]:
+        w = CitizenNameWord
+        hits = (
+            select(w.citizen_id, w.name_key)
+            .where(_word_range(w.word_key, term), *[_has_word(w.name_key, t) for t in self.terms if t != term])
+            .distinct()  # "an" matches both "An" and "Anh" in "Lê An Anh"
+        )
+        if after is not None:
+            hits = hits.where(_after(w.name_key, w.citizen_id, after))
+        if self.scope is None:
+            # Sort and cut inside the index; only the winners are fetched from the table.
+            top = hits.order_by(w.name_key, w.citizen_id).limit(MAX_LIMIT * 5).subquery()
+            return (
+                select(Citizen)
+                .join(top, Citizen.id == top.c.citizen_id)
+                .order_by(top.c.name_key, top.c.citizen_id)
+            )
+        candidates = hits.cte("name_hits").prefix_with("MATERIALIZED")
+        return (
+            select(Citizen)
+            .join(candidates, Citizen.id == candidates.c.citizen_id)
+            .where(Citizen.managing_agency_id.in_(self.scope))
+            .order_by(candidates.c.name_key, candidates.c.citizen_id)
+        )
+
+    def _from_scope(self, after: Citizen | None) -> Select[Citizen]:
+        assert self.scope is not None
+        stmt = select(Citizen).where(
+            Citizen.managing_agency_id.in_(self.scope), *[_has_word(Citizen.name_key, t) for t in self.terms]
+        )
+        if after is not None:
+            stmt = stmt.where(_after(Citizen.name_key, Citizen.id, after))
+        return stmt.order_by(Citizen.name_key, Citizen.id)
+
+
+def _after(key_column: Any, id_column: Any, after: Citizen) -> ColumnElement[bool]:
+    """Keyset condition: strictly after `after` in (name_key, id) order."""
+    return or_(key_column > after.name_key, and_(key_column == after.name_key, id_column > after.id))
+
+
 def search_by_name(
     session: Session,
     query: str,
@@ -97,40 +185,34 @@ def search_by_name(
     distinct_terms = list(dict.fromkeys(terms))
     exact = _needs_distinct_check(terms)
     fetch = min(limit * 5, MAX_LIMIT * 5) if exact else limit
-    scope = sorted(allowed) if allowed is not None else None
+    search = _Search(session, distinct_terms, sorted(allowed) if allowed is not None else None)
 
-    sources: dict[str, Any] = {
-        term: _bounded_count(select(literal(1)).where(_word_range(CitizenNameWord.word_key, term)), cap)
-        for term in distinct_terms
-    }
-    if scope is not None:
-        sources[_SCOPE] = _bounded_count(select(literal(1)).where(Citizen.managing_agency_id.in_(scope)), cap)
-    row = session.execute(select(*sources.values())).one()
-    estimates = dict(zip(sources, (int(v) for v in row), strict=True))
-    shown = tuple((k if k != _SCOPE else "scope", v) for k, v in estimates.items())
+    sources = [*distinct_terms, *([_SCOPE] if allowed is not None else [])]
+    estimates = search.counts(sources, cap)
+    shown = tuple(("scope" if k == _SCOPE else k, v) for k, v in estimates.items())
     if min(estimates.values()) == 0:
         return [], SearchPlan("none", estimates=shown)
-    driver = min(estimates, key=lambda k: (estimates[k], -len(k)))
+    order = {t: i for i, t in enumerate(distinct_terms)}
 
-    def run(source: str, after: Citizen | None = None, size: int = fetch) -> list[Citizen]:
-        stmt = _driven(source, distinct_terms, scope)
-        if after is not None:
-            stmt = stmt.where(
-                or_(Citizen.name_key > after.name_key, and_(Citizen.name_key == after.name_key, Citizen.id > after.id))
-            )
-        return list(session.scalars(stmt.limit(size)))
+    def cost(source: str) -> tuple[int, int]:
+        weight = _SCOPE_WEIGHT if source == _SCOPE else 1
+        return estimates[source] * weight, -order.get(source, -1)  # ties: the later typed word
 
+    driver = min(sources, key=cost)
     if estimates[driver] < cap:
-        kind = "scope" if driver == _SCOPE else "word"
-        rows = run(driver)
-        plan = SearchPlan(kind, None if driver == _SCOPE else driver, shown)
+        rows = search.run(driver, fetch)
+        plan = SearchPlan("scope" if driver == _SCOPE else "word", None if driver == _SCOPE else driver, shown)
     else:
-        rows = list(session.scalars(_walk(distinct_terms, scope, window).limit(fetch)))
+        rows = search.walk(window, fetch)
         plan = SearchPlan("walk", None, shown)
         if len(rows) < fetch:
-            # Fewer than asked for within the window: maybe there are no more, maybe they lie
-            # beyond it. Only a complete plan can tell.
-            rows = run(driver)
+            # The typed words are each common but rare together (a full name, usually): the walk
+            # cannot tell whether more lie beyond its window. Drive from the given name or the scope.
+            driver = distinct_terms[-1]
+            if allowed is not None:
+                second = search.counts([driver, _SCOPE], SECOND_CAP)
+                driver = min([driver, _SCOPE], key=lambda s: second[s] * (_SCOPE_WEIGHT if s == _SCOPE else 1))
+            rows = search.run(driver, fetch)
             plan = SearchPlan("walk+scope" if driver == _SCOPE else "walk+word", driver, shown)
     if not exact:
         return rows[:limit], plan
@@ -139,32 +221,7 @@ def search_by_name(
     kept = [c for c in rows if matches(query, c.full_name)]
     more = len(rows) == fetch  # a full page: there may be more after its last row
     while len(kept) < limit and more:
-        rows = run(driver, after=rows[-1], size=_PAGE)
+        rows = search.run(driver, _PAGE, after=rows[-1])
         kept.extend(c for c in rows if matches(query, c.full_name))
         more = len(rows) == _PAGE
     return kept[:limit], plan
-
-
-def _filters(entity: Any, terms: Sequence[str], scope: list[str] | None, skip: str | None) -> list[Any]:
-    conditions: list[Any] = [_has_word(entity.name_key, t) for t in terms if t != skip]
-    if scope is not None and skip != _SCOPE:
-        conditions.append(entity.managing_agency_id.in_(scope))
-    return conditions
-
-
-def _driven(source: str, terms: Sequence[str], scope: list[str] | None) -> Select[Citizen]:
-    """Candidates from one source (a word's index range, or the scope), filtered and sorted."""
-    if source == _SCOPE:
-        assert scope is not None
-        where = [Citizen.managing_agency_id.in_(scope), *_filters(Citizen, terms, scope, _SCOPE)]
-    else:
-        ids = select(CitizenNameWord.citizen_id).where(_word_range(CitizenNameWord.word_key, source))
-        where = [Citizen.id.in_(ids), *_filters(Citizen, terms, scope, source)]
-    return select(Citizen).where(*where).order_by(Citizen.name_key, Citizen.id)
-
-
-def _walk(terms: Sequence[str], scope: list[str] | None, window: int) -> Select[Citizen]:
-    """The first `window` citizens in name order (an index walk), filtered; ORDER BY+LIMIT forces the walk."""
-    first = select(Citizen).order_by(Citizen.name_key, Citizen.id).limit(window).subquery()
-    c = aliased(Citizen, first)
-    return select(c).where(*_filters(c, terms, scope, None)).order_by(c.name_key, c.id)
