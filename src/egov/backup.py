@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from egov.settings import Settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 FORMAT = "egov-backup/1"
 
@@ -126,9 +126,10 @@ def restore_backup(settings: Settings, archive: Path, force: bool = False) -> di
             if target.exists() and not force:
                 raise BackupError(f"database {target} exists; pass --force to replace it")
             target.parent.mkdir(parents=True, exist_ok=True)
-            for suffix in ("-wal", "-shm"):
-                Path(str(target) + suffix).unlink(missing_ok=True)
-            shutil.copyfile(stage / "database.sqlite3", target)
+            # Copy page by page into the live file through SQLite itself: connections other
+            # processes hold stay valid, where replacing the file under them would corrupt it.
+            with sqlite3.connect(stage / "database.sqlite3") as src, sqlite3.connect(target) as dst:
+                src.backup(dst)
         else:
             args, env = _pg_env_args(settings.database_owner_url)
             flags = ["--clean", "--if-exists"] if force else []

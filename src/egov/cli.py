@@ -11,7 +11,7 @@ from rich.console import Console
 
 from egov.settings import Settings, SettingsError, load_settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(
     help="egov — nền tảng chính phủ điện tử / e-government platform.\n\n"
     "Settings come from EGOV_* environment variables (see README). Quick start: "

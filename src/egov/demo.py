@@ -36,7 +36,7 @@ from egov.registry import (
 )
 from egov.registry.identifiers import make_personal_id
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(help="Demo data: a believable Hồ Chí Minh City (synthetic people, invented lower agency codes).",
                   no_args_is_help=True)
 

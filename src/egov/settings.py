@@ -124,6 +124,6 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for err in exc.errors():
             loc = "_".join(str(p) for p in err["loc"]).upper()
-            name = f"EGOV_{loc}" if loc else "settings"
-            lines.append(f"{name}: {err['msg']}")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"EGOV_{loc}: {msg}" if loc else msg)
         raise SettingsError("invalid configuration: " + "; ".join(lines)) from None

@@ -147,9 +147,10 @@ def test_sign_in_rotates_the_session(browser: Browser, session: Session) -> None
 
 @pytest.mark.parametrize(("next_path", "location"), [
     ("/account", "/account"),
-    ("https://evil.example/phish", "/"),
-    ("//evil.example", "/"),
-    ("/\\evil.example", "/"),
+    # a refused target falls back to the officer's desk: still local, never the foreign site
+    ("https://evil.example/phish", "/back-office"),
+    ("//evil.example", "/back-office"),
+    ("/\\evil.example", "/back-office"),
 ])
 def test_next_only_leads_to_local_paths(browser: Browser, session: Session, next_path: str,
                                         location: str) -> None:
