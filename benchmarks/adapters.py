@@ -136,16 +136,19 @@ def officer_principal(agency_id: str) -> Any:
                      grants=grants_for([("registry_clerk", agency_id)]), acr="1", agency_id=agency_id)
 
 
-def service_search(app: App, queries: list[str], principal: Any) -> list[dict[str, Any]]:
+def service_search(app: App, queries: list[str], principal: Any, deadline_s: float = 1e9) -> list[dict[str, Any]]:
     """Each query through registry search_citizens in its own transaction (audit included), no HTTP:
-    latency, plan and row count per query."""
+    latency, plan and row count per query; stops after `deadline_s`."""
     import time
 
     from egov.platform.context import RequestContext, use_context
     from egov.registry.services.citizens import search_citizens
 
     out = []
+    stop_at = time.perf_counter() + deadline_s
     for q in queries:
+        if time.perf_counter() > stop_at:
+            break
         with use_context(RequestContext(request_id="bench", channel="api", principal=principal)):
             t0 = time.perf_counter()
             with app.database.session() as s:

@@ -56,20 +56,21 @@ def load_citizens(db: common.BenchDatabase, csv_path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def service_level(app: Any, queries: list[str], agency_id: str) -> dict[str, Any]:
+def service_level(app: Any, queries: list[str], agency_id: str, deadline_s: float) -> dict[str, Any]:
     """The same queries through the registry service in-process (one transaction each, audit on, no
     HTTP): how much of the API latency is the search itself, which plan each query took, the slowest."""
     import collections
 
     principal = adapters.officer_principal(agency_id)
-    adapters.service_search(app, queries[:50], principal)  # warm-up
-    runs = adapters.service_search(app, queries, principal)
+    adapters.service_search(app, queries[:50], principal, deadline_s=deadline_s / 4)  # warm-up
+    runs = adapters.service_search(app, queries, principal, deadline_s=deadline_s)
     lat = sorted(r["ms"] for r in runs)
     plans = collections.Counter(r["plan"] for r in runs)
     by_plan = {k: {"n": n, "p50_ms": common.pct(sorted(r["ms"] for r in runs if r["plan"] == k), 50),
                    "p95_ms": common.pct(sorted(r["ms"] for r in runs if r["plan"] == k), 95)}
                for k, n in plans.most_common()}
-    out = {"p50_ms": common.pct(lat, 50), "p95_ms": common.pct(lat, 95), "p99_ms": common.pct(lat, 99),
+    out = {"completed": len(runs), "of": len(queries),
+           "p50_ms": common.pct(lat, 50), "p95_ms": common.pct(lat, 95), "p99_ms": common.pct(lat, 99),
            "max_ms": lat[-1], "rows_per_query": sum(r["rows"] for r in runs) / len(runs), "plans": by_plan,
            "slowest": sorted(runs, key=lambda r: -r["ms"])[:15]}
     log(f"service-level search (no HTTP), {len(runs)} queries: p50 {out['p50_ms']:.2f} ms, p95 {out['p95_ms']:.2f} ms, "
@@ -122,6 +123,8 @@ def main() -> int:
     ap.add_argument("--app-cpu", type=int, default=common.SERVER_CPU,
                     help="CPU for egov serve and egov worker (default: the server CPU, beside PostgreSQL)")
     ap.add_argument("--timeout", type=float, default=1500)
+    ap.add_argument("--run-deadline", type=float, default=90,
+                    help="stop a run after this many seconds even if not every request was sent (noted in the JSON)")
     ap.add_argument("--no-worker", action="store_true", help="do not run `egov worker` during the load")
     ap.add_argument("--no-pin", action="store_true")
     ap.add_argument("--keep-db", action="store_true")
@@ -162,7 +165,7 @@ def main() -> int:
                 log(f"VACUUM ANALYZE {time.perf_counter() - t0:.1f} s")
                 result["load_s"] = secs
                 province = agencies[citizens_data.PROVINCE_AGENCY[0]]
-                result["service"] = service_level(app, queries, province)
+                result["service"] = service_level(app, queries, province, deadline_s=a.run_deadline)
             finally:
                 app.close()
             adapters.create_officer(env, OFFICER, password, timeout=120, agency_id=province, work=work)
@@ -203,26 +206,32 @@ def main() -> int:
                             w0 = common.proc_cpu_seconds(wrk.pids()) if wrk else 0.0
                             prof = None
                             if a.profile and label == "name" and rep == 1 and c == levels[0]:
-                                prof = adapters.start_profile(srv.pid, work / f"profile-{label}-c{c}.svg")
+                                prof_path = common.profile_path(a.name, f"server-{label}-c{c}").with_suffix(".collapsed")
+                                prof_path.parent.mkdir(parents=True, exist_ok=True)
+                                prof = adapters.start_profile(srv.pid, prof_path)
                             # The floor goes without the session cookie: the framework alone, no session look-up.
                             hdrs = headers if label != "floor" else [("Accept", "application/json")]
                             lr = httpload.run_load(host, port, paths, headers=hdrs, concurrency=c,
-                                                   check=result_count, deadline_s=min(300, a.timeout / 4))
+                                                   check=result_count, deadline_s=a.run_deadline)
                             if prof is not None:
                                 adapters.stop_profile(prof)
+                                top = adapters.summarise_collapsed(prof_path)
+                                result["server_profile_top"] = top
+                                log("server profile (inclusive share of samples), top egov frames:\n" + "\n".join(
+                                    f"   {share:6.1%}  {frame}" for frame, share in top[:15]))
                             app_cpu_s = common.proc_cpu_seconds(srv.pids()) - c0
                             pg_cpu_s = common.server_cpu_seconds() - s0
                             wk_cpu_s = (common.proc_cpu_seconds(wrk.pids()) - w0) if wrk else 0.0
                             s = common.latency_summary(lr.latencies_ms, lr.elapsed_s)
                             n = max(1, s["n"])
-                            r = s | {"errors": lr.errors, "rows_per_response": lr.items / n,
+                            r = s | {"of": len(paths), "errors": lr.errors, "rows_per_response": lr.items / n,
                                      "app_cpu_ms_per_req": app_cpu_s * 1000 / n,
                                      "pg_cpu_ms_per_req": pg_cpu_s * 1000 / n,
                                      "worker_cpu_ms_per_req": wk_cpu_s * 1000 / n}
                             if lr.errors:
                                 log(f"{label} c={c}: {lr.errors} errors, statuses {lr.statuses}")
                             runs.append(r)
-                            log(f"{label:>6} c={c} run {rep}: p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms, "
+                            log(f"{label:>6} c={c} run {rep} ({s['n']}/{len(paths)} requests): p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms, "
                                 f"p99 {s['p99_ms']:.2f} ms, {s['req_per_s']:,.0f} req/s, {r['rows_per_response']:.1f} "
                                 f"rows/resp, app CPU {r['app_cpu_ms_per_req']:.2f} ms/req, PG CPU "
                                 f"{r['pg_cpu_ms_per_req']:.2f} ms/req, worker {r['worker_cpu_ms_per_req']:.2f} ms/req")
@@ -232,11 +241,10 @@ def main() -> int:
                 result["audit_event_types"] = adapters.audit_event_types(conn, a0)
             conn.close()
     finally:
-        if not a.profile:
-            for p in sorted(work.rglob("*"), reverse=True) if work.exists() else []:
-                p.unlink() if p.is_file() or p.is_symlink() else p.rmdir()
-            if work.exists():
-                work.rmdir()
+        for p in sorted(work.rglob("*"), reverse=True) if work.exists() else []:
+            p.unlink() if p.is_file() or p.is_symlink() else p.rmdir()
+        if work.exists():
+            work.rmdir()
     c1 = f"name_c{levels[0]}"
     p95 = result["sets"][c1]["median"]["p95_ms"]["median"]
     id_p95 = result["sets"][f"by_id_c{levels[0]}"]["median"]["p95_ms"]["median"]

@@ -174,7 +174,7 @@ def load(container: Container, citizens: int = 10_000, seed: int = 2026) -> list
         rng = random.Random(seed + 1)
         adults = [p for p in people if not p["guardian_personal_id"]]
         for i in range(40):
-            rep = adults[i * 7]
+            rep = adults[(i * 7) % len(adults)]
             create_enterprise(session, container.clock, tax_code=f"03{rng.randint(0, 99_999_999):08d}",
                               name=f"Công ty TNHH {rep['full_name'].split()[-1]} {['Thương mại', 'Xây dựng', 'Công nghệ', 'Dịch vụ'][i % 4]} {i + 1}",
                               legal_representative_personal_id=rep["personal_id"],

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from egov.bootstrap import Container
 from egov.platform.db import Database
 from egov.soc import AuditEvent, record_event
-from egov.soc.checkpoints import CheckpointInfo, Checkpointer
+from egov.soc.checkpoints import Checkpointer, CheckpointInfo
 from egov.soc.leaf import V1_FIELDS
 from egov.soc.sequencer import SequenceResult, sequence_pending
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import operator
+from collections.abc import Sequence
+from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
@@ -22,12 +24,12 @@ V1_FIELDS = (
 # string or None, and for those canonical_json's output is exactly `"key":` + the JSON string (the
 # C-accelerated encode_basestring that JSONEncoder(ensure_ascii=False) itself uses) or null, with the
 # keys in sorted order. Any other value type falls back to canonical_json. tests/unit/soc/test_leaf.py
-# pins the bytes and compares the two paths.
+# pins the bytes and holds the fast path to the plain definition (encode_leaf_reference).
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-_V1_SORTED = tuple(sorted(V1_FIELDS))
-_V1_VALUES = operator.attrgetter(*_V1_SORTED)
-_V1_KEYS = tuple(encode_basestring(name) + ":" for name in _V1_SORTED)
-_TIME_INDEX = _V1_SORTED.index("occurred_at")
+V1_ORDERED = tuple(sorted(V1_FIELDS))  # the order the v1 JSON writes them in (and bulk readers select them)
+_V1_VALUES = operator.attrgetter(*V1_ORDERED)
+_V1_KEYS = tuple(encode_basestring(name) + ":" for name in V1_ORDERED)
+_TIME_INDEX = V1_ORDERED.index("occurred_at")
 
 
 class EventLike(Protocol):
@@ -39,26 +41,42 @@ def canonical_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def encode_leaf(event: Any) -> bytes:
-    """Bytes of the leaf for `event` (an AuditEvent row or anything with the same attributes)."""
-    version = getattr(event, "leaf_version", LEAF_VERSION) or LEAF_VERSION
-    if version != 1:
+def format_time(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ`, microseconds always written (isoformat is strftime's faster twin)."""
+    if moment.year < 1000:  # isoformat pads the year, strftime may not: keep strftime's bytes
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"
+
+
+def encode_values(version: int | None, values: Sequence[Any]) -> bytes:
+    """Leaf bytes from the V1 values in V1_ORDERED order (occurred_at a UTC datetime), for bulk readers."""
+    if (version or LEAF_VERSION) != 1:
         raise ValueError(f"unknown audit leaf version {version}")
-    values = list(_V1_VALUES(event))
-    values[_TIME_INDEX] = values[_TIME_INDEX].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     parts = []
-    for key, value in zip(_V1_KEYS, values, strict=True):
-        if value is None:
+    for i, (key, value) in enumerate(zip(_V1_KEYS, values, strict=True)):
+        if i == _TIME_INDEX:
+            parts.append(key + '"' + format_time(value) + '"')
+        elif value is None:
             parts.append(key + "null")
         elif type(value) is str:
             parts.append(key + encode_basestring(value))
         else:
-            return _PREFIX_V1 + canonical_json(dict(zip(_V1_SORTED, values, strict=True))).encode("utf-8")
+            plain = dict(zip(V1_ORDERED, values, strict=True))
+            plain["occurred_at"] = format_time(plain["occurred_at"])
+            return _PREFIX_V1 + canonical_json(plain).encode("utf-8")
     return _PREFIX_V1 + ("{" + ",".join(parts) + "}").encode("utf-8")
+
+
+def encode_leaf(event: Any) -> bytes:
+    """Bytes of the leaf for `event` (an AuditEvent row or anything with the same attributes)."""
+    return encode_values(getattr(event, "leaf_version", LEAF_VERSION), _V1_VALUES(event))
 
 
 def encode_leaf_reference(event: Any) -> bytes:
     """The v1 definition, spelled plainly: canonical JSON of the V1 fields (tests hold encode_leaf to it)."""
+    version = getattr(event, "leaf_version", LEAF_VERSION) or LEAF_VERSION
+    if version != 1:
+        raise ValueError(f"unknown audit leaf version {version}")
     values = {name: getattr(event, name) for name in V1_FIELDS}
     values["occurred_at"] = values["occurred_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return _PREFIX_V1 + canonical_json(values).encode("utf-8")

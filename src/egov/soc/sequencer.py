@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session
 from egov.platform.clock import Clock
 from egov.platform.db import Database, bulk_load, try_singleton_lock
 from egov.soc import merkle
-from egov.soc.leaf import V1_FIELDS, encode_leaf
+from egov.soc.leaf import V1_ORDERED, encode_values
 from egov.soc.models import AuditCheckpoint, AuditEvent
 from egov.soc.tree import LEAVES, NODES, StoredNodes, tree_size
 
@@ -63,7 +63,8 @@ log = logging.getLogger("egov.soc.sequencer")
 EVENTS = cast(Table, AuditEvent.__table__)
 CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
 LOCK_NAME = "egov.soc.sequencer"
-_EVENT_COLUMNS = [EVENTS.c.id, EVENTS.c.leaf_version, *(EVENTS.c[name] for name in V1_FIELDS)]
+# id, leaf_version, then the v1 fields in the order encode_values takes them: rows encode as tuples.
+_EVENT_COLUMNS = [EVENTS.c.id, EVENTS.c.leaf_version, *(EVENTS.c[name] for name in V1_ORDERED)]
 _LEAF_COLUMNS = ("leaf_index", "event_pk", "leaf_hash", "sequenced_at")
 _NODE_COLUMNS = ("level", "idx", "hash")
 
@@ -219,7 +220,7 @@ class Sequencer:
         if not rows:
             return 0, start, after
         now = self.clock.now()
-        hashes = [merkle.leaf_hash(encode_leaf(row)) for row in rows]
+        hashes = [merkle.leaf_hash(encode_values(row[1], row[2:])) for row in rows]
         nodes = StoredNodes(session)
         nodes.fetch(merkle.frontier(start))
         completed = merkle.new_perfect_nodes(start, hashes, nodes.perfect_subtree)

@@ -30,7 +30,7 @@ from egov.platform.keys import KeyStore
 from egov.settings import Settings
 from egov.soc.checkpoint import CheckpointError, parse_checkpoint, verify_checkpoint
 from egov.soc.checkpoints import LATEST_FILE, VKEY_FILE, verifier_keys
-from egov.soc.leaf import encode_leaf
+from egov.soc.leaf import encode_values
 from egov.soc.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from egov.soc.models import AuditCheckpoint
 from egov.soc.sequencer import _EVENT_COLUMNS, EVENTS
@@ -309,15 +309,15 @@ def _stream(v: _Verifier, chunk: int, files: list[_SignedHead]) -> None:
                                      f"(the events sequenced there were removed)", expected)
                 expected = index
             stored_hash = bytes(row.leaf_hash)
-            event = events.get(int(row.event_pk))
+            event = events.get(row.event_pk)
             if event is None:
                 v.problem("deleted", f"deleted: the event (id {row.event_pk}) of leaf {index} is gone",
                           index, int(row.event_pk))
                 value = stored_hash
             else:
-                value = leaf_hash(encode_leaf(event))
+                value = leaf_hash(encode_values(event[1], event[2:]))
                 if value != stored_hash and len(mismatches) < _MAX_TRACKED_MISMATCHES:
-                    mismatches.append((index, int(event.id), value, stored_hash))
+                    mismatches.append((index, int(event[0]), value, stored_hash))
             if value != stored_hash and recomputed is None:
                 recomputed = stored.copy()
             stored.push(stored_hash, None if gap else completed)
@@ -385,11 +385,12 @@ def _events_by_pk(session: Session, pks: list[int]) -> dict[int, Any]:
         close(group)
     found: dict[int, Any] = {}
     for lo, hi in runs:
-        for event in session.execute(select(*_EVENT_COLUMNS).where(EVENTS.c.id.between(lo, hi))):
-            found[int(event.id)] = event
+        for event in session.execute(select(*_EVENT_COLUMNS).where(EVENTS.c.id.between(lo, hi))).all():
+            found[event[0]] = event
     for start in range(0, len(singles), _IN_CHUNK):
-        for event in session.execute(select(*_EVENT_COLUMNS).where(EVENTS.c.id.in_(singles[start:start + _IN_CHUNK]))):
-            found[int(event.id)] = event
+        chosen = singles[start:start + _IN_CHUNK]
+        for event in session.execute(select(*_EVENT_COLUMNS).where(EVENTS.c.id.in_(chosen))).all():
+            found[event[0]] = event
     return found
 
 

@@ -7,17 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-
-from egov.bootstrap import Container
-from egov.platform.db import Database
-from egov.soc import AuditEvent, AuditLeaf, merkle
-from egov.soc.checkpoint import verify_checkpoint
-from egov.soc.checkpoints import CheckpointRefused, Checkpointer, latest_checkpoint
-from egov.soc.leaf import encode_leaf
-from egov.soc.proofs import consistency, inclusion
-from egov.soc.sequencer import sequence_pending
-from egov.soc.tree import tree_size
-from egov.soc.verify import AuditVerificationError, verify_log
 from tests.factories.soc import (
     event_pk_at_leaf,
     leave_room_below,
@@ -27,6 +16,17 @@ from tests.factories.soc import (
     tamper,
     truncate_tail,
 )
+
+from egov.bootstrap import Container
+from egov.platform.db import Database
+from egov.soc import AuditEvent, AuditLeaf, merkle
+from egov.soc.checkpoint import verify_checkpoint
+from egov.soc.checkpoints import Checkpointer, CheckpointRefused, latest_checkpoint
+from egov.soc.leaf import encode_leaf
+from egov.soc.proofs import consistency, inclusion
+from egov.soc.sequencer import sequence_pending
+from egov.soc.tree import tree_size
+from egov.soc.verify import AuditVerificationError, verify_log
 
 POSTGRES_ONLY = pytest.mark.postgres_only
 

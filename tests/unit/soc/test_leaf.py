@@ -25,8 +25,9 @@ def _event(**overrides: object) -> SimpleNamespace:
 
 
 GOLDEN = (
-    b'egov-audit-leaf/v1\n{"actor_id":"acct-7","actor_kind":"officer","actor_name":"Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Hoa",'
-    b'"agency_id":"000.00.15.H29","assurance_level":"2","channel":"web","details":"{\\"fields\\":[\\"h\xe1\xbb\x8d t\xc3\xaan\\"]}",'
+    b'egov-audit-leaf/v1\n{"actor_id":"acct-7","actor_kind":"officer",'
+    b'"actor_name":"Nguy\xe1\xbb\x85n Th\xe1\xbb\x8b Hoa","agency_id":"000.00.15.H29","assurance_level":"2",'
+    b'"channel":"web","details":"{\\"fields\\":[\\"h\xe1\xbb\x8d t\xc3\xaan\\"]}",'
     b'"event_id":"0193b0a0-0000-7000-8000-000000000001","event_type":"registry:citizen:viewed",'
     b'"object_id":"079203000123","object_type":"citizen","occurred_at":"2026-11-25T03:04:05.000006Z",'
     b'"outcome":"success","represented_party":null,"request_id":"9f8e7d6c5b4a3921","source_ip":"10.1.2.3"}'
@@ -67,3 +68,6 @@ def test_the_fast_encoding_is_the_reference_encoding(text: str) -> None:
         assert encode_leaf(event) == encode_leaf_reference(event)
     odd = _event(object_id=12345)  # not a string: the general path, still the reference bytes
     assert encode_leaf(odd) == encode_leaf_reference(odd)
+    for moment in (datetime(2026, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        event = _event(occurred_at=moment)  # whole seconds still write .000000; tiny years keep strftime's form
+        assert encode_leaf(event) == encode_leaf_reference(event)

@@ -35,10 +35,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        # pysqlite's own transaction handling defers BEGIN; take control so SELECT ... then write is atomic.
+        # A deferred transaction that reads and then writes while another thread holds the write
+        # lock gets SQLITE_BUSY at once (SQLite will not wait: it could deadlock). BEGIN IMMEDIATE
+        # takes the write lock up front, so transactions queue on busy_timeout instead of failing.
+        # WAL readers outside a transaction are not blocked; the embedded profile has one writer anyway.
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)

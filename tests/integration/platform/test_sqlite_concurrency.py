@@ -1,0 +1,40 @@
+"""The embedded profile: a request that reads then writes waits for the background writer, never fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from egov.platform.db import Database
+
+
+def test_read_then_write_waits_for_a_concurrent_writer(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/c.db")
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    held = threading.Event()
+    release = threading.Event()
+
+    def background_writer() -> None:
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=background_writer)
+    thread.start()
+    held.wait(5)
+    threading.Timer(0.3, release.set).start()
+    started = time.perf_counter()
+    with db.engine.begin() as conn:  # a "request": read, then write
+        conn.execute(text("SELECT count(*) FROM t")).scalar()
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+    waited = time.perf_counter() - started
+    thread.join()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    assert waited >= 0.2  # it queued behind the writer instead of failing with "database is locked"
+    db.dispose()
