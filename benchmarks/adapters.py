@@ -243,19 +243,36 @@ def stop_profile(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def summarise_collapsed(path: Path, top: int = 25, prefix: str = "egov") -> list[tuple[str, float]]:
-    """Inclusive share of samples per function from a py-spy raw (collapsed) file."""
+def _package(frame: str) -> str:
+    """'fn (path/to/pkg/mod.py:12)' -> 'pkg' (egov sub-package for our code)."""
+    path = frame[frame.rfind("(") + 1:].split(":")[0]
+    if "egov/" in path:
+        parts = path.split("egov/", 1)[1].split("/")
+        return "egov." + parts[0].removesuffix(".py")
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/")[0].removesuffix(".py")
+    if "/lib/python3" in path:
+        return "stdlib"
+    return path or "?"
+
+
+def summarise_collapsed(path: Path, top: int = 25) -> dict[str, list[tuple[str, float]]]:
+    """From a py-spy raw (collapsed) file: self time by package, and inclusive share of egov frames."""
     total = 0
     incl: collections.Counter[str] = collections.Counter()
+    self_pkg: collections.Counter[str] = collections.Counter()
     for line in path.read_text(errors="replace").splitlines():
         stack, _, n = line.rpartition(" ")
         if not n.isdigit():
             continue
         k = int(n)
         total += k
-        seen = set()
-        for frame in stack.split(";"):
-            if frame not in seen:
-                seen.add(frame)
+        frames = stack.split(";")
+        self_pkg[_package(frames[-1])] += k
+        for frame in set(frames):
+            if "egov/" in frame:
                 incl[frame] += k
-    return [(f, c / total) for f, c in incl.most_common(top * 4) if prefix in f][:top] if total else []
+    if not total:
+        return {"self_by_package": [], "inclusive_egov": []}
+    return {"self_by_package": [(p, c / total) for p, c in self_pkg.most_common(top)],
+            "inclusive_egov": [(f, c / total) for f, c in incl.most_common(top)]}

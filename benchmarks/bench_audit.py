@@ -150,7 +150,7 @@ def bench_appends(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Nam
              "sequence_rows_per_s": rows / m_seq.wall, "rows_per_s": rows / total,
              "client_cpu_s": m_app.client_cpu + m_seq.client_cpu, "server_cpu_s": m_app.server_cpu + m_seq.server_cpu,
              "append_client_cpu_s": m_app.client_cpu, "sequence_client_cpu_s": m_seq.client_cpu,
-             "tree_nodes": counts["audit_tree_nodes"]}
+             "tree_nodes": counts["audit_tree_nodes"], **m_app.noise}
         ours_runs.append(r)
         log(f"[{key}] ours run {rep}: append {m_app.wall:.2f} s ({r['append_rows_per_s']:,.0f}/s) + sequence "
             f"{m_seq.wall:.2f} s ({r['sequence_rows_per_s']:,.0f}/s) = {r['rows_per_s']:,.0f} events/s sustained; "
@@ -167,7 +167,7 @@ def bench_appends(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Nam
         if n != rows:
             raise RuntimeError(f"peer stored {n} rows, expected {rows}")
         r = {"seconds": m.wall, "rows_per_s": rows / m.wall, "client_cpu_s": m.client_cpu,
-             "server_cpu_s": m.server_cpu}
+             "server_cpu_s": m.server_cpu, **m.noise}
         peer_runs.append(r)
         log(f"[{key}] peer run {rep}: {m.wall:.2f} s, {r['rows_per_s']:,.0f} rows/s, client CPU {m.client_cpu:.1f} s, "
             f"server CPU {m.server_cpu:.1f} s")

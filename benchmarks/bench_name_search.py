@@ -52,7 +52,7 @@ def free_port() -> int:
 
 def load_citizens(db: common.BenchDatabase, csv_path: Path) -> float:
     t0 = time.perf_counter()
-    adapters.import_citizens(db, csv_path, default_agency_code=citizens_data.PROVINCE_AGENCY[0])
+    adapters.import_citizens(db, csv_path)
     return time.perf_counter() - t0
 
 
@@ -123,7 +123,7 @@ def main() -> int:
     ap.add_argument("--app-cpu", type=int, default=common.SERVER_CPU,
                     help="CPU for egov serve and egov worker (default: the server CPU, beside PostgreSQL)")
     ap.add_argument("--timeout", type=float, default=1500)
-    ap.add_argument("--run-deadline", type=float, default=90,
+    ap.add_argument("--run-deadline", type=float, default=60,
                     help="stop a run after this many seconds even if not every request was sent (noted in the JSON)")
     ap.add_argument("--no-worker", action="store_true", help="do not run `egov worker` during the load")
     ap.add_argument("--no-pin", action="store_true")
@@ -138,7 +138,7 @@ def main() -> int:
     result: dict[str, Any] = {"benchmark": "name_search", "rows": a.rows, "queries": a.queries, "reps": a.reps}
     citizens = list(citizens_data.generate(a.rows))
     csv_path = work / "citizens.csv"
-    cols = bench_import.csv_columns(agency_column=False)
+    cols = bench_import.csv_columns(agency_column=True)
     citizens_data.write_csv(csv_path, citizens, list(cols), list(cols.values()))
     rnd = random.Random(3)
     ids = [c.personal_id for c in rnd.sample(citizens, min(a.queries, len(citizens)))]
@@ -201,12 +201,14 @@ def main() -> int:
                         for rep in range(1, a.reps + 1):
                             httpload.run_load(host, port, paths[:50], headers=headers if label != "floor" else [],
                                               concurrency=c)  # warm-up
+                            noise0 = common.other_activity()
                             c0 = common.proc_cpu_seconds(srv.pids())
                             s0 = common.server_cpu_seconds()
                             w0 = common.proc_cpu_seconds(wrk.pids()) if wrk else 0.0
                             prof = None
-                            if a.profile and label == "name" and rep == 1 and c == levels[0]:
-                                prof_path = common.profile_path(a.name, f"server-{label}-c{c}").with_suffix(".collapsed")
+                            if a.profile and label != "floor" and rep == 1 and c == levels[0]:
+                                prof_path = common.profile_path(a.name, f"server-{label}-c{c}")
+                                prof_path = prof_path.with_suffix(".collapsed")
                                 prof_path.parent.mkdir(parents=True, exist_ok=True)
                                 prof = adapters.start_profile(srv.pid, prof_path)
                             # The floor goes without the session cookie: the framework alone, no session look-up.
@@ -216,9 +218,11 @@ def main() -> int:
                             if prof is not None:
                                 adapters.stop_profile(prof)
                                 top = adapters.summarise_collapsed(prof_path)
-                                result["server_profile_top"] = top
-                                log("server profile (inclusive share of samples), top egov frames:\n" + "\n".join(
-                                    f"   {share:6.1%}  {frame}" for frame, share in top[:15]))
+                                result.setdefault("server_profile", {})[label] = top
+                                log(f"server profile of {label} (py-spy, share of busy samples):\n  self time by "
+                                    "package: " + ", ".join(f"{k} {v:.0%}" for k, v in top["self_by_package"][:8])
+                                    + "\n" + "\n".join(f"   {share:6.1%}  {frame}" for frame, share in
+                                                        top["inclusive_egov"][:15]))
                             app_cpu_s = common.proc_cpu_seconds(srv.pids()) - c0
                             pg_cpu_s = common.server_cpu_seconds() - s0
                             wk_cpu_s = (common.proc_cpu_seconds(wrk.pids()) - w0) if wrk else 0.0
@@ -227,11 +231,13 @@ def main() -> int:
                             r = s | {"of": len(paths), "errors": lr.errors, "rows_per_response": lr.items / n,
                                      "app_cpu_ms_per_req": app_cpu_s * 1000 / n,
                                      "pg_cpu_ms_per_req": pg_cpu_s * 1000 / n,
-                                     "worker_cpu_ms_per_req": wk_cpu_s * 1000 / n}
+                                     "worker_cpu_ms_per_req": wk_cpu_s * 1000 / n,
+                                     **{k: max(v, noise0.get(k, 0.0)) for k, v in common.other_activity().items()}}
                             if lr.errors:
                                 log(f"{label} c={c}: {lr.errors} errors, statuses {lr.statuses}")
                             runs.append(r)
-                            log(f"{label:>6} c={c} run {rep} ({s['n']}/{len(paths)} requests): p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms, "
+                            log(f"{label:>6} c={c} run {rep} ({s['n']}/{len(paths)} requests): "
+                                f"p50 {s['p50_ms']:.2f} ms, p95 {s['p95_ms']:.2f} ms, "
                                 f"p99 {s['p99_ms']:.2f} ms, {s['req_per_s']:,.0f} req/s, {r['rows_per_response']:.1f} "
                                 f"rows/resp, app CPU {r['app_cpu_ms_per_req']:.2f} ms/req, PG CPU "
                                 f"{r['pg_cpu_ms_per_req']:.2f} ms/req, worker {r['worker_cpu_ms_per_req']:.2f} ms/req")

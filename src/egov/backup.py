@@ -44,7 +44,7 @@ def _pg_env_args(url: str) -> tuple[list[str], dict[str, str]]:
     if u.password:
         env["PGPASSWORD"] = str(u.password)
     args = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
-    return args + ["-d", u.database or ""], env
+    return [*args, "-d", u.database or ""], env
 
 
 def create_backup(settings: Settings, out: Path) -> dict[str, object]:
@@ -76,7 +76,7 @@ def create_backup(settings: Settings, out: Path) -> dict[str, object]:
                 arc = f"{label}/{path.relative_to(directory)}"
                 files[arc] = _sha256(path)
                 members.append((path, arc))
-        manifest = {
+        manifest: dict[str, object] = {
             "format": FORMAT,
             "created_at": datetime.now(UTC).isoformat(),
             "database": kind,
@@ -128,8 +128,8 @@ def restore_backup(settings: Settings, archive: Path, force: bool = False) -> di
             target.parent.mkdir(parents=True, exist_ok=True)
             # Copy page by page into the live file through SQLite itself: connections other
             # processes hold stay valid, where replacing the file under them would corrupt it.
-            with sqlite3.connect(stage / "database.sqlite3") as src, sqlite3.connect(target) as dst:
-                src.backup(dst)
+            with sqlite3.connect(stage / "database.sqlite3") as snapshot, sqlite3.connect(target) as live:
+                snapshot.backup(live)
         else:
             args, env = _pg_env_args(settings.database_owner_url)
             flags = ["--clean", "--if-exists"] if force else []
@@ -146,12 +146,12 @@ def restore_backup(settings: Settings, archive: Path, force: bool = False) -> di
             finally:
                 owner.dispose()
         for label, directory in (("keys", settings.keystore_dir), ("checkpoints", settings.checkpoint_dir)):
-            src = stage / label
-            if not src.exists():
+            extracted = stage / label
+            if not extracted.exists():
                 continue
             if directory.exists():
                 shutil.rmtree(directory)
-            shutil.copytree(src, directory)
+            shutil.copytree(extracted, directory)
             for path in [directory, *directory.rglob("*")]:
                 os.chmod(path, 0o700 if path.is_dir() else 0o600)
         return manifest

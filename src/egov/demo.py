@@ -164,19 +164,21 @@ def load(container: Container, citizens: int = 10_000, seed: int = 2026) -> list
             raise RuntimeError("demo data is already loaded (agency 000.00.00.H29 exists)")
         _agencies(session, container)
         people = synthetic_people(citizens, today, seed)
-        with Progress(TextColumn("[bold]công dân / citizens"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                      TimeRemainingColumn(), console=console, transient=True) as bar:
+        columns = (TextColumn("[bold]công dân / citizens"), BarColumn(),
+                   TextColumn("{task.completed:,}/{task.total:,}"), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("citizens", total=len(people))
             report = CitizenImporter(session, container.clock, by=SYSTEM_PRINCIPAL).import_rows(
-                people, progress=lambda done, _total=None: bar.update(task, completed=done))
+                people, progress=lambda done: bar.update(task, completed=done))
         if not report.ok:
             raise RuntimeError(f"demo citizens did not import: {report.errors[:3] or report.file_error}")
         rng = random.Random(seed + 1)
         adults = [p for p in people if not p["guardian_personal_id"]]
         for i in range(40):
             rep = adults[(i * 7) % len(adults)]
+            trade = ["Thương mại", "Xây dựng", "Công nghệ", "Dịch vụ"][i % 4]
             create_enterprise(session, container.clock, tax_code=f"03{rng.randint(0, 99_999_999):08d}",
-                              name=f"Công ty TNHH {rep['full_name'].split()[-1]} {['Thương mại', 'Xây dựng', 'Công nghệ', 'Dịch vụ'][i % 4]} {i + 1}",
+                              name=f"Công ty TNHH {rep['full_name'].split()[-1]} {trade} {i + 1}",
                               legal_representative_personal_id=rep["personal_id"],
                               managing_agency_code="000.00.03.H29", by=SYSTEM_PRINCIPAL)
         for n, (username, kind, display, person_name, agency_code, title, roles) in enumerate(STAFF):

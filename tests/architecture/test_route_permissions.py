@@ -15,12 +15,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from tests.factories.auth import csrf_token, login, make_account
 
 from egov.auth import ROLES
 from egov.platform.ids import new_id
 from egov.platform.permissions import AUTHENTICATED, GLOBAL, PUBLIC, declared_permissions
 from egov.settings import Settings
-from tests.factories.auth import csrf_token, login, make_account
 
 
 def _dependency_calls(dependant: Any) -> list[Any]:
@@ -53,7 +53,7 @@ def _api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, APIRoute
         elif hasattr(route, "original_router"):
             inner = getattr(getattr(route, "include_context", None), "prefix", "") or ""
             found.extend(_api_routes(route.original_router.routes, prefix + inner))
-        elif getattr(route, "path", None) not in FRAMEWORK_PATHS and not route.__class__.__name__ == "Mount":
+        elif getattr(route, "path", None) not in FRAMEWORK_PATHS and route.__class__.__name__ != "Mount":
             found.append((getattr(route, "path", repr(route)), route))
     return found
 

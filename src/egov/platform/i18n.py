@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from babel.messages.pofile import read_po
@@ -13,7 +13,7 @@ DEFAULT_LOCALE = "vi"
 _locale: ContextVar[str] = ContextVar("egov_locale", default=DEFAULT_LOCALE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalogue(locale: str) -> dict[str, str]:
     """Read the .po file once; no compile step, so a fresh checkout needs no build for translations."""
     if locale == DEFAULT_LOCALE:

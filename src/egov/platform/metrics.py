@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 REQUESTS = Counter("egov_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(

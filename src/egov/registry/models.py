@@ -9,10 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from egov.platform.db import Base, UtcDateTime
 
-Id = String(36)
-# Search keys compare byte-wise ("C" collation on PostgreSQL, SQLite's default BINARY): a prefix
-# range `key >= 'an' AND key < 'ao'` is then exactly "starts with an" and is served by a plain btree,
-# the same SQL on both databases, whatever the database's default collation.
+# Keys and ids compare byte-wise ("C" collation on PostgreSQL, SQLite's default BINARY), whatever
+# the database's default collation: a prefix range `key >= 'an' AND key < 'ao'` is then exactly
+# "starts with an" and is served by a plain btree, the same SQL on both databases; and sorting search
+# hits by (name_key, id) compares bytes, not locale rules (strcoll made ties on common names cost
+# tens of milliseconds). All registry ids share the collation, so joins between them never mix two.
+Id = String(36).with_variant(String(36, collation="C"), "postgresql")
 KEY_LENGTH = 100
 SearchKey = String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
 
@@ -50,8 +52,10 @@ class Citizen(Base):
     __tablename__ = "citizens"
     __table_args__ = (
         CheckConstraint("sex IN ('male', 'female')", name="sex"),
-        Index("ix_citizens_name_key_id", "name_key", "id"),
-        Index("ix_citizens_managing_agency_id_name_key", "managing_agency_id", "name_key"),
+        # All citizens in name order, the agency alongside: the index-only walk of name search.
+        Index("ix_citizens_name_key_id_managing_agency_id", "name_key", "id", "managing_agency_id"),
+        # One agency's citizens in name order: the scoped walk of name search, and agency listings.
+        Index("ix_citizens_managing_agency_id_name_key_id", "managing_agency_id", "name_key", "id"),
         # Most citizens have no guardian; a partial index keeps the bulk load from writing 1M NULLs.
         Index(
             "ix_citizens_guardian_id",
@@ -76,26 +80,29 @@ class Citizen(Base):
 
 
 class CitizenNameWord(Base):
-    """One keyed word of a citizen's name, with the whole name key: the index that name search runs on.
+    """One keyed word of a citizen's name, with what a search needs to decide without the citizens table.
 
-    The primary key (word_key, name_key, citizen_id) answers "some word starts with x" as a range
-    on word_key, and carries name_key so the other typed words are checked inside the index (an
-    index-only scan, no visit to the citizens table per candidate) and the hits come out ready to
-    sort by name. name_key is functionally dependent on citizen_id, so the key is unique exactly
-    when (word_key, citizen_id) is.
+    The primary key (word_key, name_key, citizen_id, managing_agency_id) answers "some word starts
+    with x" as a range on word_key; name_key lets the other typed words be checked inside the index,
+    managing_agency_id lets an officer's agency scope be checked there too, and the hits come out
+    ready to sort by name: an index-only scan whose cost is bounded by the word's frequency, never by
+    visits to the table. Both extra columns are copies of the citizen's: whatever changes a
+    citizen's name or managing agency rewrites its rows (update_citizen does, in the same
+    transaction). The key is unique exactly when (word_key, citizen_id) is.
 
     No foreign key to citizens on purpose: rows are derived data, written only together with their
-    citizen in one transaction, and an FK would cost a trigger check per word (about 3.5 per
-    citizen) on every bulk load. Rows are always addressed by the full primary key (the old name's
-    words and key are known when a name changes), so no index on citizen_id alone is needed.
+    citizen, and an FK would cost a trigger check per word (about 3.5 per citizen) on every bulk load.
+    Rows are always addressed by the full primary key (the old values are known when they change), so
+    no index on citizen_id alone is needed.
     """
 
     __tablename__ = "citizen_name_words"
-    __table_args__ = (PrimaryKeyConstraint("word_key", "name_key", "citizen_id"),)
+    __table_args__ = (PrimaryKeyConstraint("word_key", "name_key", "citizen_id", "managing_agency_id"),)
 
     word_key: Mapped[str] = mapped_column(SearchKey)
     name_key: Mapped[str] = mapped_column(SearchKey)
     citizen_id: Mapped[str] = mapped_column(Id)
+    managing_agency_id: Mapped[str] = mapped_column(Id)
 
 
 class Enterprise(Base):

@@ -52,7 +52,9 @@ def problem(request: Request, status: int, title: str, detail: str, code: str, *
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def error_page(request: Request, status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> Response:
+def error_page(
+    request: Request, status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> Response:
     return render(request, "error.html", {"status": status, "title": title, "detail": detail, "errors": errors or []},
                   status_code=status)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 EGOV = [sys.executable, "-m", "egov"]
 
 
-def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
     full_env.update(env or {})
     return subprocess.run(EGOV + args, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120)

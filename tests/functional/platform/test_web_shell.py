@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session
+from tests.factories.auth import csrf_token, login, make_account
 
 from egov.platform.permissions import GLOBAL
-from tests.factories.auth import csrf_token, login, make_account
 
 
 def test_security_headers_on_every_page(client: Any) -> None:

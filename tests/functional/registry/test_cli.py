@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,19 @@ from egov.registry import Citizen
 from egov.registry.identifiers import make_personal_id
 from egov.settings import Settings
 from egov.soc import AuditEvent
+
+
+def fetch(session: Session, stmt: Any) -> list[Any]:
+    """Read in a transaction of its own, holding no lock afterwards (the CLI is another process)."""
+    session.rollback()
+    try:
+        rows = list(session.scalars(stmt))
+        for row in rows:  # detached, so reading them later does not reopen a transaction
+            if hasattr(row, "_sa_instance_state"):
+                session.expunge(row)
+        return rows
+    finally:
+        session.rollback()
 
 
 def egov(args: list[str], settings: Settings) -> subprocess.CompletedProcess[str]:
@@ -48,8 +62,7 @@ def test_import_then_export(tmp_path: Path, settings: Settings, session: Session
     assert "personal_id.year" in (tmp_path / "report.csv").read_text(encoding="utf-8")
     kept = egov(["import", "citizens", str(source), "--agency-code", "000.00.01.H29", "--skip-invalid"], settings)
     assert kept.returncode == 1 and "imported 1, skipped 1" in kept.stderr, kept.stderr
-    session.rollback()
-    assert list(session.scalars(select(Citizen.full_name))) == ["Nguyễn Văn Một"]
+    assert fetch(session, select(Citizen.full_name)) == ["Nguyễn Văn Một"]
 
     out = tmp_path / "out.csv"
     exported = egov(["export", "citizens", str(out)], settings)
@@ -57,11 +70,10 @@ def test_import_then_export(tmp_path: Path, settings: Settings, session: Session
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[1] == f"{good},Nguyễn Văn Một,1990-05-17,male,,,000.00.01.H29,"
     assert egov(["export", "citizens", str(out)], settings).returncode == 2  # no silent overwrite
-    session.rollback()
-    audited = {(e.event_type, e.actor_kind, e.channel) for e in session.scalars(
-        select(AuditEvent).where(AuditEvent.event_type.like("registry:citizen:%")))}
+    audited = {(e.event_type, e.actor_kind, e.channel) for e in fetch(
+        session, select(AuditEvent).where(AuditEvent.event_type.like("registry:citizen:%")))}
     assert audited == {("registry:citizen:imported", "system", "cli"), ("registry:citizen:exported", "system", "cli")}
-    imported = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "registry:citizen:imported"))
+    imported = fetch(session, select(AuditEvent).where(AuditEvent.event_type == "registry:citizen:imported"))
     assert [json.loads(e.details)["imported"] for e in imported] == [0, 1]
 
 

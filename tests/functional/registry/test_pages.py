@@ -41,9 +41,26 @@ def post(client: Any, path: str, data: dict[str, str] | None = None, **kwargs: A
                        **kwargs)
 
 
+def fetch(session: Session, stmt: Any) -> list[Any]:
+    """Read in a transaction of its own: see what the app committed, and hold no lock afterwards
+    (on SQLite every transaction takes the write lock, and the app would wait for it)."""
+    session.rollback()
+    try:
+        rows = list(session.scalars(stmt))
+        for row in rows:  # detached, so reading them later does not reopen a transaction
+            if hasattr(row, "_sa_instance_state"):
+                session.expunge(row)
+        return rows
+    finally:
+        session.rollback()
+
+
 def events(session: Session, event_type: str) -> list[AuditEvent]:
-    session.rollback()  # end the test's read transaction: see what the app committed since
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.event_type == event_type)))
+    return fetch(session, select(AuditEvent).where(AuditEvent.event_type == event_type))
+
+
+def citizen_count(session: Session) -> int:
+    return int(fetch(session, select(func.count()).select_from(Citizen))[0])
 
 
 def test_anonymous_and_wrong_role(client: Any, session: Session, registry_tree: RegistryTree) -> None:
@@ -97,7 +114,7 @@ def test_create_form_errors_then_success(client: Any, session: Session, registry
     assert 'value="079290000001"' in bad.text  # what was typed comes back
     assert bad.text.count('aria-invalid="true"') >= 3  # personal ID, phone, agency
     assert "Chữ số thứ 4" in bad.text and 'id="f-phone-error"' in bad.text
-    assert session.scalar(select(func.count()).select_from(Citizen)) == 0
+    assert citizen_count(session) == 0
     pid = make_personal_id("079", date(1990, 2, 1), "male", 4242)
     good = post(client, f"{BASE}/citizens/new", {
         "personal_id": pid, "full_name": "Trần Văn Bé", "birth_date": "01/02/1990", "sex": "male",
@@ -131,11 +148,10 @@ def test_import_page_reports_rows_and_stores_nothing_or_the_good_rows(
     assert rejected.status_code == 422
     assert "Không có dòng nào được lưu" in rejected.text and "personal_id.sex" in rejected.text
     assert "<td>3</td>" in rejected.text
-    assert session.scalar(select(func.count()).select_from(Citizen)) == 0
+    assert citizen_count(session) == 0
     kept = post(client, f"{BASE}/citizens/import", {"skip_invalid": "1"}, files=files)
     assert kept.status_code == 200 and "Đã nhập" in kept.text
-    session.rollback()
-    assert list(session.scalars(select(Citizen.full_name))) == ["Lê Thị Mai"]
+    assert fetch(session, select(Citizen.full_name)) == ["Lê Thị Mai"]
     assert [e.outcome for e in events(session, "registry:citizen:imported")] == ["failure", "success"]
     empty = post(client, f"{BASE}/citizens/import")
     assert empty.status_code == 422 and "Hãy chọn một tệp CSV" in empty.text

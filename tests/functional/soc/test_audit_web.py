@@ -25,9 +25,12 @@ def _b(values: list[str]) -> list[bytes]:
 
 
 def _audit_of(session: Session, event_type: str) -> list[dict[str, Any]]:
+    """Events the app committed; the read ends at once (on SQLite an open transaction blocks the app)."""
     session.rollback()
     rows = session.scalars(select(AuditEvent).where(AuditEvent.event_type == event_type).order_by(AuditEvent.id))
-    return [json.loads(e.details) | {"_actor": e.actor_id, "_outcome": e.outcome} for e in rows]
+    found = [json.loads(e.details) | {"_actor": e.actor_id, "_outcome": e.outcome} for e in rows]
+    session.commit()
+    return found
 
 
 @pytest.fixture
@@ -205,5 +208,6 @@ def test_verify_needs_the_csrf_token(client: Any, session: Session, log: list[Au
 def test_the_recomputed_leaf_matches_the_api(client: Any, session: Session, log: list[AuditEvent]) -> None:
     event = session.get(AuditEvent, log[0].id)
     assert event is not None
+    session.commit()
     body = client.get("/api/audit/proof/inclusion", params={"index": 0}).json()
     assert base64.b64decode(body["leaf_hash"]) == merkle.leaf_hash(encode_leaf(event))

@@ -25,7 +25,9 @@ def _wipe_everything(container: Container, owner_db: Database) -> None:
         container.db.dispose()
 
 
-def test_backup_then_restore_brings_back_rows_and_keys(container: Container, owner_db: Database, tmp_path: Path) -> None:
+def test_backup_then_restore_brings_back_rows_and_keys(
+    container: Container, owner_db: Database, tmp_path: Path
+) -> None:
     with container.db.session() as s:
         for i in range(5):
             record_event(s, "test:backup:row", object_id=str(i))

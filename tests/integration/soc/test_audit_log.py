@@ -59,6 +59,7 @@ def test_record_sequence_checkpoint_round_trip(container: Container, session) ->
     hashes = [merkle.leaf_hash(encode_leaf(by_pk[leaf.event_pk])) for leaf in leaves]
     assert [bytes(leaf.leaf_hash) for leaf in leaves] == hashes
     assert cp.root == merkle.root_from_leaf_hashes(hashes)
+    session.commit()  # end the read: on SQLite every transaction holds the write lock
 
     # The published checkpoint verifies with the published verifier key, and says what the DB says.
     directory = _published(container)
@@ -172,6 +173,7 @@ def test_a_rewritten_leaf_and_tree_is_caught_by_the_checkpoints(
     event = session.get(AuditEvent, pk)
     session.refresh(event)
     new_hash = merkle.leaf_hash(encode_leaf(event))
+    session.commit()  # release SQLite's write lock before the attacker writes
     tamper(owner_db, ("UPDATE audit_leaves SET leaf_hash = :h WHERE leaf_index = 3", {"h": new_hash}))
     with pytest.raises(AuditVerificationError) as caught:
         _verify(container)
@@ -221,6 +223,7 @@ def test_out_of_order_commit_gets_a_later_leaf_exactly_once(container: Container
     assert result.sequenced == 1
     leaf = session.execute(select(AuditLeaf).where(AuditLeaf.event_pk == 500)).scalar_one()
     assert leaf.leaf_index == 5
+    session.commit()
     assert sequence_pending(container.db, container.clock).sequenced == 0
     assert _verify(container).ok
 

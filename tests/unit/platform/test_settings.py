@@ -48,7 +48,7 @@ def test_file_reference_reads_the_secret(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_missing_secret_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("EGOV_KEYSTORE_PASSPHRASE", f"file:{tmp_path}/absent")
-    with pytest.raises(SettingsError, match="EGOV_KEYSTORE_PASSPHRASE: .*cannot read secret file"):
+    with pytest.raises(SettingsError, match=r"EGOV_KEYSTORE_PASSPHRASE: .*cannot read secret file"):
         load_settings()
 
 

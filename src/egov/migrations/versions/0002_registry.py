@@ -18,14 +18,14 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('agencies',
-    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('code', sa.String(length=35), nullable=False),
     sa.Column('name_vi', sa.String(length=300), nullable=False),
     sa.Column('name_en', sa.String(length=300), nullable=True),
-    sa.Column('parent_id', sa.String(length=36), nullable=True),
+    sa.Column('parent_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=True),
     sa.Column('opened_on', sa.Date(), nullable=False),
     sa.Column('closed_on', sa.Date(), nullable=True),
-    sa.Column('successor_id', sa.String(length=36), nullable=True),
+    sa.Column('successor_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=True),
     sa.Column('created_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('closed_on IS NULL OR closed_on >= opened_on', name=op.f('ck_agencies_closed_after_opened')),
@@ -41,11 +41,12 @@ def upgrade() -> None:
     op.create_table('citizen_name_words',
     sa.Column('word_key', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
     sa.Column('name_key', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
-    sa.Column('citizen_id', sa.String(length=36), nullable=False),
-    sa.PrimaryKeyConstraint('word_key', 'name_key', 'citizen_id', name=op.f('pk_citizen_name_words'))
+    sa.Column('citizen_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('managing_agency_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('word_key', 'name_key', 'citizen_id', 'managing_agency_id', name=op.f('pk_citizen_name_words'))
     )
     op.create_table('citizens',
-    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('personal_id', sa.String(length=12), nullable=False),
     sa.Column('full_name', sa.String(length=100), nullable=False),
     sa.Column('name_key', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
@@ -53,8 +54,8 @@ def upgrade() -> None:
     sa.Column('sex', sa.String(length=6), nullable=False),
     sa.Column('phone', sa.String(length=10), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=True),
-    sa.Column('guardian_id', sa.String(length=36), nullable=True),
-    sa.Column('managing_agency_id', sa.String(length=36), nullable=False),
+    sa.Column('guardian_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('managing_agency_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('created_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("sex IN ('male', 'female')", name=op.f('ck_citizens_sex')),
@@ -65,19 +66,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('citizens', schema=None) as batch_op:
         batch_op.create_index('ix_citizens_guardian_id', ['guardian_id'], unique=False, postgresql_where=sa.text('guardian_id IS NOT NULL'), sqlite_where=sa.text('guardian_id IS NOT NULL'))
-        batch_op.create_index('ix_citizens_managing_agency_id_name_key', ['managing_agency_id', 'name_key'], unique=False)
-        batch_op.create_index('ix_citizens_name_key_id', ['name_key', 'id'], unique=False)
+        batch_op.create_index('ix_citizens_managing_agency_id_name_key_id', ['managing_agency_id', 'name_key', 'id'], unique=False)
+        batch_op.create_index('ix_citizens_name_key_id_managing_agency_id', ['name_key', 'id', 'managing_agency_id'], unique=False)
 
     op.create_table('enterprises',
-    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('tax_code', sa.String(length=14), nullable=False),
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('name_en', sa.String(length=300), nullable=True),
     sa.Column('name_key', sa.String(length=300), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('parent_id', sa.String(length=36), nullable=True),
-    sa.Column('legal_representative_id', sa.String(length=36), nullable=False),
-    sa.Column('managing_agency_id', sa.String(length=36), nullable=False),
+    sa.Column('parent_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('legal_representative_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('managing_agency_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('registered_on', sa.Date(), nullable=True),
     sa.Column('created_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
@@ -94,17 +95,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_enterprises_parent_id'), ['parent_id'], unique=False)
 
     op.create_table('officers',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('citizen_id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('citizen_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('created_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_officers_citizen_id_citizens')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_officers')),
     sa.UniqueConstraint('citizen_id', name=op.f('uq_officers_citizen_id'))
     )
     op.create_table('officer_positions',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('officer_id', sa.String(length=36), nullable=False),
-    sa.Column('agency_id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('officer_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('agency_id', sa.String(length=36).with_variant(sa.String(length=36, collation='C'), 'postgresql'), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=True),
@@ -134,8 +135,8 @@ def downgrade() -> None:
 
     op.drop_table('enterprises')
     with op.batch_alter_table('citizens', schema=None) as batch_op:
-        batch_op.drop_index('ix_citizens_name_key_id')
-        batch_op.drop_index('ix_citizens_managing_agency_id_name_key')
+        batch_op.drop_index('ix_citizens_name_key_id_managing_agency_id')
+        batch_op.drop_index('ix_citizens_managing_agency_id_name_key_id')
         batch_op.drop_index('ix_citizens_guardian_id', postgresql_where=sa.text('guardian_id IS NOT NULL'), sqlite_where=sa.text('guardian_id IS NOT NULL'))
 
     op.drop_table('citizens')

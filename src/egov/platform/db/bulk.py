@@ -21,11 +21,10 @@ def bulk_load(session: Session, table: Table, columns: Sequence[str], rows: Iter
         assert raw is not None
         cols = ", ".join(f'"{c}"' for c in columns)
         n = 0
-        with raw.cursor() as cur:  # type: ignore[attr-defined]
-            with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    n += 1
+        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(row)
+                n += 1
         return n
     batch = [dict(zip(columns, row, strict=True)) for row in rows]
     if batch:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -154,6 +154,8 @@ def search_citizens(session: Session, query: str, *, by: Principal, limit: int =
     if not query:
         return CitizenSearchResult(query, [], limit, SearchPlan("none"))
     allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_SEARCH)
+    if allowed is not None and len(allowed) >= (session.scalar(select(func.count()).select_from(Agency)) or 0):
+        allowed = None  # a grant at the top covers every agency: filtering by scope would only cost time
     compact = query.replace(" ", "")
     hint_vi = hint_en = ""
     if compact.isascii() and compact.isdigit():
@@ -273,8 +275,11 @@ def guardian_errors(
     return errors.errors
 
 
-def name_words(citizen_id: str, key: str) -> list[CitizenNameWord]:
-    return [CitizenNameWord(word_key=w, name_key=key, citizen_id=citizen_id) for w in dict.fromkeys(key.split())]
+def name_words(citizen_id: str, key: str, agency_id: str) -> list[CitizenNameWord]:
+    return [
+        CitizenNameWord(word_key=w, name_key=key, citizen_id=citizen_id, managing_agency_id=agency_id)
+        for w in dict.fromkeys(key.split())
+    ]
 
 
 def create_citizen(
@@ -388,7 +393,7 @@ def create_citizen(
     try:
         with session.begin_nested():
             session.add(citizen)
-            session.add_all(name_words(citizen.id, key))
+            session.add_all(name_words(citizen.id, key, agency.id))
             session.flush()
     except IntegrityError:
         # Another request stored the same personal ID between our check and our insert.
@@ -481,9 +486,10 @@ def update_citizen(
                     CitizenNameWord.word_key.in_(old_words),
                     CitizenNameWord.name_key == citizen.name_key,
                     CitizenNameWord.citizen_id == citizen.id,
+                    CitizenNameWord.managing_agency_id == citizen.managing_agency_id,
                 )
             )
-        session.add_all(name_words(citizen.id, key))
+        session.add_all(name_words(citizen.id, key, citizen.managing_agency_id))
         citizen.full_name, citizen.name_key = new_name, key
         changed.append("full_name")
     if not isinstance(new_phone, _Keep) and new_phone != citizen.phone:

@@ -72,7 +72,7 @@ CITIZEN_COLUMNS: Final = (
     "created_at",
     "updated_at",
 )
-WORD_COLUMNS: Final = ("word_key", "name_key", "citizen_id")
+WORD_COLUMNS: Final = ("word_key", "name_key", "citizen_id", "managing_agency_id")
 CHUNK_ROWS: Final = 20_000
 LOOKUP_BATCH: Final = 5_000  # IN-list size: under SQLite's variable limit, cheap for PostgreSQL
 MAX_REPORTED_ERRORS: Final = 100_000
@@ -483,7 +483,7 @@ class CitizenImporter:
             return
         if not self.writing:
             return
-        words = [(w, s[1][3], s[1][0]) for s in staged for w in s[2]]
+        words = [(w, s[1][3], s[1][0], s[1][9]) for s in staged for w in s[2]]
         bulk_load(self.session, self._words, WORD_COLUMNS, words)
         self.report.imported += len(staged)
 
@@ -740,9 +740,8 @@ class CitizenImporter:
         for start in range(0, len(good), CHUNK_ROWS):
             part = good[start : start + CHUNK_ROWS]
             bulk_load(self.session, self._citizens, CITIZEN_COLUMNS, (d.row for d in part))
-            bulk_load(
-                self.session, self._words, WORD_COLUMNS, ((w, d.row[3], d.row[0]) for d in part for w in d.words)
-            )
+            words = ((w, d.row[3], d.row[0], d.row[9]) for d in part for w in d.words)
+            bulk_load(self.session, self._words, WORD_COLUMNS, words)
             self.report.imported += len(part)
 
     def _guardian_check(self, d: _Deferred, stored: dict[str, tuple[str, date]]) -> list[FieldError]:

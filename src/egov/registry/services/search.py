@@ -2,19 +2,20 @@
 
 The answer is "citizens whose name has, for every typed word, a word starting with it", in name
 order, at most `limit`. Order plus LIMIT is what makes this hard: a common word ("nguyen" is about
-38 % of the population) has hundreds of thousands of matches, and sorting them for 20 rows costs
-far more than the 20 ms budget; the database's own planner misjudges ``LIKE '% x%'`` filters badly
-enough to pick nested loops that run for seconds. So the plan is chosen here, from three shapes
-whose cost is bounded by construction:
+38 % of the population) has hundreds of thousands of matches, and sorting them for 20 rows costs far
+more than the 20 ms budget; the database's own planner misjudges ``LIKE '% x%'`` filters badly
+enough to pick nested loops or hash joins that run for seconds. So the plan is chosen here, from
+three shapes whose cost is bounded by construction:
 
-- **word**: scan one typed word's range in the citizen_name_words index, which also carries the
-  whole name key, so the other typed words are checked inside the index (index-only) and the hits
-  come out ready to sort; only the `limit` winners are fetched from citizens. Cost ∝ that word's
-  number of citizens.
-- **scope**: the caller's agencies' citizens (index on managing_agency_id, name_key), filtered.
-  Cost ∝ the scope's size, paid in table rows.
-- **walk**: citizens in name order on the (name_key, id) index, filtered, at most `window` rows.
-  Cost ∝ 20 / selectivity; ideal when the typed words are common together ("nguyen", "nguyen van").
+- **word**: one typed word's range in the citizen_name_words index, which also carries the name
+  key and the managing agency, so the other typed words and the caller's agency scope are checked
+  inside the index (index-only); only the `limit` winners are fetched from the table. Cost ∝ the
+  word's frequency, in index entries.
+- **scope**: the caller's agencies' citizens (index on managing_agency_id, name_key, id), filtered.
+  Cost ∝ the scope's size, in table rows.
+- **walk**: citizens in name order, filtered, at most `window` rows (per agency when the scope is a
+  few agencies). Cost ∝ 20 / selectivity; ideal when the typed words are common together
+  ("nguyen", "nguyen van").
 
 One round trip first counts each source with a bounded index-only scan (``LIMIT cap`` inside the
 count). A source under `cap` drives the search. When all are common, the bounded walk runs; if it
@@ -24,9 +25,7 @@ like Nguyễn never drives) or by the scope, whichever a second bounded count fi
 
 Keys hold only letters, digits and single spaces (names.name_key), so they go into LIKE patterns
 and ranges unescaped. Prefix ranges (``key >= 'an' AND key < 'ao'``) are used on the indexed side:
-with the "C" collation they use a plain btree on both databases, with no dialect branch. The word
-plan's candidate set is a MATERIALIZED CTE (PostgreSQL 12+, SQLite 3.35+) when a scope filter must
-see table rows, so no planner can turn it inside out.
+with the "C" collation they use a plain btree on both databases, with no dialect branch.
 """
 
 from __future__ import annotations
@@ -35,20 +34,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, func, literal, literal_column, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, String, and_, func, literal, literal_column, or_, select, union_all
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from egov.registry.models import Citizen, CitizenNameWord
 from egov.registry.names import matches, search_terms
 
-CANDIDATE_CAP = 5_000
-WALK_WINDOW = 2_000
+CANDIDATE_CAP = 2_000
+WALK_WINDOW = 10_000
 SECOND_CAP = 50_000
 MAX_LIMIT = 100
 _PAGE = 500
+_DUPLICATE_ALLOWANCE = 3  # hits fetched per wanted citizen from a word source (one name, several matching words)
+SCOPED_WALK_AGENCIES = 20
 _SCOPE = "\x00scope"
-_SCOPE_WEIGHT = 3  # a scope candidate is a table row; a word candidate is an index entry
 
 
 @dataclass(frozen=True)
@@ -110,57 +110,88 @@ class _Search:
         return dict(zip(sources, (int(v) for v in row), strict=True))
 
     def run(self, source: str, size: int, after: Citizen | None = None) -> list[Citizen]:
-        stmt = self._from_scope(after) if source == _SCOPE else self._from_word(source, after)
-        return list(self.session.scalars(stmt.limit(size)))
+        """Up to `size` distinct citizens from `source`, in name order, after `after` if given.
+
+        A word source may yield one citizen twice ("an" matches "An" and "Anh" in "Lê An Anh"). Rather
+        than DISTINCT, which makes the database sort every hit, the hits are cut with a top-N sort
+        and de-duplicated here; the rare page eaten by duplicates is followed by the next one.
+        """
+        batch = size * _DUPLICATE_ALLOWANCE if source != _SCOPE else size
+        found: list[Citizen] = []
+        seen: set[str] = set()
+        while True:
+            stmt = self._from_scope(after, batch) if source == _SCOPE else self._from_word(source, after, batch)
+            rows = list(self.session.scalars(stmt))
+            for citizen in rows:
+                if citizen.id not in seen:
+                    seen.add(citizen.id)
+                    found.append(citizen)
+            if len(found) >= size or len(rows) < batch:
+                return found[:size]
+            after = rows[-1]
 
     def walk(self, window: int, size: int) -> list[Citizen]:
-        return list(self.session.scalars(self.walk_statement(window).limit(size)))
+        return list(self.session.scalars(self.walk_statement(window, size)))
 
-    def walk_statement(self, window: int) -> Select[Citizen]:
-        """The first `window` citizens in name order (an index walk), filtered; ORDER BY+LIMIT forces the walk."""
-        first = select(Citizen).order_by(Citizen.name_key, Citizen.id).limit(window).subquery()
-        c = aliased(Citizen, first)
-        where = [_has_word(c.name_key, t) for t in self.terms]
+    def walk_statement(self, window: int, size: int = MAX_LIMIT * 5) -> Select[Citizen]:
+        """The first `window` citizens in name order, filtered: an index-only walk, ORDER BY+LIMIT forcing it.
+
+        With a scope of a few agencies the walk runs per agency on (managing_agency_id, name_key, id),
+        so a ward officer's walk is not spent on other wards' citizens.
+        """
+        c = Citizen
+        columns = (c.id.label("citizen_id"), c.name_key, c.managing_agency_id)
+        if self.scope is not None and len(self.scope) <= SCOPED_WALK_AGENCIES:
+            per_agency = max(window // len(self.scope), 200)
+            parts = [
+                select(
+                    select(*columns)
+                    .where(c.managing_agency_id == agency_id)
+                    .order_by(c.name_key, c.id)
+                    .limit(per_agency)
+                    .subquery()
+                )
+                for agency_id in self.scope
+            ]
+            first = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        else:
+            first = select(*columns).order_by(c.name_key, c.id).limit(window).subquery()
+        hits = select(first.c.citizen_id, first.c.name_key).where(*[_has_word(first.c.name_key, t) for t in self.terms])
         if self.scope is not None:
-            where.append(c.managing_agency_id.in_(self.scope))
-        return select(c).where(*where).order_by(c.name_key, c.id)
+            hits = hits.where(first.c.managing_agency_id.in_(self.scope))
+        return _winners(hits, first.c.name_key, first.c.citizen_id, size)
 
-    def word_statement(self, term: str) -> Select[Citizen]:
-        return self._from_word(term, None)
+    def word_statement(self, term: str, size: int = 20) -> Select[Citizen]:
+        return self._from_word(term, None, size)
 
-    def _from_word(self, term: str, after: Citizen | None) -> Select[Citizen]:
+    def _from_word(self, term: str, after: Citizen | None, size: int) -> Select[Citizen]:
+        """One word's range in the name-word index, every other test inside the index too."""
         w = CitizenNameWord
-        hits = (
-            select(w.citizen_id, w.name_key)
-            .where(_word_range(w.word_key, term), *[_has_word(w.name_key, t) for t in self.terms if t != term])
-            .distinct()  # "an" matches both "An" and "Anh" in "Lê An Anh"
+        hits = select(w.citizen_id, w.name_key).where(
+            _word_range(w.word_key, term), *[_has_word(w.name_key, t) for t in self.terms if t != term]
         )
+        if self.scope is not None:
+            hits = hits.where(w.managing_agency_id.in_(self.scope))
         if after is not None:
             hits = hits.where(_after(w.name_key, w.citizen_id, after))
-        if self.scope is None:
-            # Sort and cut inside the index; only the winners are fetched from the table.
-            top = hits.order_by(w.name_key, w.citizen_id).limit(MAX_LIMIT * 5).subquery()
-            return (
-                select(Citizen)
-                .join(top, Citizen.id == top.c.citizen_id)
-                .order_by(top.c.name_key, top.c.citizen_id)
-            )
-        candidates = hits.cte("name_hits").prefix_with("MATERIALIZED")
-        return (
-            select(Citizen)
-            .join(candidates, Citizen.id == candidates.c.citizen_id)
-            .where(Citizen.managing_agency_id.in_(self.scope))
-            .order_by(candidates.c.name_key, candidates.c.citizen_id)
-        )
+        return _winners(hits, w.name_key, w.citizen_id, size)
 
-    def _from_scope(self, after: Citizen | None) -> Select[Citizen]:
+    def _from_scope(self, after: Citizen | None, size: int) -> Select[Citizen]:
+        """The scope's citizens on (managing_agency_id, name_key, id), every test inside that index."""
         assert self.scope is not None
-        stmt = select(Citizen).where(
-            Citizen.managing_agency_id.in_(self.scope), *[_has_word(Citizen.name_key, t) for t in self.terms]
+        c = Citizen
+        hits = select(c.id.label("citizen_id"), c.name_key).where(
+            c.managing_agency_id.in_(self.scope), *[_has_word(c.name_key, t) for t in self.terms]
         )
         if after is not None:
-            stmt = stmt.where(_after(Citizen.name_key, Citizen.id, after))
-        return stmt.order_by(Citizen.name_key, Citizen.id)
+            hits = hits.where(_after(c.name_key, c.id, after))
+        return _winners(hits, c.name_key, c.id, size)
+
+
+def _winners(hits: Any, key_column: Any, id_column: Any, size: int) -> Select[Citizen]:
+    """Sort and cut the hits (index tuples) first, then fetch only the winners' rows from the table."""
+    top = hits.order_by(key_column, id_column).limit(size).subquery()
+    return select(Citizen).join(top, Citizen.id == top.c.citizen_id).order_by(top.c.name_key, top.c.citizen_id)
 
 
 def _after(key_column: Any, id_column: Any, after: Citizen) -> ColumnElement[bool]:
@@ -195,8 +226,8 @@ def search_by_name(
     order = {t: i for i, t in enumerate(distinct_terms)}
 
     def cost(source: str) -> tuple[int, int]:
-        weight = _SCOPE_WEIGHT if source == _SCOPE else 1
-        return estimates[source] * weight, -order.get(source, -1)  # ties: the later typed word
+        # Ties: the scope (its rows need no second look-up for the agency check), then the later typed word.
+        return estimates[source], -order.get(source, len(order))
 
     driver = min(sources, key=cost)
     if estimates[driver] < cap:
@@ -210,8 +241,8 @@ def search_by_name(
             # cannot tell whether more lie beyond its window. Drive from the given name or the scope.
             driver = distinct_terms[-1]
             if allowed is not None:
-                second = search.counts([driver, _SCOPE], SECOND_CAP)
-                driver = min([driver, _SCOPE], key=lambda s: second[s] * (_SCOPE_WEIGHT if s == _SCOPE else 1))
+                second = search.counts([_SCOPE, driver], SECOND_CAP)
+                driver = min([_SCOPE, driver], key=lambda source: second[source])
             rows = search.run(driver, fetch)
             plan = SearchPlan("walk+scope" if driver == _SCOPE else "walk+word", driver, shown)
     if not exact:
