@@ -9,8 +9,9 @@
             the id) into `bench_plain_events`, created `LIKE audit_events INCLUDING ALL` (same columns,
             defaults and indexes), without leaves, nodes or triggers; one commit per batch.
    Target: ratio ours / peer >= 0.5.
-2. Proofs: the log is grown with the production path to each of --proof-sizes (default 10k, 100k,
-   1M events); at each size, --proofs inclusion proofs (random leaves) and consistency proofs
+2. Proofs: the log is grown to each of --proof-sizes (default 10k, 100k, 1M events): events loaded
+   with COPY (the rows record_event writes), leaves and nodes by the production sequencer; a
+   checkpoint is signed at each size; then --proofs inclusion proofs (random leaves) and consistency proofs
    (random older sizes) are generated from the database as the API does, timed one by one, and
    verified (outside the timing) with egov.soc.merkle.verify_*. O(log n): the time per proof
    should grow with log2(n), not n.
@@ -99,6 +100,25 @@ def append_ours(database: Any, events: list[dict[str, Any]], batch: int) -> None
             session.commit()
         finally:
             session.close()
+
+
+def fill_copy(database: Any, events: list[dict[str, Any]], chunk: int = 50_000) -> None:
+    """Fill the log fast for the proof sizes: the rows record_event would write, loaded with the
+    platform's bulk_load (COPY). Only the filling is faster; the production sequencer still builds
+    every leaf and node, and the append path itself is what part 1 measures."""
+    from egov.platform.db import bulk_load
+    from egov.platform.ids import new_id
+    from egov.soc.leaf import LEAF_VERSION, canonical_json
+    from egov.soc.models import AuditEvent
+    from egov.soc.recorder import scrub
+
+    for i in range(0, len(events), chunk):
+        rows = [(new_id(), e["at"], e["event_type"], e["outcome"], e["actor_id"], e["actor_kind"], e["actor_name"],
+                 None, e["agency_id"], None, e["source_ip"], e["request_id"], "web", e["object_type"],
+                 e["object_id"], canonical_json(scrub(e["details"])), LEAF_VERSION)
+                for e in events[i:i + chunk]]
+        with database.session() as s:
+            bulk_load(s, AuditEvent.__table__, PEER_COLUMNS, rows)
 
 
 def append_peer(dsn: str, rows: list[tuple], batch: int) -> None:
@@ -208,7 +228,7 @@ def bench_proofs(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Name
         t0 = time.perf_counter()
         while grown < size:
             k = min(len(chunk_events), size - grown)
-            append_ours(app.database, chunk_events[:k], a.batch)
+            fill_copy(app.database, chunk_events[:k])
             adapters.sequence_all(app)
             grown += k
             log(f"log grown to {grown:,} events")
@@ -240,11 +260,17 @@ def bench_proofs(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Name
     result["proofs"] = {"per_size": out, "proofs_per_size": a.proofs, "grow_s": grow_s}
     if len(out) >= 2:
         first, last = out[0], out[-1]
-        result["proofs"]["growth"] = {
+        g = {
             "n_ratio": last["size"] / first["size"], "log2_ratio": last["log2_n"] / first["log2_n"],
             "inclusion_time_ratio": last["inclusion_ms"]["median"] / first["inclusion_ms"]["median"],
             "consistency_time_ratio": last["consistency_ms"]["median"] / first["consistency_ms"]["median"],
         }
+        # O(log n): every proof carries about log2(n) hashes (deterministic), and the time per proof
+        # grows far less than n (it is dominated by a few database round trips, not by n).
+        hashes_ok = all(abs(r["inclusion_hashes"] - r["log2_n"]) <= 1.5 for r in out)
+        time_ok = max(g["inclusion_time_ratio"], g["consistency_time_ratio"]) <= max(2.0, g["n_ratio"] ** 0.5)
+        g.update(hashes_track_log2_n=hashes_ok, time_sublinear=time_ok, met=hashes_ok and time_ok)
+        result["proofs"]["growth"] = g
 
 
 def bench_verify(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Namespace,

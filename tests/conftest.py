@@ -129,8 +129,11 @@ def container(settings: Settings, db: Database, clock: FixedClock) -> Container:
 
 @pytest.fixture
 def session(db: Database) -> Iterator[Session]:
-    """A session for service-level tests; commit explicitly as a request would."""
-    s = db.sessions()
+    """A session for service-level tests; commit explicitly as a request would.
+
+    Deferred on SQLite: tests keep it open while the app (another connection) writes.
+    """
+    s = db.deferred_sessions()
     try:
         yield s
     finally:

@@ -19,8 +19,8 @@ its id is drawn) and its COMMIT, clock skew between workers included:
 * A pass walks a backlog up the ids in batches, then closes with a batch over the whole window
   (ids > L). It is *complete* when such a closing batch found fewer events than the batch size:
   at that batch's snapshot, taken after the moment s we note just before it, every committed
-  event has a leaf. An event still without a leaf now therefore committed after s, so its id was drawn after
-  s - D.
+  event above L has a leaf (and those up to L had one already). An event still without a leaf
+  now therefore committed after s, so its id was drawn after s - D.
 * Ids come from one sequence (CACHE 1, the default), so they are drawn in increasing order. If
   we know an id W that was drawn before s - D, every unsequenced event has an id above W: L = W.
 * Two sources of such a W: marks this process noted in memory (the largest id visible at a
@@ -31,6 +31,9 @@ its id is drawn) and its COMMIT, clock skew between workers included:
 * A transaction that outlives D breaks only the fast path, not the log: a *full sweep* (L = 0)
   runs every `full_sweep_seconds` and on a process's first pass, so such an event is sequenced
   late, never lost. `egov audit verify` warns about events still without a leaf after minutes.
+
+Defaults: D = 60 s, a full sweep every 10 minutes. Measured on PostgreSQL with a million leaves:
+a steady pass with nothing new costs ~10 ms, a full sweep ~1 s, a backlog goes in at ~30k/s.
 
 Leaf hashes follow the versioned encoding in `leaf.py`. Rows go in with `bulk_load` (COPY on
 PostgreSQL), leaves and the newly completed perfect subtrees (levels >= 1; level 0 is the leaf

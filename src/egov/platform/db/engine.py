@@ -39,9 +39,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # lock gets SQLITE_BUSY at once (SQLite will not wait: it could deadlock). BEGIN IMMEDIATE
         # takes the write lock up front, so transactions queue on busy_timeout instead of failing.
         # WAL readers outside a transaction are not blocked; the embedded profile has one writer anyway.
+        # A caller that holds a mostly-reading transaction open (tests beside a live app) asks for
+        # execution_options(sqlite_begin="DEFERRED") instead.
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -59,6 +62,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Deferred on SQLite: reading takes no write lock, so it can stay open while others write.
+        self.deferred_sessions = sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
 
     @property
     def is_postgres(self) -> bool:

@@ -43,7 +43,7 @@ from egov.registry.names import matches, search_terms
 
 CANDIDATE_CAP = 2_000
 WALK_WINDOW = 10_000
-SECOND_CAP = 50_000
+SECOND_CAP = 10_000
 MAX_LIMIT = 100
 _PAGE = 500
 _DUPLICATE_ALLOWANCE = 3  # hits fetched per wanted citizen from a word source (one name, several matching words)
@@ -234,15 +234,19 @@ def search_by_name(
         rows = search.run(driver, fetch)
         plan = SearchPlan("scope" if driver == _SCOPE else "word", None if driver == _SCOPE else driver, shown)
     else:
-        rows = search.walk(window, fetch)
+        # One common word: the walk always suffices (a word with `cap` citizens fills `limit` within
+        # `window` rows once the table is large). Several: a walk pays off only for combinations
+        # common together ("nguyen van"); a full name goes to the fallback, so keep its walk short.
+        rows = search.walk(window if len(distinct_terms) == 1 else max(window // 3, fetch), fetch)
         plan = SearchPlan("walk", None, shown)
         if len(rows) < fetch:
             # The typed words are each common but rare together (a full name, usually): the walk
             # cannot tell whether more lie beyond its window. Drive from the given name or the scope.
             driver = distinct_terms[-1]
             if allowed is not None:
-                second = search.counts([_SCOPE, driver], SECOND_CAP)
-                driver = min([_SCOPE, driver], key=lambda source: second[source])
+                second = search.counts([driver, _SCOPE], SECOND_CAP)
+                # Ties (both at the cap) go to the word: a large scope's scan grows with the scope.
+                driver = min([driver, _SCOPE], key=lambda source: second[source])
             rows = search.run(driver, fetch)
             plan = SearchPlan("walk+scope" if driver == _SCOPE else "walk+word", driver, shown)
     if not exact:
