@@ -6,13 +6,17 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, UOWTransaction, attributes
 
 from egov.platform.context import current_context
 from egov.platform.ids import new_id
 from egov.platform.metrics import AUDIT_EVENTS
 from egov.soc.leaf import LEAF_VERSION, canonical_json
 from egov.soc.models import AuditEvent
+
+# One round trip for all the ids a flush needs, drawn from the same sequence the column default uses.
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) FROM generate_series(1, :n)")
 
 _SECRET_KEYS = re.compile(r"pass|secret|token|otp|pin|code_verifier|private|credential|cookie|authorization", re.I)
 
@@ -70,3 +74,25 @@ def record_event(
     session.add(event)
     AUDIT_EVENTS.labels(event_type=str(event_type)).inc()
     return event
+
+
+@event.listens_for(Session, "before_flush")
+def _draw_audit_ids(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """Give a flush's new audit events their ids up front (PostgreSQL, two or more events).
+
+    Without ids the ORM must INSERT ... RETURNING them, as one huge multi-row statement that
+    psycopg re-parses every time; with ids known it sends a plain pipelined executemany, which
+    roughly doubles the rate of transactions that record many events. The ids still come from the
+    column's sequence, drawn just before the INSERT in the same transaction, so the sequencer's
+    reasoning about when ids are drawn is unchanged. A single event keeps RETURNING: one round trip.
+    """
+    pending = [obj for obj in session.new if type(obj) is AuditEvent and obj.id is None]
+    if len(pending) < 2:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    pending.sort(key=lambda obj: attributes.instance_state(obj).insert_order or 0)
+    ids = sorted(conn.execute(_NEXT_IDS, {"n": len(pending)}).scalars())
+    for obj, pk in zip(pending, ids, strict=True):
+        obj.id = pk

@@ -22,11 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, func, or_, select, text
-from sqlalchemy import event as sa_event
-from sqlalchemy.engine import make_url
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
 from egov.platform.db import Database
 from egov.platform.keys import KeyStore
@@ -236,9 +233,9 @@ def _node_filter(first: int, end: int):  # type: ignore[no-untyped-def]
 def _snapshot(db: Database) -> Iterator[Session]:
     """A read-only session over one consistent snapshot that blocks no writer while verify runs.
 
-    PostgreSQL: REPEATABLE READ, READ ONLY. SQLite: the platform begins every transaction
-    IMMEDIATE (taking the write lock), which would stall the whole site for the length of a
-    verification; a separate read-only connection with a deferred BEGIN reads one WAL snapshot instead.
+    PostgreSQL: REPEATABLE READ, READ ONLY. SQLite: the platform begins transactions IMMEDIATE
+    (taking the write lock), which would stall the whole site for the length of a verification;
+    a DEFERRED begin reads one WAL snapshot instead and never writes.
     """
     if db.is_postgres:
         with db.engine.connect() as conn:
@@ -247,23 +244,9 @@ def _snapshot(db: Database) -> Iterator[Session]:
                 session.execute(text("SET TRANSACTION READ ONLY"))
                 yield session
         return
-    path = make_url(db.url).database
-    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", poolclass=NullPool,
-                           connect_args={"check_same_thread": False, "timeout": 30})
-
-    @sa_event.listens_for(engine, "connect")
-    def _autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
-
-    @sa_event.listens_for(engine, "begin")
-    def _deferred_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")  # deferred: the first read fixes the snapshot; no write lock
-
-    try:
-        with engine.connect() as conn, Session(bind=conn) as session, session.begin():
-            yield session
-    finally:
-        engine.dispose()
+    with db.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn, \
+            Session(bind=conn) as session, session.begin():
+        yield session
 
 
 def verify_log(

@@ -381,3 +381,33 @@ def test_latest_checkpoint_and_published_files_survive_a_crash_before_publishing
     assert (directory / "checkpoint").read_text() == cp.note
     latest = latest_checkpoint(session)
     assert latest is not None and latest.size == 4
+
+
+def test_verify_reads_one_snapshot_and_blocks_no_writer(container: Container, session, db: Database) -> None:  # type: ignore[no-untyped-def]
+    from egov.soc.verify import _snapshot
+
+    _log_of(container, session, 6)
+    with _snapshot(db) as snap:
+        before = snap.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        with db.session() as writer:  # would wait 30 s for the write lock if verify held it
+            make_events(writer, 2)
+        assert snap.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == before
+    assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == before + 2
+
+
+def test_many_events_in_one_transaction_keep_ascending_ids_and_savepoint_rollback(
+    container: Container, session
+) -> None:  # type: ignore[no-untyped-def]
+    """Ids drawn up front for a multi-event flush follow the order of recording; a rolled-back
+    savepoint still takes its events with it (the ORM's own unit of work is untouched)."""
+    kept = make_events(session, 5, commit=False)
+    nested = session.begin_nested()
+    make_events(session, 3, event_type="test:thing:undone", commit=False)
+    session.flush()
+    nested.rollback()
+    session.commit()
+    ids = [e.id for e in kept]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    types = session.execute(select(AuditEvent.event_type)).scalars().all()
+    assert sorted(types) == ["test:thing:done"] * 5
+    assert sequence_pending(container.db, container.clock).sequenced == 5

@@ -107,6 +107,8 @@ def _record(session: Session, citizen: Citizen, today: date) -> CitizenRecord:
         info=decode_personal_id(citizen.personal_id),
         age=age_on(citizen.birth_date, today),
         managing_agency=agency,
+        # The guardian's name is part of the child's record, shown even when another agency keeps the
+        # guardian's own record (opening that record is still scoped).
         guardian=session.get(Citizen, citizen.guardian_id) if citizen.guardian_id else None,
         phone_masked=mask_phone(citizen.phone),
         email_masked=mask_email(citizen.email),

@@ -226,7 +226,7 @@ def search_by_name(
     order = {t: i for i, t in enumerate(distinct_terms)}
 
     def cost(source: str) -> tuple[int, int]:
-        # Ties: the scope (its rows need no second look-up for the agency check), then the later typed word.
+        # Ties: the scope, then the later typed word (usually the given name, the most selective).
         return estimates[source], -order.get(source, len(order))
 
     driver = min(sources, key=cost)
