@@ -25,7 +25,7 @@ from egov.soc.proofs import EventProofStatus, b64, prove_event
 from egov.soc.recorder import record_event
 from egov.soc.verify import AuditVerificationError, VerifyReport, verify_log
 
-PER_PAGE = 50
+PER_PAGE = 25
 MAX_PER_PAGE = 500
 _DATE_VN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 

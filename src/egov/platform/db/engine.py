@@ -74,7 +74,8 @@ class Database:
     def check(self) -> None:
         """Raise DatabaseUnavailable with one clear line if the database cannot be reached."""
         try:
-            with self.engine.connect() as conn:
+            # Deferred: a busy SQLite writer must not make a reachable database look "unreachable".
+            with self.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             safe = make_url(self.url).render_as_string(hide_password=True)
