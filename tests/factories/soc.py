@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from egov.bootstrap import Container
 from egov.platform.db import Database
+from egov.platform.ids import new_id
 from egov.soc import AuditEvent, record_event
 from egov.soc.checkpoints import Checkpointer, CheckpointInfo
 from egov.soc.leaf import V1_FIELDS
@@ -41,15 +42,31 @@ def make_events(
     commit: bool = True,
 ) -> list[AuditEvent]:
     """`n` events one second apart (object ids obj-0, obj-1, …), committed unless told otherwise."""
-    events = [
+    written = [
         record_event(session, event_type, object_type="thing", object_id=f"obj-{i}", agency_id=agency_id,
                      actor_id=actor_id, actor_name=actor_name, details={"i": i, "note": "thử nghiệm"},
-                     at=start + timedelta(seconds=i))
+                     at=start + timedelta(seconds=i))["event_id"]
         for i in range(n)
     ]
+    events = list(session.scalars(select(AuditEvent).where(AuditEvent.event_id.in_(written))
+                                  .order_by(AuditEvent.id)))
     if commit:
         session.commit()
     return events
+
+
+def make_event_with_id(session: Session, pk: int, *, event_type: str = "test:thing:done") -> AuditEvent:
+    """An event whose id was drawn long before it commits (a slow transaction), left uncommitted.
+
+    record_event lets the sequence pick ids; this writes the row with a chosen id instead, which
+    is exactly what a transaction that drew its id early and commits late looks like.
+    """
+    event = AuditEvent(id=pk, event_id=new_id(), occurred_at=BASE_TIME, event_type=event_type, outcome="success",
+                       actor_id="acct-test", object_type="thing", object_id=f"obj-late-{pk}", details="{}",
+                       leaf_version=1)
+    session.add(event)
+    session.flush()
+    return event
 
 
 def sequence_and_checkpoint(container: Container) -> tuple[SequenceResult, CheckpointInfo | None]:
@@ -139,8 +156,7 @@ def leave_room_below(session: Session, owner_db: Database, first_id: int = 1000)
     A late commit is an id drawn long before its transaction commits; a free id below the
     sequenced ones stands in for it on both databases.
     """
-    event = make_events(session, 1, commit=False)[0]
-    event.id = first_id
+    event = make_event_with_id(session, first_id)
     session.commit()
     if owner_db.is_postgres:
         with owner_db.engine.begin() as conn:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.factories.soc import (
     event_pk_at_leaf,
     leave_room_below,
+    make_event_with_id,
     make_events,
     sequence_and_checkpoint,
     swap_event_contents,
@@ -216,8 +217,7 @@ def test_out_of_order_commit_gets_a_later_leaf_exactly_once(container: Container
     leave_room_below(session, owner_db)
     make_events(session, 4)
     sequence_pending(container.db, container.clock)
-    late = make_events(session, 1, commit=False)[0]
-    late.id = 500
+    make_event_with_id(session, 500)
     session.commit()
     result = sequence_pending(container.db, container.clock)
     assert result.sequenced == 1
@@ -275,8 +275,7 @@ def test_the_low_water_mark_skips_settled_ids_and_the_full_sweep_catches_straggl
     third = seq.run()
     assert not third.full_sweep and third.low_water_mark == 1003
     # A straggler: an id below the mark, as if its transaction had stayed open far longer than 10 s.
-    straggler = make_events(session, 1, commit=False)[0]
-    straggler.id = 500
+    make_event_with_id(session, 500)
     session.commit()
     now[0] += 1
     fourth = seq.run()
