@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -189,6 +190,22 @@ def search_citizens(session: Session, query: str, *, by: Principal, limit: int =
 
 def _optional(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
+
+
+def _edit_contact(
+    value: str | _Keep | None, validate: Callable[[str], str], errors: ErrorCollector
+) -> str | _Keep | None:
+    """KEEP stays KEEP, blank clears, anything else must pass `validate` (its errors are collected)."""
+    if isinstance(value, _Keep):
+        return KEEP
+    text = _optional(value)
+    if not text:
+        return None
+    try:
+        return validate(text)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        return KEEP
 
 
 def _resolve_agency(
@@ -446,20 +463,8 @@ def update_citizen(
             new_name = normalize_name(full_name)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
-    new_phone: str | _Keep | None = KEEP
-    if not isinstance(phone, _Keep):
-        value = _optional(phone)
-        try:
-            new_phone = validate_phone(value) if value else None
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-    new_email: str | _Keep | None = KEEP
-    if not isinstance(email, _Keep):
-        value = _optional(email)
-        try:
-            new_email = validate_email(value) if value else None
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
+    new_phone = _edit_contact(phone, validate_phone, errors)
+    new_email = _edit_contact(email, validate_email, errors)
     new_guardian: Citizen | _Keep | None = KEEP
     if not isinstance(guardian_personal_id, _Keep):
         gpid = _optional(guardian_personal_id)
