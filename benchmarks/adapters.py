@@ -23,6 +23,7 @@ def settings_for(db: common.BenchDatabase, data_dir: Path) -> Any:
         environment="production", cookie_secure=True, data_dir=data_dir, database_url=db.app_url,
         database_owner_url=db.owner_url,
         keystore_passphrase=(data_dir / "keystore.secret").read_text().strip(),  # type: ignore[arg-type]
+        secret_key=(data_dir / "platform.secret").read_text().strip(),  # type: ignore[arg-type]
         run_background_in_process=False, log_level="WARNING",
     )
 

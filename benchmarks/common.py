@@ -125,6 +125,7 @@ class BenchDatabase:
             "EGOV_DATABASE_URL": self.app_url,
             "EGOV_DATABASE_OWNER_URL": self.owner_url,
             "EGOV_KEYSTORE_PASSPHRASE": f"file:{data_dir / 'keystore.secret'}",
+            "EGOV_SECRET_KEY": f"file:{data_dir / 'platform.secret'}",
             "EGOV_LOG_LEVEL": "WARNING",
             "EGOV_LOG_JSON": "true",
             "EGOV_RUN_BACKGROUND_IN_PROCESS": "false",
@@ -174,10 +175,11 @@ def drop_database(db: BenchDatabase, attempts: int = 5) -> None:
 def migrate(db: BenchDatabase, data_dir: Path, timeout: float = 300) -> None:
     """`egov db upgrade` as an operator would run it: migrations as the owner, grants for the app role."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    secret = data_dir / "keystore.secret"
-    if not secret.exists():
-        secret.write_text(secrets.token_urlsafe(32))
-        secret.chmod(0o600)
+    for name in ("keystore.secret", "platform.secret"):
+        secret = data_dir / name
+        if not secret.exists():
+            secret.write_text(secrets.token_urlsafe(32))
+            secret.chmod(0o600)
     proc = run_egov(["db", "upgrade"], db.egov_env(data_dir), timeout=timeout, check=False)
     if proc.returncode == 0:
         return

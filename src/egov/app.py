@@ -22,6 +22,8 @@ from egov.web.templating import STATIC_DIR
 CONTEXT_ROUTERS = (
     "egov.auth.views",
     "egov.auth.api",
+    "egov.auth.oidc.routes",
+    "egov.auth.oidc.admin",
     "egov.registry.views",
     "egov.registry.api",
     "egov.soc.views",

@@ -1,4 +1,4 @@
-"""The `egov` command: serve, worker, db, demo, registry, audit, keys, backup and restore."""
+"""The `egov` command: serve, worker, db, demo, registry, audit, accounts, oidc, keys, backup and restore."""
 
 from __future__ import annotations
 
@@ -202,6 +202,7 @@ for _name, _module, _help in (
     ("registry", "egov.registry.cli", "Citizens, agencies, enterprises, officers: import, export, look up."),
     ("audit", "egov.soc.cli", "Tamper-evident audit log: verify, proofs, checkpoints, search."),
     ("accounts", "egov.auth.cli", "Accounts and roles: create officers and administrators, grant roles."),
+    ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
 ):
     try:

@@ -59,9 +59,19 @@ class Settings(BaseSettings):
     login_backoff_base_seconds: float = Field(default=1.0, ge=0)
     login_backoff_max_seconds: float = Field(default=900.0, ge=1)
     login_free_attempts: int = Field(default=3, ge=0)
+    # Keyed hashes (client secrets, pairwise subjects): 32+ random bytes; `file:` reference in production.
+    secret_key: SecretStr = SecretStr("")
+    oidc_key_name: str = "oidc-signing"
+    oidc_key_algorithm: Literal["ES256", "RS256", "EdDSA"] = "ES256"
+    # A new signing key is published this long before it signs (relying parties cache JWKS).
+    oidc_key_publish_ahead_minutes: int = Field(default=60, ge=0)
+    oidc_access_token_seconds: int = Field(default=300, ge=30, le=3600)
+    oidc_id_token_seconds: int = Field(default=300, ge=30, le=3600)
+    oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
+    oidc_code_seconds: int = Field(default=60, ge=10, le=600)
 
     _check_file_refs = field_validator("keystore_passphrase", "database_app_password", "database_url",
-                                       "database_owner_url", mode="before")(
+                                       "database_owner_url", "secret_key", mode="before")(
         lambda cls, v: _read_file_reference(v)
     )
 
@@ -88,6 +98,8 @@ class Settings(BaseSettings):
             problems = []
             if not self.keystore_passphrase.get_secret_value():
                 problems.append("EGOV_KEYSTORE_PASSPHRASE (use file:/path/to/secret)")
+            if len(self.secret_key.get_secret_value()) < 32:
+                problems.append("EGOV_SECRET_KEY (32+ random characters; use file:/path/to/secret)")
             if not self.cookie_secure:
                 problems.append("EGOV_COOKIE_SECURE=true (cookies must not travel over plain HTTP)")
             if problems:
@@ -107,8 +119,18 @@ class Settings(BaseSettings):
         value = self.keystore_passphrase.get_secret_value()
         if value:
             return value.encode()
-        assert self.keystore_dir is not None
-        path = self.data_dir / "keystore.passphrase"
+        return self._development_secret("keystore.passphrase")
+
+
+    def secret_key_bytes(self) -> bytes:
+        """The platform secret for keyed hashes; in development a random one is kept in the data directory."""
+        value = self.secret_key.get_secret_value()
+        if value:
+            return value.encode()
+        return self._development_secret("secret.key")
+
+    def _development_secret(self, name: str) -> bytes:
+        path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32), encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, PrimaryKeyConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egov.platform.db import Base, UtcDateTime
@@ -85,4 +85,99 @@ class RoleAssignment(Base):
     role: Mapped[str] = mapped_column(String(64))
     agency_id: Mapped[str] = mapped_column(String(36))
     granted_by: Mapped[str | None] = mapped_column(String(36))  # account id; None when granted from the CLI
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# --- OpenID Connect provider ------------------------------------------------------------------------
+# Codes, tokens and client secrets are stored as hashes only: a copy of these tables opens nothing.
+
+
+class OidcClient(Base):
+    """A relying party (a ministry or provincial portal) or a machine client.
+
+    `secret_hash` is a keyed hash (HMAC-SHA256 with the platform secret): client secrets are
+    random and high-entropy, so a slow password hash would buy nothing but CPU per token request.
+    """
+
+    __tablename__ = "oidc_clients"
+    __table_args__ = (
+        CheckConstraint("client_type IN ('confidential', 'public')", name="client_type"),
+        CheckConstraint("status IN ('active', 'disabled')", name="status"),
+        CheckConstraint("access_token_format IN ('jwt', 'opaque')", name="access_token_format"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the client_id
+    name: Mapped[str] = mapped_column(String(200))
+    client_type: Mapped[str] = mapped_column(String(16))
+    auth_method: Mapped[str] = mapped_column(String(32))  # client_secret_basic | …_post | private_key_jwt | none
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    jwks: Mapped[str | None] = mapped_column(Text)  # private_key_jwt: the client's public keys (JSON)
+    redirect_uris: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, exact match
+    post_logout_redirect_uris: Mapped[str] = mapped_column(Text, default="[]")
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    grant_types: Mapped[str] = mapped_column(Text)  # JSON list
+    scopes: Mapped[str] = mapped_column(Text)  # JSON list: what the client may ask for
+    access_token_format: Mapped[str] = mapped_column(String(8), default="jwt")
+    sector_identifier: Mapped[str] = mapped_column(String(255))  # pairwise subjects are per sector
+    require_dpop: Mapped[bool] = mapped_column(Boolean, default=False)
+    agency_id: Mapped[str | None] = mapped_column(String(36))  # the agency that runs the relying party
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OidcAuthorization(Base):
+    """A pushed authorization request (RFC 9126) or an authorization code, by the hash of its handle.
+
+    Both are one-time: `used_at` is set on use, and a second use of a code revokes what it issued.
+    """
+
+    __tablename__ = "oidc_authorizations"
+    __table_args__ = (CheckConstraint("kind IN ('par', 'code', 'jti', 'dpop')", name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex of the handle
+    kind: Mapped[str] = mapped_column(String(8))
+    client_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("oidc_clients.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("auth_accounts.id"))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text)  # JSON: redirect_uri, scope, nonce, code_challenge, acr, amr…
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OidcToken(Base):
+    """An issued access or refresh token, by the hash of the opaque token or the JWT's `jti`.
+
+    Refresh tokens rotate: each use issues a new one in the same `family_id`; presenting a used
+    one again (a replay) revokes the whole family.
+    """
+
+    __tablename__ = "oidc_tokens"
+    __table_args__ = (CheckConstraint("kind IN ('access', 'refresh')", name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("oidc_clients.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    code_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the code it came from
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(Text)
+    claims: Mapped[str] = mapped_column(Text, default="{}")  # JSON: sub, acr, amr, auth_time, act, jkt…
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # refresh: rotated
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OidcConsent(Base):
+    """Scopes an account has allowed a client; remembered so the consent screen is not shown again."""
+
+    __tablename__ = "oidc_consents"
+    __table_args__ = (PrimaryKeyConstraint("account_id", "client_id"),)
+
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"))
+    client_id: Mapped[str] = mapped_column(String(64), ForeignKey("oidc_clients.id"))
+    scopes: Mapped[str] = mapped_column(Text)  # JSON list
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime())

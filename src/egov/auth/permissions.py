@@ -7,3 +7,4 @@ class AuthPermission(StrEnum):
     ROLE_GRANT = "auth:role:grant"
     ACCOUNT_READ = "auth:account:read"
     ACCOUNT_CREATE = "auth:account:create"
+    CLIENT_MANAGE = "auth:client:manage"  # OpenID Connect relying parties: platform-wide, platform admins only

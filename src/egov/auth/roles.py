@@ -38,7 +38,7 @@ _EDITOR = _CLERK | {
 }
 _EXPORTER = frozenset({"registry:citizen:export", "registry:enterprise:export"})
 _AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
-_ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission})
+_ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission if p is not AuthPermission.CLIENT_MANAGE})
 
 ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_CLERK: _CLERK,
@@ -46,7 +46,7 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_EXPORTER: _EXPORTER,
     Role.AUDITOR: _AUDITOR,
     Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
-    Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN,
+    Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | {AuthPermission.CLIENT_MANAGE.value},
 })
 
 ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({

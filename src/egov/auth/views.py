@@ -208,6 +208,9 @@ def back_office(request: Request, principal: SignedInPrincipal) -> Response:
          "Xem và kiểm chứng nhật ký các thao tác bảo mật.", "Read and verify the log of security actions."),
         (AuthPermission.ROLE_GRANT.value, "/back-office/accounts", "Tài khoản và vai trò", "Accounts and roles",
          "Giao và thu hồi vai trò của cán bộ.", "Grant and revoke officers' roles."),
+        (AuthPermission.CLIENT_MANAGE.value, "/back-office/oidc-clients", "Ứng dụng đăng nhập một lần",
+         "Single sign-on clients", "Đăng ký cổng dịch vụ công và hệ thống kết nối đăng nhập qua nền tảng.",
+         "Register the portals and systems that sign users in through the platform."),
     ]
     return render(request, "auth/back_office.html",
                   {"links": [link for link in links if principal.can(link[0])]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -33,6 +34,7 @@ class Principal:
     session_id: str | None = None
     represented_party: str | None = None
     agency_id: str | None = None  # the agency the officer is acting in, if any
+    authenticated_at: datetime | None = None  # when the session's holder last proved who they are
 
     def can(self, permission: str, agency_id: str | None = None) -> bool:
         if (permission, GLOBAL) in self.grants:

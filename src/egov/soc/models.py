@@ -35,6 +35,11 @@ class AuditEvent(Base):
     object_id: Mapped[str | None] = mapped_column(String(120), index=True)
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON, secrets scrubbed
     leaf_version: Mapped[int] = mapped_column(Integer, default=1)
+    # RFC 6962 leaf hash of the encoded event, computed by the writer from the values it inserts, so
+    # the sequencer reads 40 bytes per event instead of re-reading and re-encoding it. Not trusted
+    # by `verify`, which recomputes every leaf from the event's columns. NULL for rows written
+    # without it (bulk loads); the sequencer then encodes them itself.
+    leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class AuditLeaf(Base):

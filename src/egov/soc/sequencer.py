@@ -103,7 +103,7 @@ def unsequenced_query(low_water_mark: int, limit: int):  # type: ignore[no-untyp
     """
     has_leaf = exists().where(LEAVES.c.event_pk == EVENTS.c.id, LEAVES.c.event_pk > low_water_mark)
     return (
-        select(*_EVENT_COLUMNS)
+        select(EVENTS.c.id, EVENTS.c.leaf_hash)
         .where(EVENTS.c.id > low_water_mark, ~has_leaf)
         .order_by(EVENTS.c.id)
         .limit(limit)
@@ -223,14 +223,21 @@ class Sequencer:
         if not rows:
             return 0, start, after
         now = self.clock.now()
-        hashes = [merkle.leaf_hash(encode_values(row[1], row[2:])) for row in rows]
+        hashes = [bytes(row[1]) if row[1] is not None else None for row in rows]
+        missing = [row[0] for row, h in zip(rows, hashes, strict=True) if h is None]
+        if missing:  # written without a hash (a bulk load): encode them here, as verify does
+            encoded = {
+                int(r[0]): merkle.leaf_hash(encode_values(r[1], r[2:]))
+                for r in session.execute(select(*_EVENT_COLUMNS).where(EVENTS.c.id.in_(missing)))
+            }
+            hashes = [h if h is not None else encoded[int(row[0])] for row, h in zip(rows, hashes, strict=True)]
         nodes = StoredNodes(session)
         nodes.fetch(merkle.frontier(start))
-        completed = merkle.new_perfect_nodes(start, hashes, nodes.perfect_subtree)
+        completed = merkle.new_perfect_nodes(start, cast(list[bytes], hashes), nodes.perfect_subtree)
         bulk_load(session, LEAVES, _LEAF_COLUMNS,
-                  ((start + i, row.id, h, now) for i, (row, h) in enumerate(zip(rows, hashes, strict=True))))
+                  ((start + i, row[0], h, now) for i, (row, h) in enumerate(zip(rows, hashes, strict=True))))
         bulk_load(session, NODES, _NODE_COLUMNS, (node for node in completed if node[0] > 0))
-        return len(rows), start + len(rows), int(rows[-1].id)
+        return len(rows), start + len(rows), int(rows[-1][0])
 
 
 def sequence_pending(db: Database, clock: Clock, *, batch_size: int = 10_000) -> SequenceResult:

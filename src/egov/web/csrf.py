@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 
@@ -12,6 +14,17 @@ CSRF_COOKIE = "egov_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def csrf_exempt(endpoint: F) -> F:
+    """Mark a route whose caller authenticates in the request itself, never by cookie (the OAuth
+    token, PAR, introspection and revocation endpoints): a forged cross-site request carries no
+    credential there, so there is nothing for CSRF to ride on."""
+    endpoint.__egov_csrf_exempt__ = True  # type: ignore[attr-defined]
+    return endpoint
 
 
 class CsrfFailed(PermissionDenied):
@@ -29,6 +42,9 @@ async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     if "authorization" in request.headers and not request.cookies:
+        return
+    route = request.scope.get("route")
+    if getattr(getattr(route, "endpoint", None), "__egov_csrf_exempt__", False):
         return
     expected = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")

@@ -32,6 +32,7 @@ def population(session: Session, clock: FixedClock, registry_tree: RegistryTree)
         make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Nguyễn Văn An"),
         make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Đặng Thị Hoa", sex="female"),
         make_citizen(session, clock, agency=registry_tree.dept_b, full_name="Lê An An"),
+        make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Lê Nguyễn Văn Anh"),
     ]
     for _ in range(240):
         agency = rnd.choice([registry_tree.dept_a, registry_tree.dept_b, registry_tree.root])
@@ -49,7 +50,8 @@ def reference(people: list[Citizen], query: str, allowed: set[str] | None, limit
         c for c in people
         if (allowed is None or c.managing_agency_id in allowed) and matches(query, c.full_name, distinct=exact)
     ]
-    return sorted(hits, key=lambda c: (c.name_key, c.id))[:limit]
+    typed = " ".join(terms)  # names that begin with the query as typed come first, then the rest
+    return sorted(hits, key=lambda c: (not c.name_key.startswith(typed), c.name_key, c.id))[:limit]
 
 
 def test_the_issue_examples(session: Session, population: list[Citizen]) -> None:
@@ -68,20 +70,31 @@ def test_the_issue_examples(session: Session, population: list[Citizen]) -> None
     assert "Nguyễn Văn An" not in names_of(search_citizens(session, "an an", by=SYSTEM_PRINCIPAL, limit=100).items)
 
 
+def test_names_that_begin_with_the_query_come_first(session: Session, population: list[Citizen]) -> None:
+    found = names_of(search_citizens(session, "nguyen van", by=SYSTEM_PRINCIPAL, limit=100).items)
+    begins = [n for n in found if n.startswith("Nguyễn Văn")]
+    assert begins and found[: len(begins)] == begins  # the typed prefix first, in name order
+    assert found[len(begins):] == ["Lê Nguyễn Văn Anh"]  # then the other matches
+    assert begins == sorted(begins, key=lambda n: search_terms(n))
+
+
 @pytest.mark.parametrize(
     ("cap", "window", "plans"),
     [
-        (2000, 10_000, {"word", "scope", "none"}),  # small table: always driven by a source
+        (2000, 10_000, {"prefix", "word", "scope", "none", "prefix+word", "prefix+scope"}),  # small table
         # Every source "common": walk the name index (falling back when the walk finds fewer than asked).
-        (1, 10_000, {"walk", "walk+word", "walk+scope", "none"}),
-        (1, 7, {"walk", "walk+word", "walk+scope", "none"}),  # tiny window: fall back when short
+        (1, 10_000, {"prefix", "walk", "walk+word", "walk+scope", "none", "prefix+walk", "prefix+walk+word",
+                     "prefix+walk+scope"}),
+        (1, 7, {"prefix", "walk", "walk+word", "walk+scope", "none", "prefix+walk", "prefix+walk+word",
+                "prefix+walk+scope"}),  # tiny window: fall back when short
     ],
 )
 def test_every_plan_returns_the_reference_answer(
     session: Session, population: list[Citizen], registry_tree: RegistryTree, cap: int, window: int, plans: set[str]
 ) -> None:
     queries = ["nguyen", "nguyen an", "an", "thi h", "h hen", "hen", "y moan", "dang hoa", "van", "van thi",
-               "d", "đ", "anh an", "an an", "zzz", "ngoc anh", "tran", "hu", "n", "dat"]
+               "d", "đ", "anh an", "an an", "zzz", "ngoc anh", "tran", "hu", "n", "dat", "nguyen van",
+               "nguyen van a", "le", "le nguyen", "nguyen thi hoa"]
     scopes: list[set[str] | None] = [None, {registry_tree.dept_a.id}, {registry_tree.dept_b.id, registry_tree.root.id}]
     seen_plans = set()
     for query in queries:
@@ -126,5 +139,44 @@ def test_postgresql_uses_the_btrees_for_prefixes(session: Session, population: l
     assert "Index Only Scan using ix_citizens_name_key_id_managing_agency_id" in walked, walked
     scoped_walk = plan_of(_Search(session, ["nguy"], ["x", "y"]).walk_statement(2_000, 20))
     assert "Index Only Scan using ix_citizens_managing_agency_id_name_key_id" in scoped_walk, scoped_walk
+    prefix = plan_of(search.name_prefix_statement("nguyen van a", 20))
+    assert "Index Only Scan using ix_citizens_name_key_id_managing_agency_id" in prefix, prefix
+    scoped_prefix = plan_of(_Search(session, ["nguy"], ["x", "y"]).name_prefix_statement("nguy", 20))
+    assert "Index Only Scan using ix_citizens_managing_agency_id_name_key_id" in scoped_prefix, scoped_prefix
     like = plan_of(text("SELECT 1 FROM citizen_name_words WHERE word_key LIKE 'nguy%'"))
     assert "pk_citizen_name_words" in like, like  # LIKE 'x%' can use it too, thanks to the collation
+
+
+def test_common_word_counts_are_remembered_and_a_stale_count_never_hides_a_result(
+    session: Session, population: list[Citizen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import event
+
+    from egov.registry.services import search as search_module
+
+    monkeypatch.setattr(search_module, "REMEMBER_FROM", 1)
+    monkeypatch.setattr(search_module, "_COMMON", {})
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first, _ = search_by_name(session, "van an", allowed=None, limit=5, cap=1)
+        counted = sum("count(" in s.lower() for s in statements)
+        statements.clear()
+        again, _ = search_by_name(session, "van an", allowed=None, limit=5, cap=1)
+        assert sum("count(" in s.lower() for s in statements) == 0 < counted  # remembered: no count query
+        assert [c.id for c in again] == [c.id for c in first]
+        # The remembered counts go stale (every Văn An renamed): the answer follows the data.
+        for c in population:
+            if matches("van an", c.full_name):
+                c.full_name, c.name_key = "Lò Thị Mai", "lo thi mai"
+        session.flush()
+        session.execute(text("DELETE FROM citizen_name_words WHERE name_key NOT IN (SELECT name_key FROM citizens)"))
+        stale, _ = search_by_name(session, "van an", allowed=None, limit=5, cap=1)
+        assert stale == [] and reference(population, "van an", None, 5) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

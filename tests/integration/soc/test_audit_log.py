@@ -25,6 +25,8 @@ from egov.soc.checkpoint import verify_checkpoint
 from egov.soc.checkpoints import Checkpointer, CheckpointRefused, latest_checkpoint
 from egov.soc.leaf import encode_leaf
 from egov.soc.proofs import consistency, inclusion
+from egov.soc.recorder import _PENDING as PENDING_KEY
+from egov.soc.recorder import FLUSH_AT, record_event
 from egov.soc.sequencer import sequence_pending
 from egov.soc.tree import tree_size
 from egov.soc.verify import AuditVerificationError, verify_log
@@ -410,3 +412,83 @@ def test_many_events_in_one_transaction_keep_ascending_ids_and_savepoint_rollbac
     types = session.execute(select(AuditEvent.event_type)).scalars().all()
     assert sorted(types) == ["test:thing:done"] * 5
     assert sequence_pending(container.db, container.clock).sequenced == 5
+
+
+def _recorded(session, n: int, event_type: str = "test:held:one") -> list[str]:  # type: ignore[no-untyped-def]
+    return [record_event(session, event_type, object_type="thing", object_id=f"held-{i}")["event_id"]
+            for i in range(n)]
+
+
+def _stored_ids(db: Database) -> list[str]:
+    with db.deferred_sessions() as other:  # another connection: sees only what was committed
+        return list(other.scalars(select(AuditEvent.event_id).order_by(AuditEvent.id)))
+
+
+def test_events_held_in_the_session_are_written_at_commit_in_recording_order(session, db: Database) -> None:  # type: ignore[no-untyped-def]
+    held = _recorded(session, 7)
+    assert session.info[PENDING_KEY] and len(session.info[PENDING_KEY]) == 7
+    session.commit()
+    assert PENDING_KEY not in session.info
+    assert _stored_ids(db) == held
+
+
+def test_held_events_go_with_a_rollback_and_with_a_session_closed_uncommitted(session, db: Database) -> None:  # type: ignore[no-untyped-def]
+    _recorded(session, 3)
+    session.rollback()
+    assert PENDING_KEY not in session.info
+    session.commit()
+    other = db.sessions()
+    _recorded(other, 2)
+    other.close()
+    assert _stored_ids(db) == []
+
+
+def test_a_session_reads_its_own_held_events(session) -> None:  # type: ignore[no-untyped-def]
+    held = _recorded(session, 2)
+    assert list(session.scalars(select(AuditEvent.event_id).order_by(AuditEvent.id))) == held
+    session.rollback()
+    assert list(session.scalars(select(AuditEvent.event_id))) == []
+
+
+def test_a_large_batch_is_written_in_chunks_of_flush_at(session, db: Database) -> None:  # type: ignore[no-untyped-def]
+    held = _recorded(session, FLUSH_AT + 5)
+    assert len(session.info[PENDING_KEY]) == 5  # the first FLUSH_AT already went to the database
+    session.commit()
+    assert _stored_ids(db) == held
+
+
+def test_savepoints_keep_the_outer_events_and_drop_only_their_own(session, db: Database) -> None:  # type: ignore[no-untyped-def]
+    before = _recorded(session, 2, "test:held:outer")
+    with session.begin_nested():
+        inner_kept = _recorded(session, 1, "test:held:released")
+    nested = session.begin_nested()
+    _recorded(session, 2, "test:held:undone")
+    nested.rollback()
+    after = _recorded(session, 1, "test:held:outer")
+    session.commit()
+    stored = _stored_ids(db)
+    assert sorted(stored) == sorted(before + inner_kept + after)
+    types = set(session.scalars(select(AuditEvent.event_type)))
+    assert types == {"test:held:outer", "test:held:released"}
+
+
+def test_the_writer_hashes_each_leaf_and_the_sequencer_falls_back_for_rows_without(
+    container: Container, session, owner_db: Database
+) -> None:  # type: ignore[no-untyped-def]
+    """record_event stores the leaf hash it computed; the sequencer uses it as is, and encodes rows
+    loaded without one (a bulk load) itself; verify recomputes every leaf either way."""
+    make_events(session, 3)
+    with owner_db.session() as s:  # a row as a bulk loader would write it: no hash
+        s.execute(text("UPDATE audit_events SET leaf_hash = NULL WHERE id = (SELECT max(id) FROM audit_events)")
+                  if owner_db.engine.dialect.name == "sqlite" else text(
+                      "SET LOCAL session_replication_role = replica; "
+                      "UPDATE audit_events SET leaf_hash = NULL WHERE id = (SELECT max(id) FROM audit_events)"))
+    assert sequence_pending(container.db, container.clock).sequenced == 3
+    session.rollback()
+    rows = session.execute(select(AuditEvent, AuditLeaf.leaf_hash).join(AuditLeaf, AuditLeaf.event_pk == AuditEvent.id)
+                           .order_by(AuditEvent.id)).all()
+    for event, stored in rows:
+        assert stored == merkle.leaf_hash(encode_leaf(event))
+    assert [e.leaf_hash is None for e, _ in rows] == [False, False, True]
+    assert rows[0][0].leaf_hash == rows[0][1]
+    assert _verify(container).ok

@@ -12,7 +12,9 @@ DISTRICT = "agency-d1"
 def test_editor_includes_clerk_and_platform_admin_includes_everything() -> None:
     assert permissions_of(Role.REGISTRY_CLERK) < permissions_of(Role.REGISTRY_EDITOR)
     everything = set().union(*(perms for role, perms in ROLES.items() if role != Role.PLATFORM_ADMIN))
-    assert permissions_of(Role.PLATFORM_ADMIN) == everything
+    # Managing single sign-on clients is platform-wide: no agency-scoped role carries it.
+    assert permissions_of(Role.PLATFORM_ADMIN) == everything | {"auth:client:manage"}
+    assert "auth:client:manage" not in permissions_of(Role.ACCOUNT_ADMIN)
 
 
 def test_catalogue_contents() -> None:

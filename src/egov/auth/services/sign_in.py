@@ -211,4 +211,5 @@ class SignInService:
             amr=PASSWORD_AMR,
             session_id=row.id,
             agency_id=account.primary_agency_id,
+            authenticated_at=row.created_at,
         )

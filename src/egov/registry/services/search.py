@@ -1,7 +1,13 @@
 """Name search over the citizens table: word-prefix match, accent-insensitive, planned for 1M+ rows.
 
-The answer is "citizens whose name has, for every typed word, a word starting with it", in name
-order, at most `limit`. Order plus LIMIT is what makes this hard: a common word ("nguyen" is about
+The answer is "citizens whose name has, for every typed word, a word starting with it", at most
+`limit`, ranked in two tiers, each in name order: first the names that *begin* with the query as typed
+("nguyen van a" → Nguyễn Văn An, Nguyễn Văn Anh…), then every other match (Lê Văn Nguyên Anh). An
+officer at a one-stop desk types a name from its start; putting those names first is what they expect,
+and it is also the cheap tier: one range of the name-key index, read in order, stops after `limit`
+rows (it fills the page for most queries). Only when it does not does the general search run.
+
+Order plus LIMIT is what makes the general search hard: a common word ("nguyen" is about
 38 % of the population) has hundreds of thousands of matches, and sorting them for 20 rows costs far
 more than the 20 ms budget; the database's own planner misjudges ``LIKE '% x%'`` filters badly
 enough to pick nested loops or hash joins that run for seconds. So the plan is chosen here, from
@@ -30,6 +36,7 @@ with the "C" collation they use a plain btree on both databases, with no dialect
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,19 +50,23 @@ from egov.registry.names import matches, search_terms
 
 CANDIDATE_CAP = 2_000
 WALK_WINDOW = 10_000
-SECOND_CAP = 10_000
+SECOND_CAP = 100_000
+COMMON_TTL_SECONDS = 600.0
 MAX_LIMIT = 100
 _PAGE = 500
 _DUPLICATE_ALLOWANCE = 3  # hits fetched per wanted citizen from a word source (one name, several matching words)
 SCOPED_WALK_AGENCIES = 20
 _SCOPE = "\x00scope"
+_COMMON: dict[tuple[str, str, int], tuple[int, float]] = {}  # (database, source, cap) -> (count, expires)
+_COMMON_MAX = 10_000
+REMEMBER_FROM = CANDIDATE_CAP  # counts at least this large are remembered
 
 
 @dataclass(frozen=True)
 class SearchPlan:
     """How a search ran, for tests and the benchmark (never shown to users)."""
 
-    kind: str  # "id" | "word" | "scope" | "walk" | "walk+word" | "walk+scope" | "none"
+    kind: str  # "id" | "prefix" | "word" | "scope" | "walk" | "walk+word" | "walk+scope" | "none", "prefix+…"
     driver: str | None = None
     estimates: tuple[tuple[str, int], ...] = ()
 
@@ -97,7 +108,35 @@ class _Search:
         self.scope = scope
 
     def counts(self, sources: Sequence[str], cap: int) -> dict[str, int]:
-        """Bounded candidate counts for `sources`, in one round trip."""
+        """Bounded candidate counts for `sources`, in one round trip (none when all are remembered).
+
+        Counts of common sources are remembered per process for a few minutes (`_COMMON`): the same
+        surnames, middle names and initials recur in most queries, a common word stays common, and
+        the count is only a planning estimate. A remembered count is never zero, so a stale one can
+        cost time but never hide a result.
+        """
+        db = self.session.get_bind().engine.url.render_as_string()  # password hidden: only a cache key
+        now = time.monotonic()
+        known: dict[str, int] = {}
+        for source in sources:
+            remembered = _COMMON.get((db, self._source_key(source), cap))
+            if remembered is not None and remembered[1] > now:
+                known[source] = remembered[0]
+        missing = [source for source in sources if source not in known]
+        if missing:
+            fresh = self._count(missing, cap)
+            for source, n in fresh.items():
+                if n >= REMEMBER_FROM:
+                    if len(_COMMON) >= _COMMON_MAX:
+                        _COMMON.clear()
+                    _COMMON[(db, self._source_key(source), cap)] = (n, now + COMMON_TTL_SECONDS)
+            known.update(fresh)
+        return {source: known[source] for source in sources}
+
+    def _source_key(self, source: str) -> str:
+        return source if source != _SCOPE else _SCOPE + ",".join(self.scope or ())
+
+    def _count(self, sources: Sequence[str], cap: int) -> dict[str, int]:
         parts = []
         for source in sources:
             if source == _SCOPE:
@@ -129,6 +168,31 @@ class _Search:
             if len(found) >= size or len(rows) < batch:
                 return found[:size]
             after = rows[-1]
+
+    def name_prefix(self, key: str, size: int) -> list[Citizen]:
+        return list(self.session.scalars(self.name_prefix_statement(key, size)))
+
+    def name_prefix_statement(self, key: str, size: int) -> Select[Citizen]:
+        """Citizens whose name key starts with `key`, in name order: a range of the name index read in
+        order (per agency on (managing_agency_id, name_key, id) for a scope of a few agencies)."""
+        c = Citizen
+        if self.scope is not None and len(self.scope) <= SCOPED_WALK_AGENCIES:
+            parts = [  # each part wrapped in a SELECT: SQLite refuses ORDER BY/LIMIT inside UNION ALL
+                select(
+                    select(c.id.label("citizen_id"), c.name_key)
+                    .where(c.managing_agency_id == agency_id, _word_range(c.name_key, key))
+                    .order_by(c.name_key, c.id)
+                    .limit(size)
+                    .subquery()
+                )
+                for agency_id in self.scope
+            ]
+            hits: Any = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+            return _winners(select(hits.c.citizen_id, hits.c.name_key), hits.c.name_key, hits.c.citizen_id, size)
+        stmt = select(c.id.label("citizen_id"), c.name_key).where(_word_range(c.name_key, key))
+        if self.scope is not None:
+            stmt = stmt.where(c.managing_agency_id.in_(self.scope))
+        return _winners(stmt, c.name_key, c.id, size)
 
     def walk(self, window: int, size: int) -> list[Citizen]:
         return list(self.session.scalars(self.walk_statement(window, size)))
@@ -208,17 +272,42 @@ def search_by_name(
     cap: int = CANDIDATE_CAP,
     window: int = WALK_WINDOW,
 ) -> tuple[list[Citizen], SearchPlan]:
-    """Citizens matching `query` word by word, in name order, within `allowed` agencies (None = all)."""
+    """Citizens matching `query` word by word within `allowed` agencies (None = all): first those whose
+    name begins with the query as typed, then the others, each tier in name order."""
     terms = search_terms(query)
     if not terms or (allowed is not None and not allowed):
         return [], SearchPlan("none")
     limit = max(1, min(limit, MAX_LIMIT))
+    scope = sorted(allowed) if allowed is not None else None
+    # Tier 1: the name begins with the typed words, in order. Each typed word then lies at the start
+    # of its own word of the name (they are separated by spaces in the key), so no further check.
+    first = _Search(session, terms, scope).name_prefix(" ".join(terms), limit)
+    if len(first) == limit:
+        return first, SearchPlan("prefix")
+    rest, plan = _search_anywhere(session, query, terms, scope, limit + len(first), cap, window)
+    if not first:
+        return rest, plan
+    taken = {c.id for c in first}
+    tail = [c for c in rest if c.id not in taken][: limit - len(first)]
+    return first + tail, SearchPlan(f"prefix+{plan.kind}", plan.driver, plan.estimates)
+
+
+def _search_anywhere(
+    session: Session,
+    query: str,
+    terms: list[str],
+    scope: list[str] | None,
+    limit: int,
+    cap: int,
+    window: int,
+) -> tuple[list[Citizen], SearchPlan]:
+    """Every match, in name order (the general search; see the module docstring for its plans)."""
     distinct_terms = list(dict.fromkeys(terms))
     exact = _needs_distinct_check(terms)
     fetch = min(limit * 5, MAX_LIMIT * 5) if exact else limit
-    search = _Search(session, distinct_terms, sorted(allowed) if allowed is not None else None)
+    search = _Search(session, distinct_terms, scope)
 
-    sources = [*distinct_terms, *([_SCOPE] if allowed is not None else [])]
+    sources = [*distinct_terms, *([_SCOPE] if scope is not None else [])]
     estimates = search.counts(sources, cap)
     shown = tuple(("scope" if k == _SCOPE else k, v) for k, v in estimates.items())
     if min(estimates.values()) == 0:
@@ -241,12 +330,16 @@ def search_by_name(
         plan = SearchPlan("walk", None, shown)
         if len(rows) < fetch:
             # The typed words are each common but rare together (a full name, usually): the walk
-            # cannot tell whether more lie beyond its window. Drive from the given name or the scope.
-            driver = distinct_terms[-1]
-            if allowed is not None:
-                second = search.counts([driver, _SCOPE], SECOND_CAP)
-                # Ties (both at the cap) go to the word: a large scope's scan grows with the scope.
-                driver = min([driver, _SCOPE], key=lambda source: second[source])
+            # cannot tell whether more lie beyond its window. Drive from the rarest source, counted
+            # again with a much higher cap (remembered: these are the common words). Ties go to the
+            # later word (the given name; a short prefix like "n" also covers Nguyễn, so it must not
+            # win blind), then to a word over the scope (a large scope's scan grows with the scope).
+            second = search.counts(sources, SECOND_CAP)
+
+            def second_cost(source: str) -> tuple[int, int]:
+                return second[source], -order.get(source, -1)
+
+            driver = min(sources, key=second_cost)
             rows = search.run(driver, fetch)
             plan = SearchPlan("walk+scope" if driver == _SCOPE else "walk+word", driver, shown)
     if not exact:

@@ -1,0 +1,86 @@
+"""Back-office pages for OpenID Connect clients: list, register (the secret shown once), rotate a secret."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from egov.auth.audit import AuthAudit
+from egov.auth.oidc.errors import OAuthError
+from egov.auth.oidc.provider import OidcProvider
+from egov.auth.permissions import AuthPermission
+from egov.platform.errors import DomainError
+from egov.platform.i18n import get_locale
+from egov.platform.permissions import Principal, requires
+from egov.platform.uow import UnitOfWork
+from egov.soc import record_event
+from egov.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+ClientAdmin = Annotated[Principal, Depends(requires(AuthPermission.CLIENT_MANAGE.value))]
+GRANT_CHOICES = (("authorization_code", "Đăng nhập người dùng (authorization code + PKCE)",
+                  "User sign-in (code + PKCE)"),
+                 ("refresh_token", "Làm mới token", "Refresh tokens"),
+                 ("client_credentials", "Máy với máy (client credentials)", "Machine to machine (client credentials)"))
+
+
+def _page(request: Request, uow: Session, *, created: tuple[str, str | None] | None = None, error: str = "",
+          field_errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
+          status_code: int = 200) -> Response:
+    provider = OidcProvider.from_container(request.app.state.container)
+    resp = render(request, "auth/oidc_clients.html", {
+        "clients": provider.clients.list(uow), "created": created, "error": error,
+        "field_errors": field_errors or {}, "form": form or {}, "grant_choices": GRANT_CHOICES,
+    }, status_code=status_code)
+    resp.headers["Cache-Control"] = "no-store"  # the page may show a secret once
+    return resp
+
+
+@router.get("/back-office/oidc-clients")
+def clients_page(request: Request, principal: ClientAdmin, uow: UnitOfWork) -> Response:
+    return _page(request, uow)
+
+
+@router.post("/back-office/oidc-clients")
+def create_client(
+    request: Request,
+    principal: ClientAdmin,
+    uow: UnitOfWork,
+    name: Annotated[str, Form()] = "",
+    client_type: Annotated[str, Form()] = "confidential",
+    redirect_uris: Annotated[str, Form()] = "",
+    grant_types: Annotated[list[str] | None, Form()] = None,
+    scopes: Annotated[str, Form()] = "openid profile",
+    access_token_format: Annotated[str, Form()] = "jwt",  # noqa: S107 - a format name, not a secret
+) -> Response:
+    provider = OidcProvider.from_container(request.app.state.container)
+    form = {"name": name, "client_type": client_type, "redirect_uris": redirect_uris, "scopes": scopes}
+    try:
+        client, secret = provider.clients.create(
+            uow, name=name, client_type=client_type, redirect_uris=redirect_uris.split(),
+            grant_types=grant_types or [], scopes=scopes.split(), now=provider.clock.now(),
+            access_token_format=access_token_format)
+        uow.flush()
+    except DomainError as exc:
+        uow.rollback()
+        locale = get_locale()
+        return _page(request, uow, error=exc.detail(locale), form=form, status_code=422,
+                     field_errors={e.field.split("[")[0]: e.message(locale) for e in exc.errors})
+    record_event(uow, AuthAudit.CLIENT_CREATED, object_type="oidc_client", object_id=client.id,
+                 details={"name": client.name, "type": client.client_type, "auth": client.auth_method})
+    return _page(request, uow, created=(client.id, secret))
+
+
+@router.post("/back-office/oidc-clients/{client_id}/rotate-secret")
+def rotate_secret(request: Request, client_id: str, principal: ClientAdmin, uow: UnitOfWork) -> Response:
+    provider = OidcProvider.from_container(request.app.state.container)
+    try:
+        secret = provider.clients.rotate_secret(uow, client_id, provider.clock.now())
+    except OAuthError:
+        return _page(request, uow, error="Không tìm thấy ứng dụng có khoá bí mật với mã này."
+                     if get_locale() == "vi" else "No client with a secret has that id.", status_code=404)
+    record_event(uow, AuthAudit.CLIENT_SECRET_ROTATED, object_type="oidc_client", object_id=client_id)
+    return _page(request, uow, created=(client_id, secret))

@@ -1,0 +1,239 @@
+"""HTTP surface of the OpenID Connect provider: discovery, JWKS, authorize and consent, PAR, token and the rest.
+
+Back-channel endpoints answer OAuth JSON errors (RFC 6749 §5.2) with `Cache-Control: no-store`;
+the browser-facing authorize endpoint shows a page when the client cannot be trusted and
+redirects every other error to the client with `state` and `iss` (RFC 9207).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from egov.auth.oidc.errors import OAuthError
+from egov.auth.oidc.provider import SCOPES, NotRedirectable, OidcProvider, RedirectError
+from egov.platform.context import current_context
+from egov.platform.errors import TooManyAttempts
+from egov.platform.permissions import Principal, authenticated, public
+from egov.platform.throttle import Throttle
+from egov.platform.uow import UnitOfWork
+from egov.web.csrf import csrf_exempt
+from egov.web.templating import render
+
+router = APIRouter(include_in_schema=True, tags=["oidc"])
+
+Public = Annotated[Principal | None, Depends(public)]
+SignedIn = Annotated[Principal, Depends(authenticated)]
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Client secrets are 256-bit random: guessing them is hopeless, but a stuffer still gets slowed and seen.
+CLIENT_THROTTLE = Throttle(free=10, base_seconds=1.0, max_seconds=300.0)
+
+
+def _provider(request: Request) -> OidcProvider:
+    return OidcProvider.from_container(request.app.state.container)
+
+
+def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=NO_STORE)
+
+
+def _error(exc: OAuthError) -> JSONResponse:
+    resp = _json(exc.body(), exc.status)
+    if exc.www_authenticate:
+        resp.headers["WWW-Authenticate"] = exc.www_authenticate
+    return resp
+
+
+def _form_dict(form: FormData) -> dict[str, str]:
+    """Form fields as strings; a repeated parameter is an error (RFC 6749 §3.1)."""
+    out: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if key in out:
+            raise OAuthError("invalid_request", f"parameter {key} is repeated")
+        if not isinstance(value, str):
+            raise OAuthError("invalid_request", f"parameter {key} must be text")
+        out[key] = value
+    return out
+
+
+def _public_url(request: Request, provider: OidcProvider) -> str:
+    """The URL a DPoP proof must name: the issuer's origin and this path (behind a proxy, not the socket's)."""
+    return provider.config.issuer + request.url.path
+
+
+async def _client_call(request: Request, uow: Session, endpoint: str,
+                       call: Callable[[OidcProvider, Any, dict[str, str], str | None], dict[str, Any] | None],
+                       status: int = 200) -> Response:
+    """Authenticate the client (throttled), verify any DPoP proof, run `call`, answer JSON or an OAuth error."""
+    provider = _provider(request)
+    now = provider.clock.now()
+    ip_key = f"oidc-ip:{current_context().source_ip or 'unknown'}"
+    client_id: str | None = None
+    try:
+        form = _form_dict(await request.form())
+        client_id = form.get("client_id") or None
+        keys = [ip_key] + ([f"oidc-client:{client_id}"] if client_id else [])
+        try:
+            CLIENT_THROTTLE.check(uow, keys, now)
+        except TooManyAttempts as exc:
+            raise OAuthError("slow_down", "too many failed client authentications; wait and retry", 429,
+                             audit_reason=f"throttled:{exc.retry_after}") from None
+        try:
+            client = provider.authenticate_client(uow, form, request.headers.get("authorization"))
+        except OAuthError as exc:
+            if exc.error == "invalid_client":
+                CLIENT_THROTTLE.fail(uow, keys, now)
+            raise
+        client_id = client.id
+        dpop = provider.verify_dpop(uow, request.headers.get("dpop"), method=request.method,
+                                    url=_public_url(request, provider), client_id=client.id)
+        body = call(provider, client, form, dpop)
+    except OAuthError as exc:
+        provider.audit_refusal(uow, endpoint, exc, client_id)
+        resp = _error(exc)
+        if exc.status == 429:
+            resp.headers["Retry-After"] = "60"
+        return resp
+    return _json(body or {}, status)
+
+
+# --- metadata ---------------------------------------------------------------------------------------
+
+@router.get("/.well-known/openid-configuration")
+def discovery(request: Request, _: Public) -> JSONResponse:
+    return JSONResponse(_provider(request).discovery(), headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/oidc/jwks")
+def jwks(request: Request, _: Public) -> JSONResponse:
+    """The signing keys, including the next one before it signs (relying parties may cache for 5 minutes)."""
+    return JSONResponse(_provider(request).jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+# --- the browser's part: authorize and consent -----------------------------------------------------
+
+def _not_redirectable(request: Request, exc: NotRedirectable) -> Response:
+    return render(request, "auth/oidc_error.html", {"message_vi": exc.message_vi, "message_en": exc.message_en},
+                  status_code=400)
+
+
+def _consent_page(request: Request, provider: OidcProvider, req: Any, principal: Principal) -> Response:
+    scopes = [(s, SCOPES.get(s, (s, s))) for s in req.scopes]
+    resp = render(request, "auth/consent.html", {
+        "client": req.client, "scopes": scopes, "params": sorted(req.params.items()), "principal": principal,
+    })
+    resp.headers.update(NO_STORE)
+    return resp
+
+
+@router.get("/oidc/authorize")
+def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
+    """Authorization endpoint: sign in if needed, ask consent once, then redirect with a one-time code."""
+    provider = _provider(request)
+    query = dict(request.query_params)
+    try:
+        req = provider.authorization_request(uow, query)
+        reauth = query.get("egov_reauth")
+        reauth_after = int(reauth) if reauth and reauth.isdigit() else None
+        if provider.login_needed(req, principal, reauth_after):
+            if "none" in req.prompt:
+                raise RedirectError(req.error_redirect("login_required", "the user must sign in",
+                                                       provider.config.issuer))
+            again = {k: v for k, v in query.items() if k != "egov_reauth"}
+            if principal is not None or "login" in req.prompt:
+                again["egov_reauth"] = str(int(time.time()))
+            target = "/oidc/authorize?" + urlencode(again)
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+        assert principal is not None
+        if provider.consent_missing(uow, req, principal):
+            if "none" in req.prompt:
+                raise RedirectError(req.error_redirect("consent_required", "the user has not consented",
+                                                       provider.config.issuer))
+            return _consent_page(request, provider, req, principal)
+        location = provider.issue_code(uow, req, principal)
+    except NotRedirectable as exc:
+        return _not_redirectable(request, exc)
+    except RedirectError as exc:
+        return RedirectResponse(exc.location, status_code=303)
+    return RedirectResponse(location, status_code=303, headers=NO_STORE)
+
+
+@router.post("/oidc/authorize/consent")
+async def consent(request: Request, principal: SignedIn, uow: UnitOfWork) -> Response:
+    """The consent form posts the request back; it is validated again from scratch, never trusted."""
+    provider = _provider(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    decision = form.pop("decision", "")
+    form.pop("csrf_token", None)
+    try:
+        req = provider.authorization_request(uow, form)
+        if decision != "allow":
+            raise RedirectError(req.error_redirect("access_denied", "the user declined", provider.config.issuer))
+        provider.grant_consent(uow, req, principal)
+        location = provider.issue_code(uow, req, principal)
+    except NotRedirectable as exc:
+        return _not_redirectable(request, exc)
+    except RedirectError as exc:
+        return RedirectResponse(exc.location, status_code=303)
+    return RedirectResponse(location, status_code=303, headers=NO_STORE)
+
+
+# --- back channel: clients authenticate in the request --------------------------------------------
+
+@router.post("/oidc/par")
+@csrf_exempt
+async def pushed_authorization_request(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    """RFC 9126: the client posts its authorization request first and gets a short-lived request_uri."""
+    return await _client_call(request, uow, "par",
+                              lambda p, c, f, dpop: p.push(uow, c, f, dpop_jkt=dpop), status=201)
+
+
+@router.post("/oidc/token")
+@csrf_exempt
+async def token(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    """Token endpoint: authorization_code (PKCE), refresh_token (rotating), client_credentials."""
+    return await _client_call(request, uow, "token", lambda p, c, f, dpop: p.token(uow, c, f, dpop_jkt=dpop))
+
+
+@router.post("/oidc/introspect")
+@csrf_exempt
+async def introspect(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    """RFC 7662 for opaque and JWT access tokens and refresh tokens."""
+    return await _client_call(request, uow, "introspect",
+                              lambda p, c, f, dpop: p.introspect(uow, c, f.get("token", "")))
+
+
+@router.post("/oidc/revoke")
+@csrf_exempt
+async def revoke(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    """RFC 7009: always 200 for an unknown token; a revoked token then fails introspection."""
+    return await _client_call(request, uow, "revoke", lambda p, c, f, dpop: p.revoke(uow, c, f.get("token", "")))
+
+
+def _userinfo(request: Request, uow: Session) -> Response:
+    provider = _provider(request)
+    try:
+        body = provider.userinfo(uow, request.headers.get("authorization"), request.headers.get("dpop"),
+                                 method=request.method, url=_public_url(request, provider))
+    except OAuthError as exc:
+        provider.audit_refusal(uow, "userinfo", exc, None)
+        return _error(exc)
+    return _json(body)
+
+
+@router.get("/oidc/userinfo")
+def userinfo(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    return _userinfo(request, uow)
+
+
+@router.post("/oidc/userinfo")
+@csrf_exempt
+def userinfo_post(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    return _userinfo(request, uow)

@@ -1,0 +1,46 @@
+"""The back-office page for single sign-on clients: platform administrators only, secret shown once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.factories.auth import csrf_token, login, make_account
+
+from egov.auth.models import OidcClient
+from egov.soc import AuditEvent
+
+
+def test_a_platform_admin_registers_a_client_and_sees_its_secret_once(client: Any, session: Session) -> None:
+    make_account(session, kind="admin", username="quantri", roles=[("platform_admin", "*")])
+    login(client, "quantri")
+    assert "Ứng dụng đăng nhập một lần" in client.get("/back-office").text
+    page = client.get("/back-office/oidc-clients")
+    assert page.status_code == 200 and "Chưa có ứng dụng nào" in page.text
+    resp = client.post("/back-office/oidc-clients", data={
+        "csrf_token": csrf_token(client), "name": "Cổng DVC tỉnh (thử)", "client_type": "confidential",
+        "redirect_uris": "https://dvc.example.gov.vn/cb", "grant_types": ["authorization_code", "refresh_token"],
+        "scopes": "openid profile"})
+    assert resp.status_code == 200 and resp.headers["cache-control"] == "no-store"
+    client_id = re.search(r'id="new-client-id">([^<]+)<', resp.text).group(1)  # type: ignore[union-attr]
+    secret = re.search(r'id="new-client-secret">([^<]+)<', resp.text).group(1)  # type: ignore[union-attr]
+    assert secret not in client.get("/back-office/oidc-clients").text  # shown once
+    stored = session.get(OidcClient, client_id)
+    assert stored is not None and stored.secret_hash is not None and secret not in stored.secret_hash
+    bad = client.post("/back-office/oidc-clients", data={
+        "csrf_token": csrf_token(client), "name": "", "client_type": "confidential",
+        "redirect_uris": "http://dvc.example.gov.vn/cb", "grant_types": ["authorization_code"]})
+    assert bad.status_code == 422 and "https" in bad.text and "Vui lòng nhập tên" in bad.text
+    session.rollback()
+    assert len(list(session.scalars(select(OidcClient)))) == 1  # nothing stored from the bad form
+    events = list(session.scalars(select(AuditEvent.event_type).where(AuditEvent.object_id == client_id)))
+    assert events == ["auth:oidc_client:created"]
+
+
+def test_an_account_administrator_of_an_agency_cannot_manage_clients(client: Any, session: Session) -> None:
+    make_account(session, kind="officer", username="qttk", roles=[("account_admin", "agency-1")])
+    login(client, "qttk")
+    assert client.get("/back-office/oidc-clients").status_code == 403
+    assert "oidc-clients" not in client.get("/back-office").text
