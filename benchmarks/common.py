@@ -441,12 +441,13 @@ class Server:
 
 @contextlib.contextmanager
 def server(name: str, cmd: Sequence[str], env: dict[str, str], *, cpu: int | None, log_path: Path,
-           ready: Callable[[], bool] | None = None, ready_timeout: float = 60) -> Iterator[Server]:
+           ready: Callable[[], bool] | None = None, ready_timeout: float = 60,
+           cwd: Path | None = None) -> Iterator[Server]:
     """Start `cmd` pinned to `cpu`, wait until `ready()` is true, stop it by PID on the way out."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     full = ["taskset", "-c", str(cpu), *cmd] if cpu is not None else list(cmd)
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen(full, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(full, env=env, cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
     srv = Server(name, proc, log_path)
     log(f"started {name} (pid {proc.pid}, CPU {cpu}): {' '.join(cmd)}")
