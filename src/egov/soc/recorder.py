@@ -39,9 +39,18 @@ _SECRET_KEYS = re.compile(r"pass|secret|token|otp|pin|code_verifier|private|cred
 
 def scrub(value: Any) -> Any:
     """Drop secret-looking keys at any depth: an audit log must never become a password store."""
-    if isinstance(value, dict):
-        return {k: ("[scrubbed]" if _SECRET_KEYS.search(str(k)) else scrub(v)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    kind = type(value)
+    if kind is dict or isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if _SECRET_KEYS.search(k if type(k) is str else str(k)):
+                out[k] = "[scrubbed]"
+            elif isinstance(v, dict | list | tuple):
+                out[k] = scrub(v)
+            else:
+                out[k] = v
+        return out
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
         return [scrub(v) for v in value]
     return value
 
