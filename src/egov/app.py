@@ -38,9 +38,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from egov import jobs
         from egov.soc import background
 
-        runner = background.start_in_process(container) if settings.run_background_in_process else None
+        runner = (background.start_in_process(container, extra=[jobs.runner(container).round])
+                  if settings.run_background_in_process else None)
         try:
             yield
         finally:

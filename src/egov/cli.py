@@ -89,13 +89,15 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option(help="Run one round of background work and exit.")] = False,
 ) -> None:
-    """Run background work (audit sequencer and checkpoints) until stopped; safe to run several."""
+    """Run background work (audit sequencer, checkpoints, queued jobs such as back-channel logout)
+    until stopped; safe to run several."""
+    from egov import jobs
     from egov.platform.logging import configure_logging
     from egov.soc import background
 
     container = container_or_exit()
     configure_logging(container.settings.log_level, container.settings.log_json)
-    background.run_worker(container, once=once)
+    background.run_worker(container, once=once, extra=[jobs.runner(container).round])
 
 
 @db_app.command("upgrade")

@@ -22,3 +22,4 @@ class AuthAudit(StrEnum):
     TOKEN_REVOKED = "auth:token:revoked"
     USERINFO_READ = "auth:userinfo:read"
     OAUTH_REFUSED = "auth:oauth:refused"
+    OIDC_LOGOUT = "auth:oidc:logout"

@@ -16,7 +16,13 @@ from egov.auth.models import AccountKind
 from egov.auth.permissions import AuthPermission
 from egov.auth.roles import ROLE_LABELS, ROLES
 from egov.auth.services import AccountService, SignInService
-from egov.auth.sessions import SESSION_COOKIE, clear_session_cookie, renew_csrf_cookie, set_session_cookie
+from egov.auth.sessions import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    renew_csrf_cookie,
+    session_id_for,
+    set_session_cookie,
+)
 from egov.auth.usernames import looks_like_username
 from egov.platform.clock import today_vn
 from egov.platform.context import current_context
@@ -64,6 +70,14 @@ def _field_errors(exc: DomainError) -> dict[str, str]:
 
 
 # --- sign-in and sign-out ----------------------------------------------------------------------
+
+def _end_relying_party_sessions(request: Request, uow: Session, session_id: str) -> None:
+    from egov.auth.oidc import OidcProvider
+    from egov.auth.oidc.logout import end_sessions_tokens
+
+    provider = OidcProvider.from_container(request.app.state.container)
+    end_sessions_tokens(provider, uow, session_id, provider.clock.now())
+
 
 def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "",
                 field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
@@ -118,7 +132,10 @@ def login_submit(
 def logout(request: Request, _: Public, uow: UnitOfWork) -> Response:
     """Public on purpose: signing out with a session that already expired must still clear the cookie."""
     sign_in = _sign_in(request)
-    sign_in.sign_out(uow, request.cookies.get(SESSION_COOKIE))
+    token = request.cookies.get(SESSION_COOKIE)
+    sign_in.sign_out(uow, token)
+    if token:  # the relying parties signed in through this session are signed out too
+        _end_relying_party_sessions(request, uow, session_id_for(token))
     resp = RedirectResponse("/", status_code=303)
     clear_session_cookie(resp, _secure(request))
     return resp
@@ -157,6 +174,7 @@ def account(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, don
 def revoke_session(request: Request, session_id: str, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
     sign_in = _sign_in(request)
     sign_in.revoke_session(uow, principal, session_id)
+    _end_relying_party_sessions(request, uow, session_id)
     if session_id == principal.session_id:
         resp = RedirectResponse("/login", status_code=303)
         clear_session_cookie(resp, _secure(request))

@@ -6,6 +6,7 @@ from egov.platform.db import Base
 
 MODEL_MODULES = (
     "egov.platform.throttle",
+    "egov.platform.jobs",
     "egov.soc.models",
     "egov.registry.models",
     "egov.auth.models",

@@ -1,11 +1,12 @@
-"""Background audit work: the sequencer and the checkpointer, in a thread (embedded) or an `egov worker`."""
+"""Background work: the audit sequencer and checkpointer, plus any other rounds (the job queue), in a
+thread (embedded profile) or an `egov worker` process."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from egov.bootstrap import Container
@@ -24,11 +25,20 @@ class AuditRounds:
     and nothing is lost meanwhile because events wait in their table until sequenced.
     """
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, extra: Sequence[Callable[[], object]] = ()) -> None:
         self.sequencer = Sequencer(container.db, container.clock)
         self.checkpointer = Checkpointer(container.db, container.clock, container.keys, container.settings)
+        self.extra = list(extra)
 
     def round(self) -> None:
+        self._audit()
+        for work in self.extra:  # other contexts' rounds (the job queue): each failure stays its own
+            try:
+                work()
+            except Exception:
+                log.exception("background round failed")
+
+    def _audit(self) -> None:
         try:
             self.sequencer.run()
         except Exception:  # keep the loop alive; the next round retries
@@ -43,8 +53,9 @@ class AuditRounds:
 class InProcessRunner:
     """A daemon thread doing rounds every `interval` seconds until `stop()` (the SQLite embedded profile)."""
 
-    def __init__(self, container: Container, interval: float = ROUND_SECONDS) -> None:
-        self._rounds = AuditRounds(container)
+    def __init__(self, container: Container, interval: float = ROUND_SECONDS,
+                 extra: Sequence[Callable[[], object]] = ()) -> None:
+        self._rounds = AuditRounds(container, extra)
         self._interval = interval
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="egov-audit", daemon=True)
@@ -69,18 +80,19 @@ class InProcessRunner:
         return self._thread.is_alive()
 
 
-def start_in_process(container: Container, interval: float = ROUND_SECONDS) -> InProcessRunner:
-    return InProcessRunner(container, interval).start()
+def start_in_process(container: Container, interval: float = ROUND_SECONDS,
+                     extra: Sequence[Callable[[], object]] = ()) -> InProcessRunner:
+    return InProcessRunner(container, interval, extra).start()
 
 
 def run_worker(container: Container, once: bool = False, interval: float = ROUND_SECONDS,
-               stop: threading.Event | None = None) -> None:
+               stop: threading.Event | None = None, extra: Sequence[Callable[[], object]] = ()) -> None:
     """Rounds until SIGTERM or SIGINT (or `stop` is set); the round in progress finishes first.
 
     Any number of workers may run: the sequencer and checkpointer each take a cluster-wide lock,
     and the losers simply wait for the next round.
     """
-    rounds = AuditRounds(container)
+    rounds = AuditRounds(container, extra)
     stopping = stop or threading.Event()
     previous: dict[signal.Signals, Callable[[int, FrameType | None], object] | int | None] = {}
 

@@ -2,6 +2,7 @@
 
 from egov.auth.oidc.clients import ClientRegistry, ClientView
 from egov.auth.oidc.errors import OAuthError
+from egov.auth.oidc.logout import job_handlers
 from egov.auth.oidc.provider import (
     ACR_PREFIX,
     SCOPES,
@@ -21,4 +22,5 @@ __all__ = [
     "OAuthError",
     "OidcProvider",
     "RedirectError",
+    "job_handlers",
 ]

@@ -73,6 +73,10 @@ def redirect_uris_of(client: OidcClient) -> list[str]:
     return _json_list(client.redirect_uris)
 
 
+def post_logout_uris_of(client: OidcClient) -> list[str]:
+    return _json_list(client.post_logout_redirect_uris)
+
+
 def grant_types_of(client: OidcClient) -> list[str]:
     return _json_list(client.grant_types)
 
@@ -81,9 +85,9 @@ def scopes_of(client: OidcClient) -> list[str]:
     return _json_list(client.scopes)
 
 
-def _check_redirect_uri(uri: str, index: int) -> FieldError | None:
+def _check_redirect_uri(uri: str, index: int, name: str = "redirect_uris") -> FieldError | None:
     parts = urlsplit(uri)
-    field = f"redirect_uris[{index}]"
+    field = f"{name}[{index}]"
     if parts.fragment:
         return FieldError(field, "no_fragment", "Địa chỉ chuyển hướng không được chứa phần #.",
                           "A redirect URI must not contain a fragment.")
@@ -133,6 +137,10 @@ class ClientRegistry:
             errors.append(FieldError("redirect_uris", "required", "Cần ít nhất một địa chỉ chuyển hướng.",
                                      "At least one redirect URI is required."))
         errors.extend(e for i, uri in enumerate(redirect_uris) if (e := _check_redirect_uri(uri, i)))
+        errors.extend(e for i, uri in enumerate(post_logout_redirect_uris or [])
+                      if (e := _check_redirect_uri(uri, i, "post_logout_redirect_uris")))
+        if backchannel_logout_uri and (e := _check_redirect_uri(backchannel_logout_uri, 0, "backchannel_logout_uri")):
+            errors.append(e)
         if access_token_format not in ("jwt", "opaque"):
             errors.append(FieldError("access_token_format", "choice", "Định dạng token phải là jwt hoặc opaque.",
                                      "access_token_format must be jwt or opaque."))

@@ -170,6 +170,9 @@ class OidcProvider:
             "jwks_uri": e("/oidc/jwks"),
             "introspection_endpoint": e("/oidc/introspect"),
             "revocation_endpoint": e("/oidc/revoke"),
+            "end_session_endpoint": e("/oidc/logout"),
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
             "scopes_supported": list(SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
@@ -515,13 +518,18 @@ class OidcProvider:
             "at_hash": b64url(digest[:16]),
         }
         if g.session_id:
-            claims["sid"] = g.session_id[:32]
+            claims["sid"] = self.session_sid(g.session_id)
         if g.nonce:
             claims["nonce"] = g.nonce
         if g.account is not None and "profile" in g.scopes:
             claims["name"] = g.account.display_name
         signer, kid = self.keys.signer(self.config.default_alg)
         return sign_compact(signer, kid, claims, typ="JWT")
+
+    def session_sid(self, session_id: str) -> str:
+        """The `sid` relying parties see for a platform session: stable, unlinkable to its database key."""
+        mac = hmac.new(self._pairwise_key, f"sid\x00{session_id}".encode(), hashlib.sha256)
+        return b64url(mac.digest())[:32]
 
     def subject(self, client: OidcClient, account: Account) -> str:
         """Pairwise `sub` (OIDC Core §8.1): the same person looks different to each sector."""

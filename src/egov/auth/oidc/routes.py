@@ -237,3 +237,51 @@ def userinfo(request: Request, _: Public, uow: UnitOfWork) -> Response:
 @csrf_exempt
 def userinfo_post(request: Request, _: Public, uow: UnitOfWork) -> Response:
     return _userinfo(request, uow)
+
+
+# --- logout -------------------------------------------------------------------------------------------
+
+def _finish_logout(request: Request, uow: Session, provider: OidcProvider, redirect: str | None) -> Response:
+    from egov.auth.oidc.logout import end_sessions_tokens
+    from egov.auth.services import SignInService
+    from egov.auth.sessions import SESSION_COOKIE, clear_session_cookie, session_id_for
+
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        SignInService.from_container(request.app.state.container).sign_out(uow, token)
+        end_sessions_tokens(provider, uow, session_id_for(token), provider.clock.now())
+    resp: Response = (RedirectResponse(redirect, status_code=303) if redirect
+                      else render(request, "auth/logged_out.html", {}))
+    clear_session_cookie(resp, bool(request.app.state.container.settings.cookie_secure))
+    resp.headers.update(NO_STORE)
+    return resp
+
+
+@router.get("/oidc/logout")
+def end_session(request: Request, principal: Public, uow: UnitOfWork) -> Response:
+    """RP-initiated logout: with an id_token_hint naming this browser's session, sign out at once;
+    otherwise ask the user first, so a link on another site cannot sign anyone out."""
+    from egov.auth.oidc.logout import parse_logout_request
+
+    provider = _provider(request)
+    req = parse_logout_request(provider, uow, dict(request.query_params))
+    if principal is None:
+        return _finish_logout(request, uow, provider, req.redirect)
+    current = provider.session_sid(principal.session_id) if principal.session_id else None
+    if req.matches(current):
+        return _finish_logout(request, uow, provider, req.redirect)
+    resp = render(request, "auth/logout_confirm.html", {"params": sorted(request.query_params.items()),
+                                                        "principal": principal})
+    resp.headers.update(NO_STORE)
+    return resp
+
+
+@router.post("/oidc/logout")
+async def end_session_confirmed(request: Request, _: Public, uow: UnitOfWork) -> Response:
+    """The confirmation form (CSRF-checked like every form) signs out and goes back if allowed."""
+    from egov.auth.oidc.logout import parse_logout_request
+
+    provider = _provider(request)
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    req = parse_logout_request(provider, uow, form)
+    return _finish_logout(request, uow, provider, req.redirect)

@@ -1,0 +1,16 @@
+"""The job handlers of every context, in one place: the composition root's list for the job runner."""
+
+from __future__ import annotations
+
+from egov.bootstrap import Container
+from egov.platform.jobs import Handler, JobRunner
+
+
+def handlers(container: Container) -> dict[str, Handler]:
+    from egov.auth.oidc import job_handlers as oidc_jobs
+
+    return {**oidc_jobs(container)}
+
+
+def runner(container: Container) -> JobRunner:
+    return JobRunner(container.db, container.clock, handlers(container))
