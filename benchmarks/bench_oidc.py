@@ -35,7 +35,8 @@ import common
 from common import log
 
 TARGET_RATIO = 1.0
-PEERS_SRC = common.ROOT.parent / "shared" / "peers"
+# The workplace keeps the peer harness beside the project (../shared/peers); EGOV_BENCH_PEERS overrides.
+PEERS_SRC = Path(os.environ.get("EGOV_BENCH_PEERS", str(common.ROOT.parent / "shared" / "peers")))
 
 
 def free_port() -> int:
