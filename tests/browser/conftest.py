@@ -38,6 +38,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = subprocess.Popen([*egov, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://localhost:{port}"
+    os.environ["EGOV_BROWSER_DATA_DIR"] = str(data)  # for tests that run `egov …` against this server
     try:
         for _ in range(100):
             try:

@@ -63,21 +63,35 @@ def _form_dict(form: FormData) -> dict[str, str]:
     return out
 
 
+async def _parsed_form(request: Request) -> dict[str, str] | OAuthError:
+    """The request's form, read on the event loop (an async dependency) so that the endpoints stay
+    sync and do their database work in the thread pool, never blocking the loop on a pool checkout."""
+    try:
+        return _form_dict(await request.form())
+    except OAuthError as exc:
+        return exc
+
+
+ParsedForm = Annotated[dict[str, str] | OAuthError, Depends(_parsed_form)]
+
+
 def _public_url(request: Request, provider: OidcProvider) -> str:
     """The URL a DPoP proof must name: the issuer's origin and this path (behind a proxy, not the socket's)."""
     return provider.config.issuer + request.url.path
 
 
-async def _client_call(request: Request, uow: Session, endpoint: str,
-                       call: Callable[[OidcProvider, Any, dict[str, str], str | None], dict[str, Any] | None],
-                       status: int = 200) -> Response:
+def _client_call(request: Request, uow: Session, parsed: dict[str, str] | OAuthError, endpoint: str,
+                 call: Callable[[OidcProvider, Any, dict[str, str], str | None], dict[str, Any] | None],
+                 status: int = 200) -> Response:
     """Authenticate the client (throttled), verify any DPoP proof, run `call`, answer JSON or an OAuth error."""
     provider = _provider(request)
     now = provider.clock.now()
     ip_key = f"oidc-ip:{current_context().source_ip or 'unknown'}"
     client_id: str | None = None
     try:
-        form = _form_dict(await request.form())
+        if isinstance(parsed, OAuthError):
+            raise parsed
+        form = parsed
         client_id = form.get("client_id") or None
         keys = [ip_key] + ([f"oidc-client:{client_id}"] if client_id else [])
         try:
@@ -166,10 +180,10 @@ def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
 
 
 @router.post("/oidc/authorize/consent")
-async def consent(request: Request, principal: SignedIn, uow: UnitOfWork) -> Response:
+def consent(request: Request, principal: SignedIn, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """The consent form posts the request back; it is validated again from scratch, never trusted."""
     provider = _provider(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = dict(parsed) if not isinstance(parsed, OAuthError) else {}
     decision = form.pop("decision", "")
     form.pop("csrf_token", None)
     try:
@@ -189,32 +203,32 @@ async def consent(request: Request, principal: SignedIn, uow: UnitOfWork) -> Res
 
 @router.post("/oidc/par")
 @csrf_exempt
-async def pushed_authorization_request(request: Request, _: Public, uow: UnitOfWork) -> Response:
+def pushed_authorization_request(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """RFC 9126: the client posts its authorization request first and gets a short-lived request_uri."""
-    return await _client_call(request, uow, "par",
+    return _client_call(request, uow, parsed, "par",
                               lambda p, c, f, dpop: p.push(uow, c, f, dpop_jkt=dpop), status=201)
 
 
 @router.post("/oidc/token")
 @csrf_exempt
-async def token(request: Request, _: Public, uow: UnitOfWork) -> Response:
+def token(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """Token endpoint: authorization_code (PKCE), refresh_token (rotating), client_credentials."""
-    return await _client_call(request, uow, "token", lambda p, c, f, dpop: p.token(uow, c, f, dpop_jkt=dpop))
+    return _client_call(request, uow, parsed, "token", lambda p, c, f, dpop: p.token(uow, c, f, dpop_jkt=dpop))
 
 
 @router.post("/oidc/introspect")
 @csrf_exempt
-async def introspect(request: Request, _: Public, uow: UnitOfWork) -> Response:
+def introspect(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """RFC 7662 for opaque and JWT access tokens and refresh tokens."""
-    return await _client_call(request, uow, "introspect",
+    return _client_call(request, uow, parsed, "introspect",
                               lambda p, c, f, dpop: p.introspect(uow, c, f.get("token", "")))
 
 
 @router.post("/oidc/revoke")
 @csrf_exempt
-async def revoke(request: Request, _: Public, uow: UnitOfWork) -> Response:
+def revoke(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """RFC 7009: always 200 for an unknown token; a revoked token then fails introspection."""
-    return await _client_call(request, uow, "revoke", lambda p, c, f, dpop: p.revoke(uow, c, f.get("token", "")))
+    return _client_call(request, uow, parsed, "revoke", lambda p, c, f, dpop: p.revoke(uow, c, f.get("token", "")))
 
 
 def _userinfo(request: Request, uow: Session) -> Response:
@@ -277,11 +291,11 @@ def end_session(request: Request, principal: Public, uow: UnitOfWork) -> Respons
 
 
 @router.post("/oidc/logout")
-async def end_session_confirmed(request: Request, _: Public, uow: UnitOfWork) -> Response:
+def end_session_confirmed(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """The confirmation form (CSRF-checked like every form) signs out and goes back if allowed."""
     from egov.auth.oidc.logout import parse_logout_request
 
     provider = _provider(request)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    form = {k: v for k, v in parsed.items() if k != "csrf_token"} if not isinstance(parsed, OAuthError) else {}
     req = parse_logout_request(provider, uow, form)
     return _finish_logout(request, uow, provider, req.redirect)

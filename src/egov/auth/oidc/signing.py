@@ -9,6 +9,7 @@ version, and the schedule above does the rest with no second step.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from egov.platform.clock import Clock
 from egov.platform.keys import KeyAlgorithm, KeyInfo, KeyNotFound, KeyStore, Signer
 from egov.platform.keys.jose import jwk_thumbprint, public_jwk
 
+CACHE_SECONDS = 5.0
 ALGORITHMS = {"ES256": KeyAlgorithm.ECDSA_P256, "RS256": KeyAlgorithm.RSA_2048, "EdDSA": KeyAlgorithm.ED25519}
 
 
@@ -40,6 +42,11 @@ class SigningKeys:
         self.publish_ahead = publish_ahead
         self.keep_after = keep_after
         self._jwks: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+        # The schedule is re-read from the key store at most every CACHE_SECONDS (a token endpoint
+        # would otherwise read key metadata from disk per token). Safe: a rotation only takes
+        # effect `publish_ahead` later, far longer than this.
+        self._cache: dict[str, tuple[float, list[PublishedKey]]] = {}
+        self._signers: dict[tuple[str, int], Signer] = {}
 
     def key_name(self, alg: str) -> str:
         return f"{self.base_name}-{alg.lower()}"
@@ -53,9 +60,19 @@ class SigningKeys:
                 self.store.create(self.key_name(alg), ALGORITHMS[alg])
 
     def rotate(self, alg: str) -> KeyInfo:
+        self._cache.clear()
         return self.store.rotate(self.key_name(alg))
 
     def _schedule(self, alg: str) -> list[PublishedKey]:
+        cached = self._cache.get(alg)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        schedule = self._read_schedule(alg)
+        self._cache[alg] = (now + CACHE_SECONDS, schedule)
+        return schedule
+
+    def _read_schedule(self, alg: str) -> list[PublishedKey]:
         versions = sorted(self.store.versions(self.key_name(alg)), key=lambda v: v.version)
         out: list[PublishedKey] = []
         for i, info in enumerate(versions):
@@ -84,7 +101,11 @@ class SigningKeys:
         for key in schedule:
             if key.signs_from <= now:
                 current = key
-        return self.store.signer(current.info.name, current.info.version), current.kid
+        key = (current.info.name, current.info.version)
+        signer = self._signers.get(key)
+        if signer is None:  # a version never changes once written: its signer can be kept
+            signer = self._signers[key] = self.store.signer(*key)
+        return signer, current.kid
 
     def published(self) -> list[dict[str, Any]]:
         """The JWKS `keys`: the signing key, the announced next one, and retired ones still covering tokens."""
