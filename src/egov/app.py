@@ -22,6 +22,7 @@ from egov.web.templating import STATIC_DIR
 CONTEXT_ROUTERS = (
     "egov.auth.views",
     "egov.auth.api",
+    "egov.auth.mfa_views",
     "egov.auth.oidc.routes",
     "egov.auth.oidc.admin",
     "egov.registry.views",

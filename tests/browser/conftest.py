@@ -34,10 +34,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([*egov, "demo", "load", "--citizens", "300"], env=env, check=True, capture_output=True,
                    timeout=300)
     port = _free_port()
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen([*egov, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
     base = f"http://localhost:{port}"
+    log = (data / "server.log").open("w")
+    # The public URL is the WebAuthn origin (and the OIDC issuer): it must be what the browser sees.
+    proc = subprocess.Popen([*egov, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env={**env, "EGOV_PUBLIC_URL": base}, stdout=log, stderr=subprocess.STDOUT)
     os.environ["EGOV_BROWSER_DATA_DIR"] = str(data)  # for tests that run `egov …` against this server
     try:
         for _ in range(100):

@@ -23,3 +23,7 @@ class AuthAudit(StrEnum):
     USERINFO_READ = "auth:userinfo:read"
     OAUTH_REFUSED = "auth:oauth:refused"
     OIDC_LOGOUT = "auth:oidc:logout"
+    MFA_ENROLLED = "auth:mfa:enrolled"
+    MFA_REMOVED = "auth:mfa:removed"
+    RECOVERY_CODE_USED = "auth:recovery_code:used"
+    SECOND_FACTOR_FAILED = "auth:login:second_factor_failed"

@@ -34,3 +34,12 @@ class SignedIn:
     account_id: str
     expires_at: datetime
     kind: str = "citizen"
+
+
+@dataclass(frozen=True)
+class SecondFactorRequired:
+    """The password was right and the account has a second factor: `pending` (sealed, short-lived)
+    goes into a cookie until the code is given; no session exists yet."""
+
+    pending: str
+    account_id: str

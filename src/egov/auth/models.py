@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, PrimaryKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egov.platform.db import Base, UtcDateTime
@@ -70,6 +80,30 @@ class AuthSession(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     acr: Mapped[str] = mapped_column(String(16))
+    amr: Mapped[str] = mapped_column(String(64), default="pwd", server_default="pwd")  # RFC 8176, space-separated
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Authenticator(Base):
+    """Something an account proves itself with besides its password: a TOTP app (its seed sealed,
+    never in clear), one single-use recovery code (only its keyed hash), or a passkey (WebAuthn
+    credential id, COSE public key and signature counter)."""
+
+    __tablename__ = "auth_authenticators"
+    __table_args__ = (CheckConstraint("kind IN ('totp', 'recovery_code', 'passkey')", name="kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100))
+    secret_sealed: Mapped[str | None] = mapped_column(Text)  # TOTP seed, sealed with the platform secret
+    secret_hash: Mapped[str | None] = mapped_column(String(64))  # recovery code: HMAC-SHA256
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)  # TOTP: a code works once
+    credential_id: Mapped[str | None] = mapped_column(String(700), unique=True)  # passkey, base64url
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary)  # passkey, COSE
+    sign_count: Mapped[int | None] = mapped_column(BigInteger)  # passkey
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from egov.auth.agencies import agency_choices, agency_id_for_code, agency_labels
-from egov.auth.interfaces import InvalidCredentials
+from egov.auth.interfaces import InvalidCredentials, SecondFactorRequired, SignedIn
 from egov.auth.models import AccountKind
 from egov.auth.permissions import AuthPermission
 from egov.auth.roles import ROLE_LABELS, ROLES
 from egov.auth.services import AccountService, SignInService
+from egov.auth.services.mfa import SecondFactors
+from egov.auth.services.passkeys import Passkeys
 from egov.auth.sessions import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -30,6 +32,7 @@ from egov.platform.errors import DomainError, PermissionDenied, TooManyAttempts,
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, authenticated, public, requires
 from egov.platform.uow import UnitOfWork
+from egov.web.middleware import csp_allowing_forms_to
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,6 +41,7 @@ Public = Annotated[Principal | None, Depends(public)]
 SignedInPrincipal = Annotated[Principal, Depends(authenticated)]
 RoleGranter = Annotated[Principal, Depends(requires(AuthPermission.ROLE_GRANT.value))]
 STAFF_KINDS = (AccountKind.OFFICER.value, AccountKind.ADMIN.value)
+PENDING_COOKIE = "egov_mfa"  # sealed, 5 minutes, only sent to /login…: between password and second factor
 
 
 def safe_next(value: str | None) -> str:
@@ -81,9 +85,22 @@ def _end_relying_party_sessions(request: Request, uow: Session, session_id: str)
 
 def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "",
                 field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    return render(request, "auth/login.html", {
+    resp = render(request, "auth/login.html", {
         "next": next_path, "username": username, "error": error, "field_errors": field_errors or {},
     }, status_code=status_code)
+    return _allow_relying_party(request, resp, next_path)
+
+
+def _allow_relying_party(request: Request, resp: Response, next_path: str) -> Response:
+    """A sign-in on its way to /oidc/authorize ends, after redirects, at the relying party: the
+    page's CSP form-action must name that party's registered origin (and only it)."""
+    if next_path.startswith("/oidc/authorize"):
+        from egov.auth.oidc import OidcProvider
+
+        with request.app.state.container.db.deferred_sessions() as session:
+            origins = OidcProvider.origins_for_next(session, next_path)
+        resp.headers["Content-Security-Policy"] = csp_allowing_forms_to(origins)
+    return resp
 
 
 @router.get("/login")
@@ -120,12 +137,60 @@ def login_submit(
         if isinstance(exc, TooManyAttempts):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
+    if isinstance(signed_in, SecondFactorRequired):
+        resp = RedirectResponse("/login/second-factor?" + urlencode({"next": target}), status_code=303)
+        resp.set_cookie(PENDING_COOKIE, signed_in.pending, path="/login", max_age=300, httponly=True,
+                        samesite="strict", secure=_secure(request))
+        return resp
+    return _signed_in_redirect(request, signed_in, target)
+
+
+def _signed_in_redirect(request: Request, signed_in: SignedIn, target: str) -> Response:
     if target == "/" and signed_in.kind in ("officer", "admin"):
         target = "/back-office"  # staff come to work: their desk, not the citizens' front page
     resp = RedirectResponse(target, status_code=303)
     set_session_cookie(resp, signed_in.token, _secure(request))
     renew_csrf_cookie(resp, _secure(request))
+    resp.delete_cookie(PENDING_COOKIE, path="/login", httponly=True, samesite="strict", secure=_secure(request))
     return resp
+
+
+def _second_factor_page(request: Request, *, next_path: str, error: str = "", status_code: int = 200) -> Response:
+    resp = render(request, "auth/second_factor.html", {"next": next_path, "error": error}, status_code=status_code)
+    return _allow_relying_party(request, resp, next_path)
+
+
+@router.get("/login/second-factor")
+def second_factor_form(request: Request, _: Public, next: str = "/") -> Response:
+    if not request.cookies.get(PENDING_COOKIE):
+        return RedirectResponse("/login?" + urlencode({"next": safe_next(next)}), status_code=303)
+    return _second_factor_page(request, next_path=safe_next(next))
+
+
+@router.post("/login/second-factor")
+def second_factor_submit(
+    request: Request,
+    _: Public,
+    uow: UnitOfWork,
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """The code from the authenticator app (or a recovery code) opens the session the password began."""
+    target = safe_next(next)
+    ctx = current_context()
+    try:
+        signed_in = _sign_in(request).complete_second_factor(
+            uow, request.cookies.get(PENDING_COOKIE), code, ip=ctx.source_ip, user_agent=ctx.user_agent,
+            previous_token=request.cookies.get(SESSION_COOKIE))
+    except InvalidCredentials:
+        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+    except (ValidationFailed, TooManyAttempts) as exc:
+        resp = _second_factor_page(request, next_path=target, error=exc.detail(get_locale()),
+                                   status_code=exc.status)
+        if isinstance(exc, TooManyAttempts):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    return _signed_in_redirect(request, signed_in, target)
 
 
 @router.post("/logout")
@@ -152,6 +217,10 @@ def _account_page(request: Request, uow: Session, principal: Principal, *, notic
     return render(request, "auth/account.html", {
         "account": account, "roles": roles, "agency_labels": agency_labels(uow, wanted, get_locale()),
         "sessions": _sign_in(request).active_sessions(uow, principal),
+        "authenticators": SecondFactors.from_container(request.app.state.container).list(uow, principal.account_id),
+        "passkeys": Passkeys.from_container(request.app.state.container).list(uow, principal.account_id),
+        "recovery_left": SecondFactors.from_container(request.app.state.container).recovery_codes_left(
+            uow, principal.account_id),
         "role_labels": ROLE_LABELS,
         "notice": notice, "error": error, "field_errors": field_errors or {},
     }, status_code=status_code)
@@ -161,6 +230,9 @@ _NOTICES = {
     "password": ("Đã đổi mật khẩu. Các phiên đăng nhập khác đã được đăng xuất.",
                  "Password changed. Your other sessions have been signed out."),
     "revoked": ("Đã đăng xuất phiên đã chọn.", "The selected session has been signed out."),
+    "mfa_removed": ("Đã gỡ ứng dụng xác thực.", "The authenticator app has been removed."),
+    "passkey_added": ("Đã thêm khoá truy cập.", "Passkey added."),
+    "passkey_removed": ("Đã gỡ khoá truy cập.", "Passkey removed."),
 }
 
 

@@ -28,6 +28,16 @@ CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
+
+
+def csp_allowing_forms_to(origins: list[str]) -> str:
+    """The CSP with `form-action` widened to `origins` (scheme://host[:port] only). Browsers apply
+    form-action to every redirect after a form POST, so a page whose form ends, after redirects, at
+    a relying party (sign-in, consent, logout) must name that party's registered origin."""
+    clean = sorted({o for o in origins if o.startswith(("https://", "http://")) and " " not in o and ";" not in o})
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *clean])) if clean else CSP
+
+
 PrincipalResolver = Callable[[Request], tuple[Principal | None, list[tuple[str, str]]]]
 
 

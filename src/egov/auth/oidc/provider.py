@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, OidcAuthorization, OidcClient, OidcConsent, OidcToken
-from egov.auth.oidc.clients import ClientRegistry, grant_types_of, redirect_uris_of, scopes_of
+from egov.auth.oidc.clients import ClientRegistry, grant_types_of, post_logout_uris_of, redirect_uris_of, scopes_of
 from egov.auth.oidc.dpop import verify_proof
 from egov.auth.oidc.errors import OAuthError, invalid_grant, invalid_request, invalid_token
 from egov.auth.oidc.signing import ALGORITHMS, SigningKeys
@@ -156,6 +156,26 @@ class OidcProvider:
         provider = cls(config, container.clock, keys, ClientRegistry(secret), secret)
         container.cache["oidc_provider"] = provider
         return provider
+
+    # --- where a form's redirects may end ---------------------------------------------------------
+
+    @staticmethod
+    def client_origins(session: Session, client_id: str | None) -> list[str]:
+        """Origins of a client's registered redirect and post-logout URIs (for the CSP form-action)."""
+        client = session.get(OidcClient, client_id) if client_id else None
+        if client is None:
+            return []
+        uris = redirect_uris_of(client) + post_logout_uris_of(client)
+        return sorted({f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in uris})
+
+    @classmethod
+    def origins_for_next(cls, session: Session, next_path: str) -> list[str]:
+        """A sign-in that continues to /oidc/authorize ends at that client: its origins."""
+        parts = urlsplit(next_path)
+        if parts.path != "/oidc/authorize":
+            return []
+        client_id = dict(_query_of(next_path)).get("client_id")
+        return cls.client_origins(session, client_id)
 
     # --- metadata ----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from egov.platform.permissions import Principal, authenticated, public
 from egov.platform.throttle import Throttle
 from egov.platform.uow import UnitOfWork
 from egov.web.csrf import csrf_exempt
+from egov.web.middleware import csp_allowing_forms_to
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=True, tags=["oidc"])
@@ -144,6 +145,8 @@ def _consent_page(request: Request, provider: OidcProvider, req: Any, principal:
         "client": req.client, "scopes": scopes, "params": sorted(req.params.items()), "principal": principal,
     })
     resp.headers.update(NO_STORE)
+    origin = f"{urlsplit(req.redirect_uri).scheme}://{urlsplit(req.redirect_uri).netloc}"
+    resp.headers["Content-Security-Policy"] = csp_allowing_forms_to([origin])
     return resp
 
 
@@ -287,6 +290,7 @@ def end_session(request: Request, principal: Public, uow: UnitOfWork) -> Respons
     resp = render(request, "auth/logout_confirm.html", {"params": sorted(request.query_params.items()),
                                                         "principal": principal})
     resp.headers.update(NO_STORE)
+    resp.headers["Content-Security-Policy"] = csp_allowing_forms_to(provider.client_origins(uow, req.client_id))
     return resp
 
 

@@ -101,10 +101,10 @@ class SigningKeys:
         for key in schedule:
             if key.signs_from <= now:
                 current = key
-        key = (current.info.name, current.info.version)
-        signer = self._signers.get(key)
+        version = (current.info.name, current.info.version)
+        signer = self._signers.get(version)
         if signer is None:  # a version never changes once written: its signer can be kept
-            signer = self._signers[key] = self.store.signer(*key)
+            signer = self._signers[version] = self.store.signer(*version)
         return signer, current.kid
 
     def published(self) -> list[dict[str, Any]]:

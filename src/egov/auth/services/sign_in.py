@@ -11,14 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
-from egov.auth.interfaces import InvalidCredentials, SignedIn
+from egov.auth.interfaces import InvalidCredentials, SecondFactorRequired, SignedIn
 from egov.auth.models import Account, AuthSession, RoleAssignment
 from egov.auth.passwords import Passwords, WrongPassword
 from egov.auth.roles import grants_for
+from egov.auth.services.mfa import SecondFactors
+from egov.auth.services.passkeys import PASSKEY_AMR
 from egov.auth.sessions import PASSWORD_ACR, PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
 from egov.auth.usernames import account_throttle_key, looks_like_username, normalise_username
 from egov.platform.clock import Clock
-from egov.platform.errors import NotFound, TooManyAttempts
+from egov.platform.errors import NotFound, TooManyAttempts, ValidationFailed
 from egov.platform.permissions import Principal
 from egov.platform.throttle import Throttle
 from egov.soc import record_event
@@ -50,7 +52,9 @@ class SignInService:
     """
 
     def __init__(self, passwords: Passwords, clock: Clock, policy: SessionPolicy,
-                 account_throttle: Throttle | None = None, ip_throttle: Throttle | None = None) -> None:
+                 account_throttle: Throttle | None = None, ip_throttle: Throttle | None = None,
+                 factors: SecondFactors | None = None) -> None:
+        self.factors = factors
         self.passwords = passwords
         self.clock = clock
         self.policy = policy
@@ -64,11 +68,13 @@ class SignInService:
                                    "max_seconds": s.login_backoff_max_seconds}
         return cls(Passwords.from_settings(s), container.clock, SessionPolicy.from_settings(s),
                    Throttle(free=s.login_free_attempts, **backoff),
-                   Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff))
+                   Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff),
+                   SecondFactors.from_container(container))
 
     def sign_in(self, session: Session, username: str, password: str, *, ip: str | None,
-                user_agent: str | None, previous_token: str | None = None) -> SignedIn:
-        """Open a session or raise InvalidCredentials / TooManyAttempts (after committing the failure)."""
+                user_agent: str | None, previous_token: str | None = None) -> SignedIn | SecondFactorRequired:
+        """Open a session (or ask for the second factor) or raise InvalidCredentials / TooManyAttempts
+        (after committing the failure)."""
         now = self.clock.now()
         name = normalise_username(username)
         acct_key, ip_key = account_throttle_key(name), f"ip:{ip or 'unknown'}"
@@ -87,19 +93,62 @@ class SignInService:
         if self.passwords.needs_rehash(account.password_hash):
             account.password_hash = self.passwords.hash(password)
         self.account_throttle.succeed(session, [acct_key])  # the address keeps its count: see below
+        # A success does not clear the address's count: a stuffer holding one valid account of
+        # their own could otherwise reset their backoff between guesses at everyone else's.
+        if self.factors is not None and self.factors.has_second_factor(session, account.id):
+            return SecondFactorRequired(self.factors.pending_token(account.id), account.id)
+        return self._open(session, account, PASSWORD_AMR, now, ip=ip, user_agent=user_agent,
+                          previous_token=previous_token)
+
+    def complete_second_factor(self, session: Session, pending: str | None, code: str, *, ip: str | None,
+                               user_agent: str | None, previous_token: str | None = None) -> SignedIn:
+        """Open the session once the second factor checks out; ValidationFailed / TooManyAttempts
+        otherwise (a failure is committed first, as for passwords). An expired or forged pending
+        state is InvalidCredentials: start again from the password."""
+        assert self.factors is not None
+        account_id = self.factors.pending_account(pending)
+        account = session.get(Account, account_id) if account_id else None
+        if account is None or not account.is_active:
+            raise InvalidCredentials
+        try:
+            used = self.factors.check(session, account, code)
+        except (ValidationFailed, TooManyAttempts):
+            session.rollback()
+            self.factors.fail(session, account)
+            session.commit()
+            raise
+        # A recovery code is a printed one-time password: RFC 8176 "otp" either way (the audit log
+        # says which); the level stays what the account's proofing gives, never more.
+        amr = (*PASSWORD_AMR, "otp")
+        return self._open(session, account, amr, self.clock.now(), ip=ip, user_agent=user_agent,
+                          previous_token=previous_token, second=used)
+
+    def open_with_passkey(self, session: Session, account: Account, *, ip: str | None, user_agent: str | None,
+                          previous_token: str | None = None) -> SignedIn:
+        """A verified passkey assertion (Passkeys.authenticate) opens the session on its own."""
+        return self._open(session, account, PASSKEY_AMR, self.clock.now(), ip=ip, user_agent=user_agent,
+                          previous_token=previous_token, second="passkey")
+
+    def passkey_failed(self, session: Session, reason: str) -> None:
+        """Audit a refused passkey sign-in and commit it before the refusal goes back."""
+        session.rollback()
+        record_event(session, AuthAudit.LOGIN_FAILED, outcome="failure", object_type="account",
+                     at=self.clock.now(), details={"reason": "passkey", "detail": reason[:200]})
+        session.commit()
+
+    def _open(self, session: Session, account: Account, amr: tuple[str, ...], now: datetime, *, ip: str | None,
+              user_agent: str | None, previous_token: str | None, second: str | None = None) -> SignedIn:
         replaced = self._end_previous(session, previous_token, now)
         token = new_session_token()
         row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
                           expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
-                          acr=PASSWORD_ACR)
+                          acr=PASSWORD_ACR, amr=" ".join(amr))
         session.add(row)
         record_event(session, AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
                      actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
                      agency_id=account.primary_agency_id, at=now,
-                     details={"session_id": row.id, "acr": PASSWORD_ACR, "amr": list(PASSWORD_AMR),
-                              "replaced_session_id": replaced})
-        # A success does not clear the address's count: a stuffer holding one valid account of
-        # their own could otherwise reset their backoff between guesses at everyone else's.
+                     details={"session_id": row.id, "acr": PASSWORD_ACR, "amr": list(amr),
+                              "second_factor": second, "replaced_session_id": replaced})
         return SignedIn(token=token, session_id=row.id, account_id=account.id, expires_at=row.expires_at,
                         kind=account.kind)
 
@@ -208,7 +257,7 @@ class SignInService:
             subject_id=account.subject_id,
             grants=grants_for((r, a) for r, a in assignments),
             acr=row.acr,
-            amr=PASSWORD_AMR,
+            amr=tuple(row.amr.split()) if row.amr else PASSWORD_AMR,
             session_id=row.id,
             agency_id=account.primary_agency_id,
             authenticated_at=row.created_at,

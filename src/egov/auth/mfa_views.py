@@ -1,0 +1,135 @@
+"""Routes for the holder's authenticators: an authenticator app (recovery codes shown once) and passkeys,
+including passkey sign-in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Form, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from egov.auth.services import AccountService, SignInService
+from egov.auth.services.mfa import SecondFactors
+from egov.auth.services.passkeys import Passkeys
+from egov.auth.sessions import SESSION_COOKIE
+from egov.platform.context import current_context
+from egov.platform.errors import DomainError
+from egov.platform.i18n import get_locale
+from egov.platform.permissions import Principal, authenticated, public
+from egov.platform.uow import UnitOfWork
+from egov.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+SignedInPrincipal = Annotated[Principal, Depends(authenticated)]
+Public = Annotated[Principal | None, Depends(public)]
+
+
+def _factors(request: Request) -> SecondFactors:
+    return SecondFactors.from_container(request.app.state.container)
+
+
+def _no_store(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"  # seeds and recovery codes must not sit in a cache
+    return resp
+
+
+@router.get("/account/mfa/totp")
+def totp_setup(request: Request, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
+    account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
+    enrolment = _factors(request).begin_totp(account)
+    return _no_store(render(request, "auth/totp_setup.html", {"enrolment": enrolment, "error": ""}))
+
+
+@router.post("/account/mfa/totp")
+def totp_confirm(
+    request: Request,
+    principal: SignedInPrincipal,
+    uow: UnitOfWork,
+    sealed: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+) -> Response:
+    """The app works (a current code was typed): store it and show the recovery codes, once."""
+    account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
+    factors = _factors(request)
+    try:
+        codes = factors.confirm_totp(uow, account, sealed, code, label)
+    except DomainError as exc:
+        enrolment = factors.begin_totp(account)
+        return _no_store(render(request, "auth/totp_setup.html", {"enrolment": enrolment,
+                                                                  "error": exc.detail(get_locale())},
+                                status_code=422))
+    return _no_store(render(request, "auth/recovery_codes.html", {"codes": codes}))
+
+
+@router.post("/account/mfa/{authenticator_id}/remove")
+def remove_authenticator(request: Request, authenticator_id: str, principal: SignedInPrincipal,
+                         uow: UnitOfWork) -> Response:
+    account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
+    _factors(request).remove(uow, account, authenticator_id)
+    return RedirectResponse("/account?done=mfa_removed", status_code=303)
+
+
+# --- passkeys -------------------------------------------------------------------------------------
+
+def _passkeys(request: Request) -> Passkeys:
+    return Passkeys.from_container(request.app.state.container)
+
+
+def _refusal(exc: DomainError) -> JSONResponse:
+    return JSONResponse({"detail": exc.detail(get_locale())}, status_code=exc.status,
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/account/passkeys/options")
+def passkey_registration_options(request: Request, principal: SignedInPrincipal, uow: UnitOfWork) -> JSONResponse:
+    account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
+    return JSONResponse(_passkeys(request).registration_options(uow, account), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/account/passkeys")
+def passkey_register(request: Request, principal: SignedInPrincipal, uow: UnitOfWork,
+                     body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+    account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
+    try:
+        _passkeys(request).register(uow, account, dict(body.get("credential") or {}), str(body.get("state", "")),
+                                    str(body.get("label", "")))
+    except DomainError as exc:
+        return _refusal(exc)
+    return JSONResponse({"ok": True})
+
+
+@router.post("/account/passkeys/{authenticator_id}/remove")
+def passkey_remove(request: Request, authenticator_id: str, principal: SignedInPrincipal,
+                   uow: UnitOfWork) -> Response:
+    account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
+    _passkeys(request).remove(uow, account, authenticator_id)
+    return RedirectResponse("/account?done=passkey_removed", status_code=303)
+
+
+@router.post("/login/passkey/options")
+def passkey_sign_in_options(request: Request, _: Public) -> JSONResponse:
+    return JSONResponse(_passkeys(request).authentication_options(), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/login/passkey")
+def passkey_sign_in(request: Request, _: Public, uow: UnitOfWork,
+                    body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+    """A passkey alone opens the session: phishing-resistant and, with user verification, multi-factor."""
+    from egov.auth.views import _signed_in_redirect, safe_next
+
+    ctx = current_context()
+    sign_in = SignInService.from_container(request.app.state.container)
+    try:
+        account = _passkeys(request).authenticate(uow, dict(body.get("credential") or {}), str(body.get("state", "")))
+    except DomainError as exc:
+        sign_in.passkey_failed(uow, str(exc.detail("en")))
+        return _refusal(exc)
+    signed_in = sign_in.open_with_passkey(uow, account, ip=ctx.source_ip, user_agent=ctx.user_agent,
+                                          previous_token=request.cookies.get(SESSION_COOKIE))
+    redirect = _signed_in_redirect(request, signed_in, safe_next(str(body.get("next", "/"))))
+    resp = JSONResponse({"redirect": redirect.headers["location"]})
+    for key, value in redirect.raw_headers:
+        if key == b"set-cookie":
+            resp.raw_headers.append((key, value))
+    return resp
