@@ -24,6 +24,7 @@ def settings_for(db: common.BenchDatabase, data_dir: Path) -> Any:
         database_owner_url=db.owner_url,
         keystore_passphrase=(data_dir / "keystore.secret").read_text().strip(),  # type: ignore[arg-type]
         secret_key=(data_dir / "platform.secret").read_text().strip(),  # type: ignore[arg-type]
+        smtp_host="127.0.0.1", sms_sender="none",
         run_background_in_process=False, log_level="WARNING",
     )
 

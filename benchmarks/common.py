@@ -126,6 +126,8 @@ class BenchDatabase:
             "EGOV_DATABASE_OWNER_URL": self.owner_url,
             "EGOV_KEYSTORE_PASSPHRASE": f"file:{data_dir / 'keystore.secret'}",
             "EGOV_SECRET_KEY": f"file:{data_dir / 'platform.secret'}",
+            "EGOV_SMTP_HOST": "127.0.0.1",  # nothing is mailed in the benchmarks; production needs a host
+            "EGOV_SMS_SENDER": "none",
             "EGOV_LOG_LEVEL": "WARNING",
             "EGOV_LOG_JSON": "true",
             "EGOV_RUN_BACKGROUND_IN_PROCESS": "false",

@@ -23,6 +23,7 @@ CONTEXT_ROUTERS = (
     "egov.auth.views",
     "egov.auth.api",
     "egov.auth.mfa_views",
+    "egov.auth.identity_views",
     "egov.auth.oidc.routes",
     "egov.auth.oidc.admin",
     "egov.registry.views",

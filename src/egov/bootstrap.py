@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from egov.platform.clock import Clock, SystemClock
 from egov.platform.db import Database
 from egov.platform.keys import FileKeyStore, KeyStore
+from egov.platform.notify import Notifier, OutboxSender, RefusingSms, SmtpSender
 from egov.settings import Settings
 
 
@@ -18,6 +19,15 @@ class Container:
     keys: KeyStore
     # Services a context builds once per process from the parts above (e.g. the OIDC provider).
     cache: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def notifier(self) -> Notifier:
+        """E-mail over SMTP when configured, else the development outbox; SMS only to the outbox."""
+        s = self.settings
+        outbox = OutboxSender(s.data_dir / "outbox")
+        email = (SmtpSender(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_starttls, s.smtp_username,
+                            s.smtp_password.get_secret_value()) if s.smtp_host else outbox)
+        return Notifier(email=email, sms=outbox if s.sms_sender == "outbox" else RefusingSms())
 
 
 def build_container(settings: Settings, clock: Clock | None = None, db: Database | None = None) -> Container:

@@ -69,9 +69,18 @@ class Settings(BaseSettings):
     oidc_id_token_seconds: int = Field(default=300, ge=30, le=3600)
     oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
     oidc_code_seconds: int = Field(default=60, ge=10, le=600)
+    # E-mail over SMTP; empty host = the development outbox (refused in production).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "Cổng dịch vụ công <no-reply@egov.local>"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    # SMS: no gateway exists yet; "outbox" (development) writes to EGOV_DATA_DIR/outbox/sms.jsonl.
+    sms_sender: Literal["outbox", "none"] = "outbox"
 
     _check_file_refs = field_validator("keystore_passphrase", "database_app_password", "database_url",
-                                       "database_owner_url", "secret_key", mode="before")(
+                                       "database_owner_url", "secret_key", "smtp_password", mode="before")(
         lambda cls, v: _read_file_reference(v)
     )
 
@@ -100,6 +109,10 @@ class Settings(BaseSettings):
                 problems.append("EGOV_KEYSTORE_PASSPHRASE (use file:/path/to/secret)")
             if len(self.secret_key.get_secret_value()) < 32:
                 problems.append("EGOV_SECRET_KEY (32+ random characters; use file:/path/to/secret)")
+            if not self.smtp_host:
+                problems.append("EGOV_SMTP_HOST (e-mail cannot go to a development outbox)")
+            if self.sms_sender == "outbox":
+                problems.append("EGOV_SMS_SENDER=none (or a real gateway): the SMS outbox is for development")
             if not self.cookie_secure:
                 problems.append("EGOV_COOKIE_SECURE=true (cookies must not travel over plain HTTP)")
             if problems:

@@ -27,3 +27,7 @@ class AuthAudit(StrEnum):
     MFA_REMOVED = "auth:mfa:removed"
     RECOVERY_CODE_USED = "auth:recovery_code:used"
     SECOND_FACTOR_FAILED = "auth:login:second_factor_failed"
+    REGISTRATION_STARTED = "auth:registration:started"
+    REGISTRATION_REFUSED = "auth:registration:refused"
+    IDENTITY_PROOFED = "auth:identity:proofed"
+    IDENTITY_VERIFIED = "auth:identity:verified"

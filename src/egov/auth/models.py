@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Integer,
     LargeBinary,
     PrimaryKeyConstraint,
     String,
@@ -61,6 +62,10 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE.value)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Identity proofing (Decree 69/2024 in spirit): "1" = the data matches the registry (checked by
+    # an operator for accounts they create, or by a code through the contact on record), "2" =
+    # verified in person by an officer. See auth/services/proofing.py.
+    assurance_level: Mapped[str] = mapped_column(String(1), default="1", server_default="1")
 
     @property
     def is_active(self) -> bool:
@@ -105,6 +110,38 @@ class Authenticator(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class IdentityProofing(Base):
+    """How and by whom an account's identity was proven to a level: kept, never overwritten."""
+
+    __tablename__ = "auth_identity_proofings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    level: Mapped[str] = mapped_column(String(1))
+    method: Mapped[str] = mapped_column(String(32))  # registry_code_email | registry_code_sms | in_person
+    evidence_type: Mapped[str | None] = mapped_column(String(32))  # in person: cccd_chip | passport | …
+    evidence_ref: Mapped[str | None] = mapped_column(String(64))
+    verified_by: Mapped[str | None] = mapped_column(String(36))  # the officer's account id
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OtpChallenge(Base):
+    """A one-time code sent to the contact on record (registration): only its keyed hash is kept."""
+
+    __tablename__ = "auth_otp_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    purpose: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(36), index=True)  # the registry citizen id
+    channel: Mapped[str] = mapped_column(String(8))
+    destination_masked: Mapped[str] = mapped_column(String(260))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class RoleAssignment(Base):

@@ -17,6 +17,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ACCOUNT_ADMIN = "account_admin"
     PLATFORM_ADMIN = "platform_admin"
+    IDENTITY_VERIFIER = "identity_verifier"
 
 
 # Other contexts own their permission enums; the catalogue names their strings literally so
@@ -38,7 +39,9 @@ _EDITOR = _CLERK | {
 }
 _EXPORTER = frozenset({"registry:citizen:export", "registry:enterprise:export"})
 _AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
-_ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission if p is not AuthPermission.CLIENT_MANAGE})
+_ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission
+                            if p not in (AuthPermission.CLIENT_MANAGE, AuthPermission.IDENTITY_VERIFY)})
+_IDENTITY_VERIFIER = frozenset({AuthPermission.IDENTITY_VERIFY.value})
 
 ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_CLERK: _CLERK,
@@ -46,7 +49,9 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_EXPORTER: _EXPORTER,
     Role.AUDITOR: _AUDITOR,
     Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
-    Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | {AuthPermission.CLIENT_MANAGE.value},
+    Role.IDENTITY_VERIFIER: _IDENTITY_VERIFIER,
+    Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | _IDENTITY_VERIFIER
+    | {AuthPermission.CLIENT_MANAGE.value},
 })
 
 ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
@@ -56,6 +61,7 @@ ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
     Role.AUDITOR: ("Kiểm toán viên nhật ký", "Auditor"),
     Role.ACCOUNT_ADMIN: ("Quản trị tài khoản", "Account administrator"),
     Role.PLATFORM_ADMIN: ("Quản trị hệ thống", "Platform administrator"),
+    Role.IDENTITY_VERIFIER: ("Cán bộ xác thực danh tính (một cửa)", "Identity verifier (one-stop desk)"),
 })
 
 # Roles only a holder of a *global* grant may hand out: an agency's account administrator must not

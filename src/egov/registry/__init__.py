@@ -1,7 +1,9 @@
 """Registry: citizens, agencies, enterprises and officers — who is who in the province."""
 
 from egov.registry.audit import RegistryAudit
+from egov.registry.identifiers import PersonalIdInfo, decode_personal_id
 from egov.registry.models import Agency, Citizen, CitizenNameWord, Enterprise, Officer, OfficerPosition
+from egov.registry.names import name_key
 from egov.registry.permissions import RegistryPermission
 from egov.registry.services import (
     GUARDIAN_AGE_LIMIT,
@@ -46,6 +48,7 @@ from egov.registry.services import (
     update_citizen,
     wards_of,
 )
+from egov.registry.services.values import mask_email, mask_phone
 
 __all__ = [
     "GUARDIAN_AGE_LIMIT",
@@ -64,6 +67,7 @@ __all__ = [
     "Officer",
     "OfficerPosition",
     "OfficerRecord",
+    "PersonalIdInfo",
     "RegistryAudit",
     "RegistryPermission",
     "RowError",
@@ -76,6 +80,7 @@ __all__ = [
     "create_citizen",
     "create_enterprise",
     "create_officer",
+    "decode_personal_id",
     "effective_agency",
     "end_position",
     "enterprises_represented_by",
@@ -89,7 +94,10 @@ __all__ = [
     "get_citizen_by_personal_id",
     "get_enterprise",
     "get_officer",
+    "mask_email",
+    "mask_phone",
     "merge",
+    "name_key",
     "officer_of_citizen",
     "positions_of",
     "search_citizens",

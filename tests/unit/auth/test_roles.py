@@ -15,6 +15,7 @@ def test_editor_includes_clerk_and_platform_admin_includes_everything() -> None:
     # Managing single sign-on clients is platform-wide: no agency-scoped role carries it.
     assert permissions_of(Role.PLATFORM_ADMIN) == everything | {"auth:client:manage"}
     assert "auth:client:manage" not in permissions_of(Role.ACCOUNT_ADMIN)
+    assert "auth:identity:verify" not in permissions_of(Role.ACCOUNT_ADMIN)
 
 
 def test_catalogue_contents() -> None:

@@ -37,6 +37,14 @@ def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("EGOV_COOKIE_SECURE", "false")
     with pytest.raises(SettingsError, match="EGOV_COOKIE_SECURE"):
         load_settings()
+    for missing in ("EGOV_SECRET_KEY", "EGOV_SMTP_HOST", "EGOV_SMS_SENDER"):
+        with pytest.raises(SettingsError, match=missing):
+            load_settings()
+    monkeypatch.setenv("EGOV_COOKIE_SECURE", "true")
+    monkeypatch.setenv("EGOV_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("EGOV_SMTP_HOST", "smtp.example.gov.vn")
+    monkeypatch.setenv("EGOV_SMS_SENDER", "none")
+    assert load_settings().is_production  # everything a production deployment must set, set
 
 
 def test_file_reference_reads_the_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,8 @@ from egov.auth.passwords import Passwords, WrongPassword
 from egov.auth.roles import grants_for
 from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.passkeys import PASSKEY_AMR
-from egov.auth.sessions import PASSWORD_ACR, PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
+from egov.auth.services.proofing import session_acr
+from egov.auth.sessions import PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
 from egov.auth.usernames import account_throttle_key, looks_like_username, normalise_username
 from egov.platform.clock import Clock
 from egov.platform.errors import NotFound, TooManyAttempts, ValidationFailed
@@ -142,12 +143,12 @@ class SignInService:
         token = new_session_token()
         row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
                           expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
-                          acr=PASSWORD_ACR, amr=" ".join(amr))
+                          acr=session_acr(account, amr), amr=" ".join(amr))
         session.add(row)
         record_event(session, AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
                      actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
                      agency_id=account.primary_agency_id, at=now,
-                     details={"session_id": row.id, "acr": PASSWORD_ACR, "amr": list(amr),
+                     details={"session_id": row.id, "acr": row.acr, "amr": list(amr),
                               "second_factor": second, "replaced_session_id": replaced})
         return SignedIn(token=token, session_id=row.id, account_id=account.id, expires_at=row.expires_at,
                         kind=account.kind)
