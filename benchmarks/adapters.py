@@ -278,3 +278,21 @@ def summarise_collapsed(path: Path, top: int = 25) -> dict[str, list[tuple[str, 
         return {"self_by_package": [], "inclusive_egov": []}
     return {"self_by_package": [(p, c / total) for p, c in self_pkg.most_common(top)],
             "inclusive_egov": [(f, c / total) for f, c in incl.most_common(top)]}
+
+
+def create_citizen_accounts(app: App, n: int, password: str) -> list[str]:
+    """`n` active citizen accounts sharing one password, hashed once with the production Argon2id
+    parameters (the sign-in benchmark measures verifying, not creating)."""
+    from datetime import UTC, datetime
+
+    from egov.auth import Account, Passwords
+    from egov.platform.ids import new_id
+
+    digest = Passwords.from_settings(app.settings).hash(password)
+    now = datetime.now(UTC)
+    names = [f"0792{i:08d}" for i in range(n)]
+    with app.database.session() as s:
+        for name in names:
+            s.add(Account(id=new_id(), kind="citizen", username=name, display_name=f"Công dân thử {name[-4:]}",
+                          password_hash=digest, status="active", created_at=now, password_changed_at=now))
+    return names

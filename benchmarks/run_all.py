@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""`make bench`: the three Foundation benchmarks in turn, then a markdown table of figures and ratios.
+"""`make bench`: the Foundation benchmarks (import, name search, audit) and the identity ones (OIDC
+token endpoint beside node oidc-provider, password sign-in beside raw Argon2id) in turn, then a
+markdown table of the Foundation figures and ratios.
 
 Each benchmark runs as its own process with its own time bound (it creates and drops its own
 database, pins PostgreSQL to CPU 0 and itself to CPU 1, and stops every server it started);
@@ -164,7 +166,8 @@ def main() -> int:
     ap.add_argument("--proof-sizes", default=None,
                     help="audit log sizes for proofs (default 10000,100000,1000000; up to 100000 when --rows < 1M)")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="import,search,audit")
+    ap.add_argument("--only", default="import,search,audit,oidc,password",
+                    help="comma list of: import, search, audit (foundation), oidc, password (identity)")
     ap.add_argument("--profile", action="store_true", help="also write profiles to results/profiles/")
     ap.add_argument("--summary-only", action="store_true", help="only rebuild results/summary.md from the JSON")
     a = ap.parse_args()
@@ -187,6 +190,11 @@ def main() -> int:
     if "audit" in only:
         rcs["audit"] = run("bench_audit.py", ["--rows", str(a.audit_rows), "--proof-sizes", sizes, *common],
                            timeout=1200)
+    # Identity: tables printed by the scripts themselves (results/oidc.json, results/password.json).
+    if "oidc" in only:
+        rcs["oidc"] = run("bench_oidc.py", ["--reps", str(a.reps)], timeout=1800)
+    if "password" in only:
+        rcs["password"] = run("bench_password.py", ["--reps", str(a.reps)], timeout=900)
     text = summary(names, started)
     if any(rcs.values()):
         text += "\nFailed this run (older results may be shown above): " + ", ".join(

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Password sign-in through the real app beside the raw Argon2id verify rate, on the same core.
+
+Set-up: a fresh PostgreSQL database, `--accounts` citizen accounts with the production Argon2id
+parameters (OWASP: m=19 MiB, t=2, p=1), `egov serve` (one process) pinned to CPU 0 beside
+PostgreSQL. The load client (CPU 1) signs in as a browser does, round-robin over the accounts
+(so the per-account backoff is never what is measured, and every sign-in succeeds): GET /login
+for the CSRF cookie, POST /login, expect 303 and a session cookie. Each sign-in is the whole
+production path: backoff checks, one Argon2id verify, session row, audit event, commit.
+
+Limit, same run, same core: argon2-cffi `PasswordHasher.verify` of the same hash in a loop in a
+process pinned to CPU 0. Target: sign-ins/s >= 0.8x that rate.
+
+  .venv/bin/python benchmarks/bench_password.py [--accounts 200] [--duration 15] [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from typing import Any
+
+import adapters
+import common
+import httpload
+from common import log
+
+TARGET_RATIO = 0.8
+PASSWORD = "một cụm mật khẩu thử tải đủ dài"
+RAW_VERIFY = """
+import sys, time
+from argon2 import PasswordHasher
+ph = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+h = ph.hash(sys.argv[1])
+ph.verify(h, sys.argv[1])
+n, t0 = 0, time.perf_counter()
+while time.perf_counter() - t0 < float(sys.argv[2]):
+    ph.verify(h, sys.argv[1]); n += 1
+print(n / (time.perf_counter() - t0))
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raw_rate(seconds: float) -> float:
+    proc = subprocess.run(["taskset", "-c", str(common.SERVER_CPU), sys.executable, "-c", RAW_VERIFY, PASSWORD,
+                           str(seconds)], capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return float(proc.stdout.strip())
+
+
+async def sign_ins(port: int, usernames: list[str], seconds: float, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+    counter = iter(range(10**9))
+
+    async def worker() -> None:
+        nonlocal failures
+        while time.perf_counter() < deadline:
+            user = usernames[next(counter) % len(usernames)]
+            conn = httpload.Connection("127.0.0.1", port)
+            t0 = time.perf_counter()
+            try:
+                first = await conn.request("GET", "/login")
+                csrf = first.set_cookies()["egov_csrf"]
+                body = urllib.parse.urlencode({"username": user, "password": PASSWORD, "next": "/",
+                                               "csrf_token": csrf}).encode()
+                resp = await conn.request("POST", "/login", headers=[
+                    ("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", f"egov_csrf={csrf}")],
+                    body=body)
+                if resp.status == 303 and "egov_session" in resp.set_cookies():
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    failures += 1
+            finally:
+                await conn.close()
+
+    t_start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - t_start
+    lat = sorted(latencies)
+    return {"concurrency": concurrency, "ok": len(lat), "failures": failures, "per_s": len(lat) / elapsed,
+            "p50_ms": common.pct(lat, 50) if lat else None, "p99_ms": common.pct(lat, 99) if lat else None}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--accounts", type=int, default=200)
+    ap.add_argument("--duration", type=float, default=15.0)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=1500)
+    ap.add_argument("--name", default="password")
+    a = ap.parse_args()
+    common.bound_time(a.timeout)
+    work = common.WORK / f"password-{int(time.time())}"
+    data_dir = work / "var"
+    result: dict[str, Any] = {"benchmark": "password", "accounts": a.accounts, "duration_s": a.duration,
+                              "reps": a.reps, "runs": []}
+    with common.pinned() as pin, common.bench_database() as db:
+        result["pinning"] = pin
+        common.migrate(db, data_dir)
+        env = db.egov_env(data_dir)
+        result["machine"] = common.machine_info(db.connect())
+        app = adapters.App(db, data_dir)
+        try:
+            usernames = adapters.create_citizen_accounts(app, a.accounts, PASSWORD)
+        finally:
+            app.close()
+        log(f"created {len(usernames)} accounts")
+        port = free_port()
+        egov = str(common.VENV_BIN / "egov")
+
+        def ready() -> bool:
+            import socket
+
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        for rep in range(1, a.reps + 1):
+            raw = raw_rate(a.duration / 2)
+            with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(port)], env,
+                               cpu=common.SERVER_CPU, log_path=work / "serve.log", ready=ready):
+                asyncio.run(sign_ins(port, usernames, 2.0, a.concurrency))  # warm-up
+                ours = asyncio.run(sign_ins(port, usernames, a.duration, a.concurrency))
+            run = {"raw_verify_per_s": raw, **ours, "ratio": common.ratio(ours["per_s"], raw)}
+            result["runs"].append(run)
+            log(f"rep {rep}: sign-ins {ours['per_s']:.1f}/s (p50 {ours['p50_ms'] or 0:.0f} ms, failures "
+                f"{ours['failures']}) vs raw Argon2id verify {raw:.1f}/s on the same core: {run['ratio']:.2f}x")
+    result["median"] = {k: statistics.median(r[k] for r in result["runs"])
+                        for k in ("per_s", "raw_verify_per_s", "ratio")}
+    common.write_result(a.name, result)
+    m = result["median"]
+    print(f"\n| password sign-in, c={a.concurrency} | sign-ins/s | raw Argon2id verify/s, same core | ratio | target |")
+    print("|---|---:|---:|---:|---|")
+    print(f"| median of {a.reps} | {m['per_s']:.1f} | {m['raw_verify_per_s']:.1f} | **{m['ratio']:.2f}** | "
+          f">= {TARGET_RATIO}: {common.verdict(m['ratio'] >= TARGET_RATIO)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
