@@ -44,12 +44,6 @@ TARGET_P95_MS = 20.0
 OFFICER = "bench.officer"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def load_citizens(db: common.BenchDatabase, csv_path: Path) -> float:
     t0 = time.perf_counter()
     adapters.import_citizens(db, csv_path)
@@ -169,7 +163,7 @@ def main() -> int:
             finally:
                 app.close()
             adapters.create_officer(env, OFFICER, password, timeout=120, agency_id=province, work=work)
-            port = free_port()
+            port = common.free_port()
             host = "127.0.0.1"
             app_cpu = a.app_cpu if not a.no_pin else None
 

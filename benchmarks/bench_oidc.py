@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,12 +38,6 @@ TARGET_RATIO = 1.0
 PEERS_SRC = Path(os.environ.get("EGOV_BENCH_PEERS", str(common.ROOT.parent / "shared" / "peers")))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare_peers() -> Path:
     """A private copy of the peer harness with node_modules and its venv (shared/ may be read-only)."""
     dest = common.WORK / "peers"
@@ -57,14 +50,6 @@ def prepare_peers() -> Path:
         log("installing the peer harness (npm ci, venv)")
         subprocess.run(["bash", str(dest / "setup.sh")], cwd=dest, check=True, timeout=900)
     return dest
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def load(peers: Path, url: str, client_id: str, secret: str, *, mode: str, levels: str, duration: float,
@@ -134,13 +119,13 @@ def main() -> int:
                                     "client_credentials", "--scope", "api:read", *extra], env, timeout=120)
             fields = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
             made[label] = (fields["client_id"].strip(), fields["client_secret"].strip())
-        node_port, our_port = free_port(), free_port()
+        node_port, our_port = common.free_port(), common.free_port()
         node_env = {**os.environ, "PORT": str(node_port), "ACCESS_TOKEN_ALG": "ES256", "TOKEN_TTL": "300"}
         egov = str(common.VENV_BIN / "egov")
         for rep in range(1, a.reps + 1):
             log(f"rep {rep}/{a.reps}: node oidc-provider")
             with common.server("node oidc-provider", ["node", "server.mjs"], node_env, cpu=common.SERVER_CPU,
-                               log_path=work / "node.log", ready=lambda: port_open(node_port),
+                               log_path=work / "node.log", ready=lambda: common.port_open(node_port),
                                cwd=peers / "node-oidc") as srv:
                 base = f"http://127.0.0.1:{node_port}"
                 runs["peer_token"].append(load(peers, base + "/token", "peer-jwt", "peer-secret", mode="token",
@@ -153,7 +138,7 @@ def main() -> int:
             log(f"rep {rep}/{a.reps}: egov serve")
             with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(our_port)], env,
                                cpu=common.SERVER_CPU, log_path=work / "serve.log",
-                               ready=lambda: port_open(our_port)) as srv:
+                               ready=lambda: common.port_open(our_port)) as srv:
                 base = f"http://127.0.0.1:{our_port}"
                 pids = [srv.pid]
                 # PostgreSQL's backends serving this app count as server CPU too: they are on CPU 0.

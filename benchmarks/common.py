@@ -9,6 +9,7 @@ import platform
 import re
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -465,6 +466,21 @@ def server(name: str, cmd: Sequence[str], env: dict[str, str], *, cpu: int | Non
         yield srv
     finally:
         srv.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    """Readiness probe for a server started with `server()`: something accepts on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def tail(path: Path, n: int = 40) -> str:

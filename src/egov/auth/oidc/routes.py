@@ -7,7 +7,6 @@ redirects every other error to the client with `state` and `iss` (RFC 9207).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -150,12 +149,27 @@ def _consent_page(request: Request, provider: OidcProvider, req: Any, principal:
     return resp
 
 
+def _answer(request: Request, step: Callable[[], Response | str]) -> Response:
+    """Run one authorization step: a page (sign-in, consent) as is, a location as a redirect
+    carrying the code, an untrusted client as an error page, any other error back to the client."""
+    try:
+        outcome = step()
+    except NotRedirectable as exc:
+        return _not_redirectable(request, exc)
+    except RedirectError as exc:
+        return RedirectResponse(exc.location, status_code=303)
+    if isinstance(outcome, str):
+        return RedirectResponse(outcome, status_code=303, headers=NO_STORE)
+    return outcome
+
+
 @router.get("/oidc/authorize")
 def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
     """Authorization endpoint: sign in if needed, ask consent once, then redirect with a one-time code."""
     provider = _provider(request)
     query = dict(request.query_params)
-    try:
+
+    def step() -> Response | str:
         req = provider.authorization_request(uow, query)
         reauth = query.get("egov_reauth")
         reauth_after = int(reauth) if reauth and reauth.isdigit() else None
@@ -165,7 +179,7 @@ def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
                                                        provider.config.issuer))
             again = {k: v for k, v in query.items() if k != "egov_reauth"}
             if principal is not None or "login" in req.prompt:
-                again["egov_reauth"] = str(int(time.time()))
+                again["egov_reauth"] = str(int(provider.clock.now().timestamp()))
             target = "/oidc/authorize?" + urlencode(again)
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         assert principal is not None
@@ -174,12 +188,9 @@ def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
                 raise RedirectError(req.error_redirect("consent_required", "the user has not consented",
                                                        provider.config.issuer))
             return _consent_page(request, provider, req, principal)
-        location = provider.issue_code(uow, req, principal)
-    except NotRedirectable as exc:
-        return _not_redirectable(request, exc)
-    except RedirectError as exc:
-        return RedirectResponse(exc.location, status_code=303)
-    return RedirectResponse(location, status_code=303, headers=NO_STORE)
+        return provider.issue_code(uow, req, principal)
+
+    return _answer(request, step)
 
 
 @router.post("/oidc/authorize/consent")
@@ -189,17 +200,15 @@ def consent(request: Request, principal: SignedIn, uow: UnitOfWork, parsed: Pars
     form = dict(parsed) if not isinstance(parsed, OAuthError) else {}
     decision = form.pop("decision", "")
     form.pop("csrf_token", None)
-    try:
+
+    def step() -> str:
         req = provider.authorization_request(uow, form)
         if decision != "allow":
             raise RedirectError(req.error_redirect("access_denied", "the user declined", provider.config.issuer))
         provider.grant_consent(uow, req, principal)
-        location = provider.issue_code(uow, req, principal)
-    except NotRedirectable as exc:
-        return _not_redirectable(request, exc)
-    except RedirectError as exc:
-        return RedirectResponse(exc.location, status_code=303)
-    return RedirectResponse(location, status_code=303, headers=NO_STORE)
+        return provider.issue_code(uow, req, principal)
+
+    return _answer(request, step)
 
 
 # --- back channel: clients authenticate in the request --------------------------------------------
