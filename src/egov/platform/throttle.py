@@ -34,12 +34,15 @@ class Throttle:
         self.max = max_seconds
         self.forget_after = forget_after
 
-    def check(self, session: Session, keys: list[str], now: datetime) -> None:
-        """Raise TooManyAttempts if any key is still waiting."""
+    def check(self, session: Session, keys: list[str], now: datetime) -> set[str]:
+        """Raise TooManyAttempts if any key is still waiting; else the keys that have a bucket at all
+        (so a success need not delete what does not exist). The check reads only `blocked_until`,
+        so keys of throttles with other parameters may be checked together in one query."""
         rows = session.scalars(select(ThrottleBucket).where(ThrottleBucket.key.in_(keys))).all()
         wait = max(((r.blocked_until - now).total_seconds() for r in rows), default=0.0)
         if wait > 0:
             raise TooManyAttempts(int(wait + 0.999))
+        return {r.key for r in rows}
 
     def fail(self, session: Session, keys: list[str], now: datetime) -> None:
         for key in keys:
