@@ -146,7 +146,7 @@ STAFF = [
     ("canbo.thanhpho", "officer", "Lê Thị Thu Hà", "Lê Thị Thu Hà", CITY, "Chuyên viên Văn phòng UBND Thành phố",
      [(Role.REGISTRY_EDITOR, CITY), (Role.REGISTRY_EXPORTER, CITY)]),
     ("canbo.benthanh", "officer", "Phạm Văn Hùng", "Phạm Văn Hùng", "000.00.22.H29", "Công chức Tư pháp – Hộ tịch",
-     [(Role.REGISTRY_CLERK, "000.00.22.H29")]),
+     [(Role.REGISTRY_CLERK, "000.00.22.H29"), (Role.IDENTITY_VERIFIER, "000.00.22.H29")]),
     ("kiemtoan", "officer", "Đỗ Ngọc Lan", "Đỗ Ngọc Lan", "000.00.02.H29", "Thanh tra viên",
      [(Role.AUDITOR, GLOBAL)]),
 ]

@@ -167,6 +167,23 @@ def second_factor_form(request: Request, _: Public, next: str = "/") -> Response
     return _second_factor_page(request, next_path=safe_next(next))
 
 
+@router.get("/login/step-up")
+def step_up(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, next: str = "/") -> Response:
+    """A relying party asked for more than this session proves: add a second factor to it.
+    With an authenticator app, the code step (a new session replaces this one); with a passkey,
+    a passkey sign-in; with neither, say how to get one."""
+    target = safe_next(next)
+    factors = SecondFactors.from_container(request.app.state.container)
+    if factors.has_second_factor(uow, principal.account_id):
+        resp = RedirectResponse("/login/second-factor?" + urlencode({"next": target}), status_code=303)
+        resp.set_cookie(PENDING_COOKIE, factors.pending_token(principal.account_id), path="/login", max_age=300,
+                        httponly=True, samesite="strict", secure=_secure(request))
+        return resp
+    has_passkey = bool(Passkeys.from_container(request.app.state.container).list(uow, principal.account_id))
+    return _allow_relying_party(request, render(request, "auth/step_up.html", {
+        "next": target, "has_passkey": has_passkey}), target)
+
+
 @router.post("/login/second-factor")
 def second_factor_submit(
     request: Request,

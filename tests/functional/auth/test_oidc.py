@@ -518,3 +518,43 @@ def test_token_issuance_is_audited_without_the_token(client: Any, session: Sessi
     assert n == 1
     details = _events(session, "auth:token:issued")[0].details
     assert token["access_token"] not in details and rp.secret not in details
+
+
+def test_a_level_two_request_steps_the_session_up_with_a_second_factor(
+    client: Any, session: Session, settings: Settings, clock: FixedClock
+) -> None:
+    import pyotp
+
+    citizen = make_account(session, kind="citizen", username="079203004444", display_name="Võ Thị Hạnh")
+    citizen.assurance_level = "2"  # verified in person earlier (tests/functional/auth/test_proofing.py)
+    session.commit()
+    rp = make_client(session, settings, clock)
+    clock.advance(seconds=-30)  # enrol one TOTP step before now, so the step-up code is the current one
+    login(client, citizen.username)  # password only: level 1 so far
+    page = client.get("/account/mfa/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    sealed = html.unescape(re.search(r'name="sealed" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": sealed,
+                                           "code": pyotp.TOTP(secret).at(clock.now())})
+    flow = CodeFlow(rp)
+    first = client.get(flow.authorize_url(acr_values="urn:vn:egov:loa:2"), follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/login/step-up")
+    to_code = client.get(first.headers["location"], follow_redirects=False)
+    assert to_code.headers["location"].startswith("/login/second-factor")
+    clock.advance(seconds=30)
+    done = client.post("/login/second-factor", data={
+        "code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token(client),
+        "next": parse_qs(urlsplit(to_code.headers["location"]).query)["next"][0]}, follow_redirects=False)
+    assert done.headers["location"].startswith("/oidc/authorize")
+    resp = _authorize_location(client, done.headers["location"])
+    tokens = _exchange(client, flow, flow.code_from(resp)).json()
+    claims = verify_jwt(client, tokens["id_token"], audience=rp.client_id)
+    assert claims["acr"] == "urn:vn:egov:loa:2" and claims["amr"] == ["pwd", "otp"]
+
+
+def _authorize_location(client: Any, path: str) -> str:
+    resp = client.get(path, follow_redirects=False)
+    if resp.status_code == 200:  # the consent page
+        fields = _hidden_fields(resp.text) | {"decision": "allow", "csrf_token": csrf_token(client)}
+        resp = client.post("/oidc/authorize/consent", data=fields, follow_redirects=False)
+    return str(resp.headers["location"])

@@ -350,12 +350,20 @@ class OidcProvider:
         record_event(session, AuthAudit.CONSENT_GRANTED, object_type="oidc_client", object_id=req.client.id,
                      details={"scopes": req.scopes})
 
+    def can_step_up(self, session: Session, req: AuthorizationRequest, principal: Principal) -> bool:
+        """The session is below the requested level but the account's proofing reaches it: a second
+        factor in this session would close the gap (step-up), so ask for one instead of refusing."""
+        if req.acr_level is None or principal.acr >= req.acr_level:
+            return False
+        account = session.get(Account, principal.account_id)
+        return account is not None and account.assurance_level >= req.acr_level
+
     def issue_code(self, session: Session, req: AuthorizationRequest, principal: Principal) -> str:
         """The redirect carrying a fresh code (or an error when the session cannot meet the request)."""
         now = self.clock.now()
         level = principal.acr
         if req.acr_level is not None and level < req.acr_level:
-            # Step-up needs a second factor, which this account has not enrolled; say so precisely.
+            # The account's proofing is below the level (no second factor can fix that online).
             return req.error_redirect("unmet_authentication_requirements",
                                       f"the session is at level {level}; the client asked for {req.acr_level}",
                                       self.config.issuer)

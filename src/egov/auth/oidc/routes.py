@@ -183,6 +183,12 @@ def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
             target = "/oidc/authorize?" + urlencode(again)
             return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         assert principal is not None
+        if provider.can_step_up(uow, req, principal):
+            if "none" in req.prompt:
+                raise RedirectError(req.error_redirect("interaction_required", "a second factor is needed",
+                                                       provider.config.issuer))
+            target = "/oidc/authorize?" + urlencode(query)
+            return RedirectResponse("/login/step-up?" + urlencode({"next": target}), status_code=303)
         if provider.consent_missing(uow, req, principal):
             if "none" in req.prompt:
                 raise RedirectError(req.error_redirect("consent_required", "the user has not consented",

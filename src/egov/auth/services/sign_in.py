@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
 from egov.auth.interfaces import InvalidCredentials, SecondFactorRequired, SignedIn
-from egov.auth.models import Account, AuthSession, Authenticator, RoleAssignment
+from egov.auth.models import Account, Authenticator, AuthSession, RoleAssignment
 from egov.auth.passwords import Passwords, WrongPassword
 from egov.auth.roles import grants_for
 from egov.auth.services.mfa import SecondFactors
