@@ -7,10 +7,10 @@ from egov.platform.jobs import Handler, JobRunner
 
 
 def handlers(container: Container) -> dict[str, Handler]:
-    from egov.auth import proofing_job_handlers
+    from egov.auth import notice_job_handlers, proofing_job_handlers
     from egov.auth.oidc import job_handlers as oidc_jobs
 
-    return {**oidc_jobs(container), **proofing_job_handlers(container)}
+    return {**oidc_jobs(container), **proofing_job_handlers(container), **notice_job_handlers(container)}
 
 
 def runner(container: Container) -> JobRunner:

@@ -188,3 +188,31 @@ def test_an_officer_cannot_verify_their_own_account(client: Any, session: Sessio
     session.rollback()
     session.expire_all()
     assert session.get(Account, own.id).assurance_level == "1"  # type: ignore[union-attr]
+
+
+def test_security_notices_go_to_the_address_on_record(
+    client: Any, session: Session, clock: FixedClock, container: Any, lan: Any, mailbox: tuple[Mailbox, int]
+) -> None:
+    make_account(session, kind="citizen", username=lan.personal_id, subject_id=lan.id)
+    login(client, lan.personal_id)  # the first sign-in: no "new device" yet
+    assert jobs.runner(container).round() == 0
+    page = client.get("/account/mfa/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    sealed = re.search(r'name="sealed" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": sealed,
+                                           "code": pyotp.TOTP(secret).at(clock.now())})
+    client.cookies.clear()
+    client.headers["User-Agent"] = "Mozilla/5.0 (Linux; Android 15) UnknownBrowser/1.0"
+    client.get("/login")
+    client.post("/login", data={"username": lan.personal_id, "password": "mật khẩu thử nghiệm đủ dài", "next": "/",
+                                "csrf_token": csrf_token(client)}, follow_redirects=False)
+    clock.advance(seconds=30)
+    client.post("/login/second-factor", data={"code": pyotp.TOTP(secret).at(clock.now()), "next": "/",
+                                              "csrf_token": csrf_token(client)}, follow_redirects=False)
+    assert jobs.runner(container).round() == 2
+    box = mailbox[0]
+    bodies = [m.get_payload(decode=True).decode() for m in box.messages]
+    assert all(m["To"] == "lan.tran@example.vn" for m in box.messages)
+    assert any("ứng dụng xác thực vừa được thêm" in b for b in bodies)
+    assert any("thiết bị hoặc trình duyệt mới" in b and "UnknownBrowser" in b for b in bodies)
+    assert all(secret not in b for b in bodies)

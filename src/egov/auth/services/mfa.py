@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, Authenticator
+from egov.auth.services.notices import notify
 from egov.platform.clock import Clock
 from egov.platform.errors import NotFound, ValidationFailed
 from egov.platform.keys.sealed import SealBroken, Sealer
@@ -117,6 +118,7 @@ class SecondFactors:
         codes = self._new_recovery_codes(session, account, now)
         record_event(session, AuthAudit.MFA_ENROLLED, object_type="account", object_id=account.id,
                      details={"kind": "totp", "recovery_codes": len(codes)})
+        notify(session, account, "mfa_enrolled", now=now)
         return codes
 
     def _new_recovery_codes(self, session: Session, account: Account, now: datetime) -> list[str]:
@@ -161,6 +163,7 @@ class SecondFactors:
                                                         Authenticator.revoked_at.is_(None)).values(revoked_at=now))
         record_event(session, AuthAudit.MFA_REMOVED, object_type="account", object_id=account.id,
                      details={"kind": row.kind, "authenticator": row.id})
+        notify(session, account, "mfa_removed", now=now)
 
     # --- the sign-in step -----------------------------------------------------------------------------
 
@@ -209,6 +212,7 @@ class SecondFactors:
                 record_event(session, AuthAudit.RECOVERY_CODE_USED, object_type="account", object_id=account.id,
                              actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
                              details={"left": self.recovery_codes_left(session, account.id)})
+                notify(session, account, "recovery_code_used", now=now)
                 return "recovery"
         raise _bad_code()
 

@@ -37,6 +37,7 @@ from webauthn.helpers.structs import (
 
 from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, Authenticator
+from egov.auth.services.notices import notify
 from egov.platform.clock import Clock
 from egov.platform.errors import NotFound, ValidationFailed
 from egov.platform.keys.sealed import SealBroken, Sealer
@@ -132,6 +133,7 @@ class Passkeys:
         session.flush()
         record_event(session, AuthAudit.MFA_ENROLLED, object_type="account", object_id=account.id,
                      details={"kind": "passkey", "authenticator": row.id, "format": str(verified.fmt)})
+        notify(session, account, "passkey_added", now=now)
         return row
 
     # --- sign-in ---------------------------------------------------------------------------------------
@@ -183,3 +185,4 @@ class Passkeys:
         row.revoked_at = self.clock.now()
         record_event(session, AuthAudit.MFA_REMOVED, object_type="account", object_id=account.id,
                      details={"kind": "passkey", "authenticator": row.id})
+        notify(session, account, "passkey_removed", now=row.revoked_at)

@@ -16,6 +16,7 @@ from egov.auth.models import Account, Authenticator, AuthSession, RoleAssignment
 from egov.auth.passwords import Passwords, WrongPassword
 from egov.auth.roles import grants_for
 from egov.auth.services.mfa import SecondFactors
+from egov.auth.services.notices import notify
 from egov.auth.services.passkeys import PASSKEY_AMR
 from egov.auth.services.proofing import session_acr
 from egov.auth.sessions import PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
@@ -102,6 +103,14 @@ class SignInService:
                           previous_token=previous_token)
 
     @staticmethod
+    def _new_device(session: Session, account_id: str, agent: str | None) -> bool:
+        """True when the account has signed in before, but never from this browser (user agent)."""
+        seen_any = exists().where(AuthSession.account_id == account_id)
+        seen_here = exists().where(AuthSession.account_id == account_id, AuthSession.user_agent == agent)
+        row = session.execute(select(seen_any.label("any"), seen_here.label("here"))).one()
+        return bool(row[0]) and not bool(row[1])
+
+    @staticmethod
     def _account_and_factor(session: Session, name: str) -> tuple[Account | None, bool]:
         """The account and whether it has a second factor, in one round trip (sign-in is Argon2-bound;
         every extra query runs on caches Argon2's 19 MiB just flushed)."""
@@ -151,6 +160,9 @@ class SignInService:
     def _open(self, session: Session, account: Account, amr: tuple[str, ...], now: datetime, *, ip: str | None,
               user_agent: str | None, previous_token: str | None, second: str | None = None) -> SignedIn:
         replaced = self._end_previous(session, previous_token, now)
+        agent = (user_agent or "")[:300] or None
+        if self._new_device(session, account.id, agent):
+            notify(session, account, "new_device", now=now, where=f"{ip or '?'}, {agent or '?'}")
         token = new_session_token()
         row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
                           expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
