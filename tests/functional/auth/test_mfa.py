@@ -98,3 +98,18 @@ def test_the_second_step_cannot_be_skipped_or_forged(client: Any, session: Sessi
     _password_step(client, "079203007777")
     clock.advance(minutes=6)  # the pending state lasts five minutes
     assert _code_step(client, "123456").headers["location"].startswith("/login?")
+
+
+def test_the_holder_removes_the_app_from_the_account_page(client: Any, session: Session, clock: FixedClock) -> None:
+    make_account(session, kind="citizen", username="079203008888")
+    login(client, "079203008888")
+    _enrol(client, clock)
+    page = client.get("/account").text
+    form = re.search(r'<form method="post" action="(/account/mfa/[^"]+/remove)" class="inline">\s*'
+                     r'<input type="hidden" name="csrf_token" value="([^"]+)">', page)
+    assert form is not None, "the remove form carries its CSRF token"
+    resp = client.post(form.group(1), data={"csrf_token": form.group(2)}, follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/account?done=mfa_removed"
+    assert "Đã gỡ ứng dụng xác thực." in client.get("/account?done=mfa_removed").text
+    session.rollback()
+    assert {a.kind for a in session.scalars(select(Authenticator).where(Authenticator.revoked_at.is_(None)))} == set()
