@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     login_backoff_base_seconds: float = Field(default=1.0, ge=0)
     login_backoff_max_seconds: float = Field(default=900.0, ge=1)
     login_free_attempts: int = Field(default=3, ge=0)
+    # Officers and administrators act with their roles only in a passkey session (phishing-resistant);
+    # a password session lets them set one up and nothing else. Default: on in production.
+    staff_require_passkey: bool | None = None
     # Keyed hashes (client secrets, pairwise subjects): 32+ random bytes; `file:` reference in production.
     secret_key: SecretStr = SecretStr("")
     oidc_key_name: str = "oidc-signing"
@@ -97,6 +100,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "checkpoint_dir", self.data_dir / "checkpoints")
         if self.cookie_secure is None:
             object.__setattr__(self, "cookie_secure", self.environment == "production")
+        if self.staff_require_passkey is None:
+            object.__setattr__(self, "staff_require_passkey", self.environment == "production")
         if self.run_background_in_process is None:
             object.__setattr__(self, "run_background_in_process", self.is_sqlite)
         if not self.database_url.startswith(("sqlite:///", "postgresql+psycopg://")):

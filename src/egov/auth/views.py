@@ -322,8 +322,10 @@ def back_office(request: Request, principal: SignedInPrincipal) -> Response:
          "Single sign-on clients", "Đăng ký cổng dịch vụ công và hệ thống kết nối đăng nhập qua nền tảng.",
          "Register the portals and systems that sign users in through the platform."),
     ]
+    settings = request.app.state.container.settings
+    needs_passkey = bool(settings.staff_require_passkey) and "hwk" not in principal.amr
     return render(request, "auth/back_office.html",
-                  {"links": [link for link in links if principal.can(link[0])]})
+                  {"links": [link for link in links if principal.can(link[0])], "needs_passkey": needs_passkey})
 
 
 def _accounts_page(request: Request, uow: Session, principal: Principal, q: str = "", *, error: str = "",

@@ -30,6 +30,7 @@ from egov.soc import record_event
 if TYPE_CHECKING:
     from egov.bootstrap import Container
 
+STAFF_KINDS = ("officer", "admin")
 # A source address gets more free failures than an account: a ward office shares one address.
 IP_FREE_ATTEMPTS = 20
 
@@ -55,8 +56,9 @@ class SignInService:
 
     def __init__(self, passwords: Passwords, clock: Clock, policy: SessionPolicy,
                  account_throttle: Throttle | None = None, ip_throttle: Throttle | None = None,
-                 factors: SecondFactors | None = None) -> None:
+                 factors: SecondFactors | None = None, staff_require_passkey: bool = False) -> None:
         self.factors = factors
+        self.staff_require_passkey = staff_require_passkey
         self.passwords = passwords
         self.clock = clock
         self.policy = policy
@@ -71,7 +73,7 @@ class SignInService:
         return cls(Passwords.from_settings(s), container.clock, SessionPolicy.from_settings(s),
                    Throttle(free=s.login_free_attempts, **backoff),
                    Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff),
-                   SecondFactors.from_container(container))
+                   SecondFactors.from_container(container), bool(s.staff_require_passkey))
 
     def sign_in(self, session: Session, username: str, password: str, *, ip: str | None,
                 user_agent: str | None, previous_token: str | None = None) -> SignedIn | SecondFactorRequired:
@@ -272,16 +274,21 @@ class SignInService:
             return None
         if self.policy.needs_touch(row, now):
             row.last_seen_at = now
+        amr = tuple(row.amr.split()) if row.amr else PASSWORD_AMR
         assignments = session.execute(select(RoleAssignment.role, RoleAssignment.agency_id)
                                       .where(RoleAssignment.account_id == account.id)).all()
+        grants = grants_for((r, a) for r, a in assignments)
+        if self.staff_require_passkey and account.kind in STAFF_KINDS and "hwk" not in amr:
+            # Roles only in a phishing-resistant session; this one may still set up a passkey.
+            grants = frozenset()
         return Principal(
             account_id=account.id,
             kind=account.kind,
             display_name=account.display_name,
             subject_id=account.subject_id,
-            grants=grants_for((r, a) for r, a in assignments),
+            grants=grants,
             acr=row.acr,
-            amr=tuple(row.amr.split()) if row.amr else PASSWORD_AMR,
+            amr=amr,
             session_id=row.id,
             agency_id=account.primary_agency_id,
             authenticated_at=row.created_at,
