@@ -31,3 +31,8 @@ class AuthAudit(StrEnum):
     REGISTRATION_REFUSED = "auth:registration:refused"
     IDENTITY_PROOFED = "auth:identity:proofed"
     IDENTITY_VERIFIED = "auth:identity:verified"
+    DELEGATION_STARTED = "auth:delegation:acting"
+    DELEGATION_STOPPED = "auth:delegation:stopped"
+    DELEGATION_ENDED = "auth:delegation:ended"
+    DELEGATION_GRANTED = "auth:delegation:granted"
+    DELEGATION_REVOKED = "auth:delegation:revoked"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -86,6 +87,9 @@ class AuthSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
     acr: Mapped[str] = mapped_column(String(16))
     amr: Mapped[str] = mapped_column(String(64), default="pwd", server_default="pwd")  # RFC 8176, space-separated
+    # Acting for someone else (a child under 14, an enterprise): "citizen:<id>" / "enterprise:<id>".
+    acting_for: Mapped[str | None] = mapped_column(String(64))
+    acting_label: Mapped[str | None] = mapped_column(String(300))
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
@@ -109,6 +113,21 @@ class Authenticator(Base):
     sign_count: Mapped[int | None] = mapped_column(BigInteger)  # passkey
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Delegation(Base):
+    """An enterprise's legal representative lets an employee act for it, for chosen services, until a date."""
+
+    __tablename__ = "auth_delegations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    enterprise_id: Mapped[str] = mapped_column(String(36), index=True)
+    delegate_account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    services: Mapped[str] = mapped_column(Text)  # JSON list of service codes, ["*"] for all
+    valid_until: Mapped[date] = mapped_column(Date)  # acts up to and including this day
+    granted_by: Mapped[str] = mapped_column(String(36))  # the legal representative's account
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 

@@ -22,12 +22,13 @@ class MeOut(BaseModel):
     agency_id: str | None
     acr: str
     amr: list[str]
+    represented_party: str | None = None  # while acting for a child or an enterprise
     grants: list[GrantOut]
 
     @classmethod
     def of(cls, p: Principal) -> MeOut:
         return cls(
             account_id=p.account_id, kind=p.kind, display_name=p.display_name, subject_id=p.subject_id,
-            agency_id=p.agency_id, acr=p.acr, amr=list(p.amr),
+            agency_id=p.agency_id, acr=p.acr, amr=list(p.amr), represented_party=p.represented_party,
             grants=[GrantOut(permission=perm, agency_id=agency) for perm, agency in sorted(p.grants)],
         )

@@ -16,6 +16,7 @@ from egov.auth.models import AccountKind
 from egov.auth.permissions import AuthPermission
 from egov.auth.roles import ROLE_LABELS, ROLES
 from egov.auth.services import AccountService, SignInService
+from egov.auth.services.delegation import Delegations
 from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.passkeys import Passkeys
 from egov.auth.sessions import (
@@ -236,6 +237,7 @@ def _account_page(request: Request, uow: Session, principal: Principal, *, notic
         "sessions": _sign_in(request).active_sessions(uow, principal),
         "authenticators": SecondFactors.from_container(request.app.state.container).list(uow, principal.account_id),
         "passkeys": Passkeys.from_container(request.app.state.container).list(uow, principal.account_id),
+        "parties": Delegations.from_container(request.app.state.container).parties(uow, account),
         "recovery_left": SecondFactors.from_container(request.app.state.container).recovery_codes_left(
             uow, principal.account_id),
         "role_labels": ROLE_LABELS,
@@ -250,6 +252,10 @@ _NOTICES = {
     "mfa_removed": ("Đã gỡ ứng dụng xác thực.", "The authenticator app has been removed."),
     "passkey_added": ("Đã thêm khoá truy cập.", "Passkey added."),
     "passkey_removed": ("Đã gỡ khoá truy cập.", "Passkey removed."),
+    "acting": ("Bạn đang thay mặt người hoặc tổ chức đã chọn. Mọi thao tác được ghi nhận cả tên bạn và "
+               "bên được thay mặt.",
+               "You are now acting for the chosen party. Every action records both you and them."),
+    "self": ("Bạn đã trở lại thao tác cho chính mình.", "You are acting for yourself again."),
 }
 
 

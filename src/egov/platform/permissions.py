@@ -32,7 +32,8 @@ class Principal:
     acr: str = "0"
     amr: tuple[str, ...] = ()
     session_id: str | None = None
-    represented_party: str | None = None
+    represented_party: str | None = None  # "citizen:<id>" / "enterprise:<id>" while acting for them
+    represented_label: str | None = None
     agency_id: str | None = None  # the agency the officer is acting in, if any
     authenticated_at: datetime | None = None  # when the session's holder last proved who they are
 

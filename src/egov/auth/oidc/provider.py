@@ -372,6 +372,7 @@ class OidcProvider:
             "redirect_uri": req.redirect_uri, "scope": " ".join(req.scopes), "nonce": req.nonce,
             "code_challenge": req.code_challenge, "acr": ACR_PREFIX + level, "amr": list(principal.amr),
             "auth_time": int((principal.authenticated_at or now).timestamp()), "dpop_jkt": req.dpop_jkt,
+            "represented": principal.represented_party,
         }
         session.add(OidcAuthorization(id=_hash(code), kind="code", client_id=req.client.id,
                                       account_id=principal.account_id, session_id=principal.session_id,
@@ -439,7 +440,7 @@ class OidcProvider:
         scopes = params["scope"].split()
         ctx = _Grant(client=client, account=account, scopes=scopes, acr=params["acr"], amr=params["amr"],
                      auth_time=params["auth_time"], session_id=row.session_id, family_id=new_id(), code_id=row.id,
-                     jkt=dpop_jkt, nonce=params.get("nonce"))
+                     jkt=dpop_jkt, nonce=params.get("nonce"), represented=params.get("represented"))
         return self._issue(session, ctx, "authorization_code", refresh="refresh_token" in grant_types_of(client))
 
     def _from_refresh(self, session: Session, client: OidcClient, form: Mapping[str, str],
@@ -472,7 +473,7 @@ class OidcProvider:
         ctx = _Grant(client=client, account=account, scopes=asked, acr=claims["acr"], amr=claims["amr"],
                      auth_time=claims["auth_time"], session_id=row.session_id, family_id=row.family_id,
                      code_id=row.code_id, jkt=claims.get("jkt") or dpop_jkt, nonce=None,
-                     refresh_expires=row.expires_at, refresh_scopes=granted)
+                     refresh_expires=row.expires_at, refresh_scopes=granted, represented=claims.get("represented"))
         return self._issue(session, ctx, "refresh_token", refresh=True)
 
     def _client_credentials(self, session: Session, client: OidcClient, form: Mapping[str, str],
@@ -493,7 +494,12 @@ class OidcProvider:
         stamp = int(now.timestamp())
         exp = now + self.config.access_ttl
         sub = self.subject(g.client, g.account) if g.account is not None else g.client.id
-        common = {k: v for k, v in {"acr": g.acr, "amr": g.amr, "auth_time": g.auth_time}.items() if v is not None}
+        common: dict[str, Any] = {k: v for k, v in {"acr": g.acr, "amr": g.amr, "auth_time": g.auth_time}.items()
+                                  if v is not None}
+        if g.represented and g.account is not None:
+            # RFC 8693 delegation: the token is about the represented party; `act` names who acts.
+            common["act"] = {"sub": sub}
+            sub = self.party_subject(g.client, g.represented)
         jti = new_token(18)
         at_claims: dict[str, Any] = {
             "iss": self.config.issuer, "sub": sub, "aud": self.config.api_audience, "client_id": g.client.id,
@@ -508,7 +514,7 @@ class OidcProvider:
         else:
             access_token = new_token(32)
             token_id = _hash(access_token)
-        stored = {**common, "sub": sub, "aud": self.config.api_audience, "jti": jti}
+        stored = {**common, "sub": sub, "aud": self.config.api_audience, "jti": jti, "represented": g.represented}
         if g.jkt:
             stored["jkt"] = g.jkt
         session.add(OidcToken(id=token_id, kind="access", client_id=g.client.id,
@@ -537,6 +543,11 @@ class OidcProvider:
                               "refresh": "refresh_token" in body, "family": g.family_id})
         return body
 
+    def party_subject(self, client: OidcClient, party: str) -> str:
+        """Pairwise `sub` of a represented party (a child, an enterprise) for this client's sector."""
+        mac = hmac.new(self._pairwise_key, f"{client.sector_identifier}\x00party\x00{party}".encode(), hashlib.sha256)
+        return b64url(mac.digest())
+
     def id_token(self, g: _Grant, sub: str, access_token: str, now: datetime) -> str:
         digest = hashlib.sha256(access_token.encode("ascii")).digest()
         claims: dict[str, Any] = {
@@ -549,7 +560,9 @@ class OidcProvider:
             claims["sid"] = self.session_sid(g.session_id)
         if g.nonce:
             claims["nonce"] = g.nonce
-        if g.account is not None and "profile" in g.scopes:
+        if g.represented and g.account is not None:
+            claims["act"] = {"sub": self.subject(g.client, g.account)}
+        if g.account is not None and "profile" in g.scopes and not g.represented:
             claims["name"] = g.account.display_name
         signer, kid = self.keys.signer(self.config.default_alg)
         return sign_compact(signer, kid, claims, typ="JWT")
@@ -697,6 +710,7 @@ class _Grant:
     nonce: str | None
     refresh_expires: datetime | None = None
     refresh_scopes: list[str] | None = None
+    represented: str | None = None  # "citizen:<id>" / "enterprise:<id>" when acting for them
 
 
 def _query_of(url: str) -> list[tuple[str, str]]:

@@ -281,11 +281,25 @@ class SignInService:
         if self.staff_require_passkey and account.kind in STAFF_KINDS and "hwk" not in amr:
             # Roles only in a phishing-resistant session; this one may still set up a passkey.
             grants = frozenset()
+        represented = None
+        if row.acting_for:
+            from egov.auth.services.delegation import Delegations
+
+            # Checked on every request: a 14th birthday, a new guardian or a revoked delegation ends it.
+            if Delegations(self.clock).still_allowed(session, account, row.acting_for) is None:
+                record_event(session, AuthAudit.DELEGATION_ENDED, object_type="session", object_id=row.id,
+                             actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
+                             details={"represented": row.acting_for})
+                row.acting_for = row.acting_label = None
+            else:
+                represented = row.acting_for
         return Principal(
             account_id=account.id,
             kind=account.kind,
             display_name=account.display_name,
             subject_id=account.subject_id,
+            represented_party=represented,
+            represented_label=row.acting_label if represented else None,
             grants=grants,
             acr=row.acr,
             amr=amr,

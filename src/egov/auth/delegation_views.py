@@ -1,0 +1,81 @@
+"""Pages for acting on behalf of others: choose whom to act for; legal representatives authorise employees."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from egov.auth.models import Account, AuthSession
+from egov.auth.services.delegation import Delegations
+from egov.platform.errors import DomainError, NotFound
+from egov.platform.i18n import get_locale
+from egov.platform.permissions import Principal, authenticated
+from egov.platform.uow import UnitOfWork
+from egov.registry import enterprises_represented_by
+from egov.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+SignedInPrincipal = Annotated[Principal, Depends(authenticated)]
+
+
+def _delegations(request: Request) -> Delegations:
+    return Delegations.from_container(request.app.state.container)
+
+
+def _account(uow: Session, principal: Principal) -> Account:
+    account = uow.get(Account, principal.account_id)
+    if account is None:
+        raise NotFound("Không tìm thấy tài khoản.", "Account not found.")
+    return account
+
+
+@router.post("/account/act-as")
+def act_as(request: Request, principal: SignedInPrincipal, uow: UnitOfWork,
+           party: Annotated[str, Form()] = "") -> Response:
+    """Act for a child under 14 or an enterprise in this session (empty: act for yourself again)."""
+    row = uow.get(AuthSession, principal.session_id) if principal.session_id else None
+    if row is None:
+        raise NotFound("Không tìm thấy phiên đăng nhập.", "Session not found.")
+    chosen = _delegations(request).act_as(uow, _account(uow, principal), row, party or None)
+    return RedirectResponse("/account?done=" + ("acting" if chosen else "self"), status_code=303)
+
+
+def _page(request: Request, uow: Session, principal: Principal, *, error: str = "", notice: str = "",
+          status_code: int = 200) -> Response:
+    account = _account(uow, principal)
+    enterprises = enterprises_represented_by(uow, account.subject_id) if account.subject_id else []
+    return render(request, "auth/delegations.html", {
+        "enterprises": enterprises, "granted": _delegations(request).granted_by(uow, account),
+        "error": error, "notice": notice}, status_code=status_code)
+
+
+@router.get("/account/delegations")
+def delegations_page(request: Request, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
+    return _page(request, uow, principal)
+
+
+@router.post("/account/delegations")
+def grant(request: Request, principal: SignedInPrincipal, uow: UnitOfWork,
+          enterprise_id: Annotated[str, Form()] = "", delegate: Annotated[str, Form()] = "",
+          services: Annotated[str, Form()] = "", until: Annotated[str, Form()] = "") -> Response:
+    try:
+        day = datetime.strptime(until.strip(), "%d/%m/%Y").date() if until.strip() else None
+    except ValueError:
+        day = None
+    try:
+        _delegations(request).grant(uow, _account(uow, principal), enterprise_id=enterprise_id,
+                                    delegate_username=delegate, services=services.split(","), until=day)
+    except DomainError as exc:
+        uow.rollback()
+        return _page(request, uow, principal, error=exc.detail(get_locale()), status_code=exc.status)
+    return _page(request, uow, principal, notice="Đã uỷ quyền." if get_locale() == "vi" else "Delegation granted.")
+
+
+@router.post("/account/delegations/{delegation_id}/revoke")
+def revoke(request: Request, delegation_id: str, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
+    _delegations(request).revoke(uow, _account(uow, principal), delegation_id)
+    return RedirectResponse("/account/delegations", status_code=303)
