@@ -87,7 +87,8 @@ class SignInService:
         except TooManyAttempts:
             self._failed(session, name, None, "throttled", now, keys=None)
             raise
-        account, has_factor = self._account_and_factor(session, name)
+        agent = (user_agent or "")[:300] or None
+        account, has_factor, new_device = self._account_and_factor(session, name, agent)
         reason = self._refusal(account, password)
         if reason is not None:
             self._failed(session, name, account, reason, now, keys=(acct_key, ip_key))
@@ -102,7 +103,7 @@ class SignInService:
         if self.factors is not None and has_factor:
             return SecondFactorRequired(self.factors.pending_token(account.id), account.id)
         return self._open(session, account, PASSWORD_AMR, now, ip=ip, user_agent=user_agent,
-                          previous_token=previous_token)
+                          previous_token=previous_token, new_device=new_device)
 
     @staticmethod
     def _new_device(session: Session, account_id: str, agent: str | None) -> bool:
@@ -113,15 +114,20 @@ class SignInService:
         return bool(row[0]) and not bool(row[1])
 
     @staticmethod
-    def _account_and_factor(session: Session, name: str) -> tuple[Account | None, bool]:
-        """The account and whether it has a second factor, in one round trip (sign-in is Argon2-bound;
-        every extra query runs on caches Argon2's 19 MiB just flushed)."""
+    def _account_and_factor(session: Session, name: str, agent: str | None) -> tuple[Account | None, bool, bool]:
+        """The account, whether it has a second factor, and whether this browser is new to it, in one
+        round trip (sign-in is Argon2-bound; every extra query runs on caches Argon2's 19 MiB flushed)."""
         if not looks_like_username(name):
-            return None, False
+            return None, False, False
         factor = exists().where(Authenticator.account_id == Account.id, Authenticator.kind == "totp",
                                 Authenticator.revoked_at.is_(None))
-        row = session.execute(select(Account, factor.label("has_factor")).where(Account.username == name)).first()
-        return (row[0], bool(row[1])) if row is not None else (None, False)
+        seen_any = exists().where(AuthSession.account_id == Account.id)
+        seen_here = exists().where(AuthSession.account_id == Account.id, AuthSession.user_agent == agent)
+        row = session.execute(select(Account, factor.label("f"), seen_any.label("a"), seen_here.label("h"))
+                              .where(Account.username == name)).first()
+        if row is None:
+            return None, False, False
+        return row[0], bool(row[1]), bool(row[2]) and not bool(row[3])
 
     def complete_second_factor(self, session: Session, pending: str | None, code: str, *, ip: str | None,
                                user_agent: str | None, previous_token: str | None = None) -> SignedIn:
@@ -160,10 +166,13 @@ class SignInService:
         session.commit()
 
     def _open(self, session: Session, account: Account, amr: tuple[str, ...], now: datetime, *, ip: str | None,
-              user_agent: str | None, previous_token: str | None, second: str | None = None) -> SignedIn:
+              user_agent: str | None, previous_token: str | None, second: str | None = None,
+              new_device: bool | None = None) -> SignedIn:
         replaced = self._end_previous(session, previous_token, now)
         agent = (user_agent or "")[:300] or None
-        if self._new_device(session, account.id, agent):
+        if new_device is None:
+            new_device = self._new_device(session, account.id, agent)
+        if new_device:
             notify(session, account, "new_device", now=now, where=f"{ip or '?'}, {agent or '?'}")
         token = new_session_token()
         row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
