@@ -193,6 +193,8 @@ def main() -> int:
     # Identity: tables printed by the scripts themselves (results/oidc.json, results/password.json).
     if "oidc" in only:
         rcs["oidc"] = run("bench_oidc.py", ["--reps", str(a.reps)], timeout=1800)
+    if "oidc" in only:
+        rcs["oidc_flow"] = run("bench_oidc_flow.py", ["--reps", str(a.reps)], timeout=900)
     if "password" in only:
         rcs["password"] = run("bench_password.py", ["--reps", str(a.reps)], timeout=900)
     text = summary(names, started)
