@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,7 +14,7 @@ from egov.platform.errors import DomainError, NotFound
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, authenticated
 from egov.platform.uow import UnitOfWork
-from egov.registry import enterprises_represented_by
+from egov.registry import enterprises_represented_by, parse_date
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,10 +62,7 @@ def grant(request: Request, principal: SignedInPrincipal, uow: UnitOfWork,
           enterprise_id: Annotated[str, Form()] = "", delegate: Annotated[str, Form()] = "",
           services: Annotated[str, Form()] = "", until: Annotated[str, Form()] = "") -> Response:
     try:
-        day = datetime.strptime(until.strip(), "%d/%m/%Y").date() if until.strip() else None
-    except ValueError:
-        day = None
-    try:
+        day = parse_date(until, field="until") if until.strip() else None
         _delegations(request).grant(uow, _account(uow, principal), enterprise_id=enterprise_id,
                                     delegate_username=delegate, services=services.split(","), until=day)
     except DomainError as exc:

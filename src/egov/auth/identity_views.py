@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,6 +18,7 @@ from egov.platform.errors import DomainError, TooManyAttempts
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, public, requires
 from egov.platform.uow import UnitOfWork
+from egov.registry import parse_date
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,14 +35,9 @@ def _errors(exc: DomainError) -> dict[str, str]:
     return {e.field: e.message(locale) for e in exc.errors}
 
 
-def _parse_date(value: str) -> date | None:
-    """dd/mm/yyyy as Vietnamese forms write it (yyyy-mm-dd from a date picker also accepted)."""
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(value.strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
+def _parse_date(value: str, field: str) -> date | None:
+    """None when left empty (the service says it is required); dd/mm/yyyy or yyyy-mm-dd otherwise."""
+    return parse_date(value, field=field) if value.strip() else None
 
 
 # --- registration (level 1) ------------------------------------------------------------------------
@@ -70,7 +66,7 @@ def register_start(
     form = {"personal_id": personal_id.strip(), "full_name": full_name, "birth_date": birth_date, "channel": channel}
     try:
         started = _proofing(request).start(uow, personal_id=personal_id, full_name=full_name,
-                                           birth_date=_parse_date(birth_date), channel=channel,
+                                           birth_date=_parse_date(birth_date, "birth_date"), channel=channel,
                                            ip=current_context().source_ip)
     except TooManyAttempts as exc:
         resp = _register_page(request, form, exc.detail(get_locale()), status_code=429)

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from egov.auth.services import AccountService, SignInService
 from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.passkeys import Passkeys
-from egov.auth.sessions import SESSION_COOKIE
+from egov.auth.sessions import SESSION_COOKIE, landing, start_session_cookies
 from egov.platform.context import current_context
 from egov.platform.errors import DomainError
 from egov.platform.i18n import get_locale
@@ -116,7 +116,7 @@ def passkey_sign_in_options(request: Request, _: Public) -> JSONResponse:
 def passkey_sign_in(request: Request, _: Public, uow: UnitOfWork,
                     body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
     """A passkey alone opens the session: phishing-resistant and, with user verification, multi-factor."""
-    from egov.auth.views import _signed_in_redirect, safe_next
+    from egov.auth.views import safe_next
 
     ctx = current_context()
     sign_in = SignInService.from_container(request.app.state.container)
@@ -127,9 +127,6 @@ def passkey_sign_in(request: Request, _: Public, uow: UnitOfWork,
         return _refusal(exc)
     signed_in = sign_in.open_with_passkey(uow, account, ip=ctx.source_ip, user_agent=ctx.user_agent,
                                           previous_token=request.cookies.get(SESSION_COOKIE))
-    redirect = _signed_in_redirect(request, signed_in, safe_next(str(body.get("next", "/"))))
-    resp = JSONResponse({"redirect": redirect.headers["location"]})
-    for key, value in redirect.raw_headers:
-        if key == b"set-cookie":
-            resp.raw_headers.append((key, value))
+    resp = JSONResponse({"redirect": landing(safe_next(str(body.get("next", "/"))), signed_in.kind)})
+    start_session_cookies(resp, signed_in.token, bool(request.app.state.container.settings.cookie_secure))
     return resp

@@ -77,3 +77,23 @@ def renew_csrf_cookie(response: Response, secure: bool) -> str:
     token = new_token(24)
     response.set_cookie(CSRF_COOKIE, token, path="/", httponly=True, samesite="strict", secure=secure)
     return token
+
+
+PENDING_COOKIE = "egov_mfa"  # sealed, 5 minutes, only sent to /login…: between password and second factor
+
+
+def set_pending_cookie(response: Response, pending: str, secure: bool) -> None:
+    response.set_cookie(PENDING_COOKIE, pending, path="/login", max_age=300, httponly=True, samesite="strict",
+                        secure=secure)
+
+
+def start_session_cookies(response: Response, token: str, secure: bool) -> None:
+    """What every way of signing in sets: the session cookie, a fresh CSRF token, no pending state."""
+    set_session_cookie(response, token, secure)
+    renew_csrf_cookie(response, secure)
+    response.delete_cookie(PENDING_COOKIE, path="/login", httponly=True, samesite="strict", secure=secure)
+
+
+def landing(target: str, kind: str) -> str:
+    """Where a fresh sign-in goes: staff come to work, so their desk rather than the citizens' front page."""
+    return "/back-office" if target == "/" and kind in ("officer", "admin") else target

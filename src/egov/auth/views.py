@@ -20,11 +20,13 @@ from egov.auth.services.delegation import Delegations
 from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.passkeys import Passkeys
 from egov.auth.sessions import (
+    PENDING_COOKIE,
     SESSION_COOKIE,
     clear_session_cookie,
-    renew_csrf_cookie,
+    landing,
     session_id_for,
-    set_session_cookie,
+    set_pending_cookie,
+    start_session_cookies,
 )
 from egov.auth.usernames import looks_like_username
 from egov.platform.clock import today_vn
@@ -42,7 +44,6 @@ Public = Annotated[Principal | None, Depends(public)]
 SignedInPrincipal = Annotated[Principal, Depends(authenticated)]
 RoleGranter = Annotated[Principal, Depends(requires(AuthPermission.ROLE_GRANT.value))]
 STAFF_KINDS = (AccountKind.OFFICER.value, AccountKind.ADMIN.value)
-PENDING_COOKIE = "egov_mfa"  # sealed, 5 minutes, only sent to /login…: between password and second factor
 
 
 def safe_next(value: str | None) -> str:
@@ -140,19 +141,14 @@ def login_submit(
         return resp
     if isinstance(signed_in, SecondFactorRequired):
         resp = RedirectResponse("/login/second-factor?" + urlencode({"next": target}), status_code=303)
-        resp.set_cookie(PENDING_COOKIE, signed_in.pending, path="/login", max_age=300, httponly=True,
-                        samesite="strict", secure=_secure(request))
+        set_pending_cookie(resp, signed_in.pending, _secure(request))
         return resp
     return _signed_in_redirect(request, signed_in, target)
 
 
 def _signed_in_redirect(request: Request, signed_in: SignedIn, target: str) -> Response:
-    if target == "/" and signed_in.kind in ("officer", "admin"):
-        target = "/back-office"  # staff come to work: their desk, not the citizens' front page
-    resp = RedirectResponse(target, status_code=303)
-    set_session_cookie(resp, signed_in.token, _secure(request))
-    renew_csrf_cookie(resp, _secure(request))
-    resp.delete_cookie(PENDING_COOKIE, path="/login", httponly=True, samesite="strict", secure=_secure(request))
+    resp = RedirectResponse(landing(target, signed_in.kind), status_code=303)
+    start_session_cookies(resp, signed_in.token, _secure(request))
     return resp
 
 
@@ -177,8 +173,7 @@ def step_up(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, nex
     factors = SecondFactors.from_container(request.app.state.container)
     if factors.has_second_factor(uow, principal.account_id):
         resp = RedirectResponse("/login/second-factor?" + urlencode({"next": target}), status_code=303)
-        resp.set_cookie(PENDING_COOKIE, factors.pending_token(principal.account_id), path="/login", max_age=300,
-                        httponly=True, samesite="strict", secure=_secure(request))
+        set_pending_cookie(resp, factors.pending_token(principal.account_id), _secure(request))
         return resp
     has_passkey = bool(Passkeys.from_container(request.app.state.container).list(uow, principal.account_id))
     return _allow_relying_party(request, render(request, "auth/step_up.html", {

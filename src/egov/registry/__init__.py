@@ -48,7 +48,7 @@ from egov.registry.services import (
     update_citizen,
     wards_of,
 )
-from egov.registry.services.values import mask_email, mask_phone
+from egov.registry.services.values import age_on, mask_email, mask_phone, parse_date
 
 __all__ = [
     "GUARDIAN_AGE_LIMIT",
@@ -72,6 +72,7 @@ __all__ = [
     "RegistryPermission",
     "RowError",
     "add_position",
+    "age_on",
     "agency_as_of",
     "agency_tree",
     "allowed_agency_ids",
@@ -99,6 +100,7 @@ __all__ = [
     "merge",
     "name_key",
     "officer_of_citizen",
+    "parse_date",
     "positions_of",
     "search_citizens",
     "set_enterprise_status",

@@ -23,7 +23,7 @@ from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, AccountKind, AuthSession, Delegation
 from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from egov.registry import GUARDIAN_AGE_LIMIT, Citizen, Enterprise, enterprises_represented_by
+from egov.registry import GUARDIAN_AGE_LIMIT, Citizen, Enterprise, age_on, enterprises_represented_by
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -37,10 +37,6 @@ class Party:
     via: str  # guardian | legal_representative | delegation
     services: tuple[str, ...] = ("*",)
     until: date | None = None
-
-
-def _age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 class Delegations:
@@ -58,7 +54,7 @@ class Delegations:
         if account.kind == AccountKind.CITIZEN.value and account.subject_id:
             for child in session.scalars(select(Citizen).where(Citizen.guardian_id == account.subject_id)
                                          .order_by(Citizen.birth_date)):
-                if _age_on(child.birth_date, today) < GUARDIAN_AGE_LIMIT:
+                if age_on(child.birth_date, today) < GUARDIAN_AGE_LIMIT:
                     out.append(Party(f"citizen:{child.id}", child.full_name, "guardian"))
             for ent in enterprises_represented_by(session, account.subject_id):
                 out.append(Party(f"enterprise:{ent.id}", ent.name, "legal_representative"))
@@ -72,7 +68,28 @@ class Delegations:
         return out
 
     def still_allowed(self, session: Session, account: Account, key: str) -> Party | None:
-        return next((p for p in self.parties(session, account) if p.key == key), None)
+        """The one party `key` names, if `account` may still act for it (checked on every request, so
+        it looks that party up alone rather than listing everyone)."""
+        kind, _, party_id = key.partition(":")
+        today = today_vn(self.clock)
+        if kind == "citizen":
+            child = session.get(Citizen, party_id)
+            if (child is not None and account.subject_id and child.guardian_id == account.subject_id
+                    and account.kind == AccountKind.CITIZEN.value
+                    and age_on(child.birth_date, today) < GUARDIAN_AGE_LIMIT):
+                return Party(key, child.full_name, "guardian")
+            return None
+        if kind != "enterprise":
+            return None
+        ent = session.get(Enterprise, party_id)
+        if ent is None:
+            return None
+        if account.subject_id and ent.legal_representative_id == account.subject_id:
+            return Party(key, ent.name, "legal_representative")
+        d = session.scalar(select(Delegation).where(
+            Delegation.delegate_account_id == account.id, Delegation.enterprise_id == party_id,
+            Delegation.revoked_at.is_(None), Delegation.valid_until >= today).limit(1))
+        return Party(key, ent.name, "delegation", tuple(json.loads(d.services)), d.valid_until) if d else None
 
     def act_as(self, session: Session, account: Account, session_row: AuthSession, key: str | None) -> Party | None:
         """Start (or with None, stop) acting for a party in this browser session; audited either way."""
