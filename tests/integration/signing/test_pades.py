@@ -61,7 +61,8 @@ def test_each_level_validates_with_pyhanko_and_pdfsig(signing_world: SigningWorl
         assert "TIMESTAMP_TOKEN<INTACT:TRUSTED>" in summary
     else:
         assert "TIMESTAMP_TOKEN" not in summary
-    dss = reader.root.get_value("/DSS") if "/DSS" in reader.root else None
+    dss = reader.root.get("/DSS")
+    dss = dss.get_object() if dss is not None else None
     if level.needs_revocation:
         assert dss is not None and "/CRLs" in dss, "B-LT embeds revocation data in the DSS"
         # Only what the document carries: no CRL from outside, revocation checking mandatory.
