@@ -70,10 +70,11 @@ class TestPki:
     revoked: dict[int, tuple[datetime, x509.ReasonFlags]] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, now: datetime | None = None) -> TestPki:
+    def create(cls, now: datetime | None = None, label: str = "egov") -> TestPki:
+        """`label` names the CAs: another label makes an unrelated PKI (an unknown CA to the first)."""
         now = now or datetime.now(UTC)
         root_key = ec.generate_private_key(ec.SECP384R1())
-        root_name = _name("Root CA thử nghiệm egov")
+        root_name = _name("Root CA thử nghiệm " + label)
         root_cert = (
             x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
             .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
@@ -85,16 +86,16 @@ class TestPki:
         )
         root = CA(root_cert, root_key, "root")
         issuing_key = ec.generate_private_key(ec.SECP256R1())
-        issuing_cert = _issue(root, issuing_key.public_key(), _name("CA chuyên dùng thử nghiệm egov"),
+        issuing_cert = _issue(root, issuing_key.public_key(), _name("CA chuyên dùng thử nghiệm " + label),
                               now - timedelta(days=300), now + timedelta(days=3000), ca=True)
         issuing = CA(issuing_cert, issuing_key, "issuing")
         tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        tsa_cert = _issue(issuing, tsa_key.public_key(), _name("TSA thử nghiệm egov"),
+        tsa_cert = _issue(issuing, tsa_key.public_key(), _name("TSA thử nghiệm " + label),
                           now - timedelta(days=200), now + timedelta(days=2000),
                           eku=[ExtendedKeyUsageOID.TIME_STAMPING], eku_critical=True,
                           usage=x509.KeyUsage(True, True, False, False, False, False, False, False, False))
         ocsp_key = ec.generate_private_key(ec.SECP256R1())
-        ocsp_cert = _issue(issuing, ocsp_key.public_key(), _name("OCSP thử nghiệm egov"),
+        ocsp_cert = _issue(issuing, ocsp_key.public_key(), _name("OCSP thử nghiệm " + label),
                            now - timedelta(days=200), now + timedelta(days=2000),
                            eku=[ExtendedKeyUsageOID.OCSP_SIGNING], ocsp_nocheck=True,
                            usage=x509.KeyUsage(True, False, False, False, False, False, False, False, False))
