@@ -18,6 +18,9 @@ class Role(StrEnum):
     ACCOUNT_ADMIN = "account_admin"
     PLATFORM_ADMIN = "platform_admin"
     IDENTITY_VERIFIER = "identity_verifier"
+    DOCUMENT_SIGNER = "document_signer"
+    SEAL_KEEPER = "seal_keeper"
+    SIGNING_IDENTITY_ADMIN = "signing_identity_admin"
 
 
 # Other contexts own their permission enums; the catalogue names their strings literally so
@@ -42,6 +45,11 @@ _AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
 _ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission
                             if p not in (AuthPermission.CLIENT_MANAGE, AuthPermission.IDENTITY_VERIFY)})
 _IDENTITY_VERIFIER = frozenset({AuthPermission.IDENTITY_VERIFY.value})
+# Signing with one's own platform-held key still needs the holder's fresh second factor per document;
+# the seal keeper applies the agency's seal; the identity admin pairs keys with pki certificates.
+_DOCUMENT_SIGNER = frozenset({"signing:document:sign"})
+_SEAL_KEEPER = frozenset({"signing:seal:apply"})
+_SIGNING_IDENTITY_ADMIN = frozenset({"signing:identity:manage"})
 
 ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_CLERK: _CLERK,
@@ -50,6 +58,9 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.AUDITOR: _AUDITOR,
     Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
     Role.IDENTITY_VERIFIER: _IDENTITY_VERIFIER,
+    Role.DOCUMENT_SIGNER: _DOCUMENT_SIGNER,
+    Role.SEAL_KEEPER: _SEAL_KEEPER,
+    Role.SIGNING_IDENTITY_ADMIN: _SIGNING_IDENTITY_ADMIN,
     Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | _IDENTITY_VERIFIER
     | {AuthPermission.CLIENT_MANAGE.value},
 })
@@ -62,6 +73,9 @@ ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
     Role.ACCOUNT_ADMIN: ("Quản trị tài khoản", "Account administrator"),
     Role.PLATFORM_ADMIN: ("Quản trị hệ thống", "Platform administrator"),
     Role.IDENTITY_VERIFIER: ("Cán bộ xác thực danh tính (một cửa)", "Identity verifier (one-stop desk)"),
+    Role.DOCUMENT_SIGNER: ("Người ký văn bản", "Document signer"),
+    Role.SEAL_KEEPER: ("Văn thư đóng dấu (chữ ký số cơ quan)", "Seal keeper (agency signature)"),
+    Role.SIGNING_IDENTITY_ADMIN: ("Quản trị chứng thư ký số", "Signing certificate administrator"),
 })
 
 # Roles only a holder of a *global* grant may hand out: an agency's account administrator must not

@@ -6,20 +6,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from egov.platform.errors import DomainError
 from egov.platform.keys import Signer
 
 
-class SigningError(Exception):
-    """A document could not be signed; nothing was signed. `reason` is safe to show to the user."""
+class SigningError(DomainError):
+    """A document could not be signed or read; nothing was signed. The detail is safe to show."""
+
+    status = 422
+    code = "signing_refused"
+    title_vi = "Không xử lý được văn bản"
+    title_en = "The document could not be processed"
 
     def __init__(self, reason_vi: str, reason_en: str | None = None) -> None:
-        super().__init__(reason_en or reason_vi)
-        self.reason_vi = reason_vi
-        self.reason_en = reason_en or reason_vi
+        super().__init__(reason_vi, reason_en or reason_vi)
 
 
 class UnsafeInput(SigningError):
     """An upload was refused before any parsing that could hurt: too big, DTD/entities, PDF bomb."""
+
+    code = "unsafe_input"
+
+
+class ApprovalRefused(DomainError):
+    """A remote-signing approval is missing, expired, used, for another document or another person."""
+
+    status = 403
+    code = "approval_refused"
+    title_vi = "Không được phép ký"
+    title_en = "Signing not approved"
 
 
 @dataclass(frozen=True)
