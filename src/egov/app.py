@@ -31,6 +31,8 @@ CONTEXT_ROUTERS = (
     "egov.registry.api",
     "egov.soc.views",
     "egov.soc.api",
+    "egov.signing.views",
+    "egov.signing.api",
 )
 
 

@@ -84,6 +84,8 @@ class RemoteApproval(Base):
     document_sha256: Mapped[str] = mapped_column(String(64))
     document_kind: Mapped[str] = mapped_column(String(10))
     document_name: Mapped[str] = mapped_column(String(300), default="")
+    # The web flow keeps the shown bytes so that exactly they are signed; the API re-sends them instead.
+    document: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

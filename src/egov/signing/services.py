@@ -244,13 +244,14 @@ class SigningService:
     # --- remote signing: a platform-held key, activated per document by a fresh second factor -----------
 
     def request_approval(self, session: Session, by: Principal, kind: DocumentKind, data: bytes,
-                         name: str = "") -> RemoteApproval:
+                         name: str = "", keep_document: bool = False) -> RemoteApproval:
         """Record the exact document (its SHA-256) the user is being shown; approval must name that hash."""
         by.require(P.DOCUMENT_SIGN)
         record = self.identity_of(session, f"account:{by.account_id}")
         now = self.clock.now()
         approval = RemoteApproval(account_id=by.account_id, identity_id=record.id, document_sha256=sha256_hex(data),
                                   document_kind=kind, document_name=name[:300], created_at=now,
+                                  document=data if keep_document else None,
                                   expires_at=now + self.approval_lifetime)
         session.add(approval)
         session.flush()

@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('document_sha256', sa.String(length=64), nullable=False),
     sa.Column('document_kind', sa.String(length=10), nullable=False),
     sa.Column('document_name', sa.String(length=300), nullable=False),
+    sa.Column('document', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('expires_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('approved_at', egov.platform.db.base.UtcDateTime(timezone=True), nullable=True),
