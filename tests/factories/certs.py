@@ -48,6 +48,7 @@ class CA:
     cert: x509.Certificate
     key: _Key
     slug: str
+    aia_base: str = AIA_BASE
 
     @property
     def der(self) -> bytes:
@@ -67,10 +68,11 @@ class TestPki:
     ocsp_cert: x509.Certificate
     ocsp_key: ec.EllipticCurvePrivateKey
     now: datetime
+    aia_base: str = AIA_BASE
     revoked: dict[int, tuple[datetime, x509.ReasonFlags]] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, now: datetime | None = None, label: str = "egov") -> TestPki:
+    def create(cls, now: datetime | None = None, label: str = "egov", aia_base: str = AIA_BASE) -> TestPki:
         """`label` names the CAs: another label makes an unrelated PKI (an unknown CA to the first)."""
         now = now or datetime.now(UTC)
         root_key = ec.generate_private_key(ec.SECP384R1())
@@ -84,11 +86,11 @@ class TestPki:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
             .sign(root_key, hashes.SHA384())
         )
-        root = CA(root_cert, root_key, "root")
+        root = CA(root_cert, root_key, "root", aia_base)
         issuing_key = ec.generate_private_key(ec.SECP256R1())
         issuing_cert = _issue(root, issuing_key.public_key(), _name("CA chuyên dùng thử nghiệm " + label),
                               now - timedelta(days=300), now + timedelta(days=3000), ca=True)
-        issuing = CA(issuing_cert, issuing_key, "issuing")
+        issuing = CA(issuing_cert, issuing_key, "issuing", aia_base)
         tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         tsa_cert = _issue(issuing, tsa_key.public_key(), _name("TSA thử nghiệm " + label),
                           now - timedelta(days=200), now + timedelta(days=2000),
@@ -100,7 +102,7 @@ class TestPki:
                            eku=[ExtendedKeyUsageOID.OCSP_SIGNING], ocsp_nocheck=True,
                            usage=x509.KeyUsage(True, False, False, False, False, False, False, False, False))
         return cls(root=root, issuing=issuing, tsa_cert=tsa_cert, tsa_key=tsa_key,
-                   ocsp_cert=ocsp_cert, ocsp_key=ocsp_key, now=now)
+                   ocsp_cert=ocsp_cert, ocsp_key=ocsp_key, now=now, aia_base=aia_base)
 
     # --- end entities --------------------------------------------------------------------------------
 
@@ -207,15 +209,15 @@ def _issue(issuer: CA, public: ec.EllipticCurvePublicKey | rsa.RSAPublicKey, sub
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
         .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-            [x509.UniformResourceIdentifier(f"{AIA_BASE}/crl/{issuer.slug}.crl")], None, None, None)]),
+            [x509.UniformResourceIdentifier(f"{issuer.aia_base}/crl/{issuer.slug}.crl")], None, None, None)]),
             critical=False)
     )
     if not ca:
         builder = builder.add_extension(x509.AuthorityInformationAccess([
             x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
-                                   x509.UniformResourceIdentifier(f"{AIA_BASE}/ocsp")),
+                                   x509.UniformResourceIdentifier(f"{issuer.aia_base}/ocsp")),
             x509.AccessDescription(x509.AuthorityInformationAccessOID.CA_ISSUERS,
-                                   x509.UniformResourceIdentifier(f"{AIA_BASE}/ca/{issuer.slug}.cer")),
+                                   x509.UniformResourceIdentifier(f"{issuer.aia_base}/ca/{issuer.slug}.cer")),
         ]), critical=False)
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=eku_critical)

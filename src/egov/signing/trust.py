@@ -25,8 +25,10 @@ FETCH_TIMEOUT_SECONDS = 5
 FETCH_LIMITS = FetchLimits()
 
 
-class FetchRefused(Exception):
-    """A URL from a certificate is not on the trust source's allowlist; it was not contacted."""
+class FetchRefused(requests.RequestException):
+    """A URL from a certificate is not on the trust source's allowlist; it was not contacted.
+
+    A RequestException, so pyhanko-certvalidator treats it as the failed fetch it is (no data)."""
 
 
 def url_allowed(url: str, allowlist: Sequence[str]) -> bool:
