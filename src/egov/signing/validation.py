@@ -44,6 +44,7 @@ from egov.signing.xades import DS_NS, XADES_NS, parse_xml, signature_value_impri
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PDF_OBJECTS = 100_000
 MAX_SIGNATURES = 30
+MAX_REVISIONS = 60
 TIME_BUDGET_SECONDS = 30.0
 
 
@@ -197,21 +198,24 @@ def _budget(started: float) -> None:
 
 
 def validate_pdf(data: bytes, trust: TrustSource, *, max_bytes: int = MAX_UPLOAD_BYTES,
-                 moment: datetime | None = None) -> ValidationReport:
+                 moment: datetime | None = None, max_objects: int = MAX_PDF_OBJECTS) -> ValidationReport:
     """Every signature and document time-stamp in a PDF, with the DSS's revocation data (B-LT)."""
     _check_size(data, max_bytes)
-    return asyncio.run(_validate_pdf(data, trust, moment))
+    return asyncio.run(_validate_pdf(data, trust, moment, max_objects))
 
 
-async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None) -> ValidationReport:
+async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None,
+                        max_objects: int) -> ValidationReport:
     started = time.monotonic()
     if not data.lstrip()[:5] == b"%PDF-":
         raise SigningError("Tệp không phải PDF.", "The file is not a PDF.")
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=True)
-        object_count = reader.xrefs.total_size if hasattr(reader.xrefs, "total_size") else 0
-        if object_count > MAX_PDF_OBJECTS:
-            raise UnsafeInput("Tệp PDF có quá nhiều đối tượng.", "The PDF has too many objects.")
+        # Bomb guards before any object is resolved: declared object count and incremental updates
+        # (each revision is diff-analysed), besides the byte limit and the time budget.
+        if int(reader.trailer_view["/Size"]) > max_objects or reader.xrefs.total_revisions > MAX_REVISIONS:
+            raise UnsafeInput("Tệp PDF có quá nhiều đối tượng hoặc phiên bản.",
+                              "The PDF has too many objects or revisions.")
         if reader.encrypted:
             raise SigningError("Không kiểm tra tệp PDF đã mã hoá.", "Encrypted PDFs are not validated.")
         signatures = list(reader.embedded_signatures)
