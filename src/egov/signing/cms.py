@@ -7,10 +7,12 @@ import asyncio
 from asn1crypto import cms
 from pyhanko.sign.timestamps import TimeStamper
 
+from egov.signing._sync import loop_safe
 from egov.signing.interfaces import SigningError, SigningIdentity
 from egov.signing.keys import KeyStoreSigner
 
 
+@loop_safe
 def sign_detached(data: bytes, identity: SigningIdentity, *, timestamper: TimeStamper | None = None,
                   signer: KeyStoreSigner | None = None) -> bytes:
     """A DER ContentInfo(SignedData) without the content; with `timestamper` it carries a signature

@@ -26,6 +26,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import TextStampStyle
 
 from egov.platform.clock import local
+from egov.signing._sync import loop_safe
 from egov.signing.interfaces import SigningError, SigningIdentity, TrustSource
 from egov.signing.keys import KeyStoreSigner
 from egov.signing.trust import validation_context
@@ -153,6 +154,7 @@ class _TimedPdfSigner(signers.PdfSigner):
         return session
 
 
+@loop_safe
 def sign_pdf(
     pdf: bytes,
     identity: SigningIdentity,
@@ -216,6 +218,7 @@ def sign_pdf(
     return out.getvalue()
 
 
+@loop_safe
 def add_archive_timestamp(pdf: bytes, *, timestamper: TimeStamper, trust: TrustSource) -> bytes:
     """Renew a B-LTA archive: add the latest revocation data to the DSS, then a new document time-stamp.
 

@@ -37,6 +37,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import RevocationDetails
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
+from egov.signing._sync import loop_safe
 from egov.signing.interfaces import SigningError, TrustSource, UnsafeInput
 from egov.signing.trust import validation_context
 from egov.signing.xades import DS_NS, XADES_NS, parse_xml, signature_value_imprint
@@ -64,6 +65,9 @@ class SignatureReport:
     sub_indication: str | None = None
     level: str | None = None  # B-B | B-T | B-LT | B-LTA
     signer_subject: str | None = None
+    signer_name: str | None = None  # the certificate's CN, O and title, for people to read
+    signer_organization: str | None = None
+    signer_title: str | None = None
     signer_serial: str | None = None
     signing_time: datetime | None = None  # what the signer claims
     timestamp_time: datetime | None = None  # what a trusted TSA proves
@@ -171,6 +175,17 @@ def _subject(cert: asn1_x509.Certificate | None) -> str | None:
     return cert.subject.human_friendly if cert is not None else None
 
 
+def _names(cert: asn1_x509.Certificate | None) -> dict[str, str | None]:
+    native = dict(cert.subject.native) if cert is not None else {}
+
+    def one(key: str) -> str | None:
+        value = native.get(key)
+        return ", ".join(value) if isinstance(value, list) else value
+
+    return {"signer_name": one("common_name"), "signer_organization": one("organization_name"),
+            "signer_title": one("title")}
+
+
 def _poe(ts_status: Any) -> tuple[datetime | None, bool | None, datetime | None]:
     """(trusted time or None, trusted?, time shown) from a TimestampSignatureStatus."""
     if ts_status is None:
@@ -197,6 +212,7 @@ def _budget(started: float) -> None:
 # --- PDF -----------------------------------------------------------------------------------------------
 
 
+@loop_safe
 def validate_pdf(data: bytes, trust: TrustSource, *, max_bytes: int = MAX_UPLOAD_BYTES,
                  moment: datetime | None = None, max_objects: int = MAX_PDF_OBJECTS) -> ValidationReport:
     """Every signature and document time-stamp in a PDF, with the DSS's revocation data (B-LT)."""
@@ -250,7 +266,7 @@ async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None
             indication, sub = decide(intact=ts.intact, valid=ts.valid, trust_problem=ts.trust_problem_indic)
             reports.append(SignatureReport(
                 id=name, format="PDF document time-stamp", indication=indication, sub_indication=sub,
-                signer_subject=_subject(ts.signing_cert), timestamp_time=ts.timestamp,
+                signer_subject=_subject(ts.signing_cert), **_names(ts.signing_cert), timestamp_time=ts.timestamp,
                 timestamp_trusted=ts.trusted, coverage=ts.coverage.name if ts.coverage else None,
                 modifications=ts.modification_level.name if ts.modification_level else None))
             continue
@@ -284,7 +300,7 @@ async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None
                     level = "B-LTA"
         reports.append(SignatureReport(
             id=name, format="PAdES" if sig.sig_object.get("/SubFilter") == "/ETSI.CAdES.detached" else "PDF (CMS)",
-            indication=indication, sub_indication=sub, level=level, signer_subject=_subject(st.signing_cert),
+            indication=indication, sub_indication=sub, level=level, signer_subject=_subject(st.signing_cert), **_names(st.signing_cert),
             signer_serial=format(st.signing_cert.serial_number, "x") if st.signing_cert else None,
             signing_time=st.signer_reported_dt, timestamp_time=ts_time, timestamp_trusted=ts_trusted,
             coverage=st.coverage.name if st.coverage else None,
@@ -295,6 +311,7 @@ async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None
 # --- detached CMS --------------------------------------------------------------------------------------
 
 
+@loop_safe
 def validate_cms(signature: bytes, content: bytes, trust: TrustSource, *, max_bytes: int = MAX_UPLOAD_BYTES,
                  moment: datetime | None = None) -> ValidationReport:
     """A detached CMS signature (DER or PEM) over `content`."""
@@ -326,6 +343,7 @@ def validate_cms(signature: bytes, content: bytes, trust: TrustSource, *, max_by
         report = SignatureReport(
             id="cms-1", format="CAdES", indication=indication, sub_indication=sub,
             level="B-T" if st.timestamp_validity is not None else "B-B", signer_subject=_subject(st.signing_cert),
+            **_names(st.signing_cert), **_names(st.signing_cert),
             signer_serial=format(st.signing_cert.serial_number, "x") if st.signing_cert else None,
             signing_time=st.signer_reported_dt, timestamp_time=ts_time, timestamp_trusted=ts_trusted,
             coverage="DETACHED_CONTENT")
@@ -348,6 +366,7 @@ class XmlVerification:
     signed_xml: bytes | None
 
 
+@loop_safe
 def validate_xml(data: bytes, trust: TrustSource, *, max_bytes: int = MAX_UPLOAD_BYTES,
                  moment: datetime | None = None) -> XmlVerification:
     """One enveloped XML-DSig/XAdES signature over the whole document (the only form we accept)."""
@@ -464,7 +483,7 @@ async def _validate_xml_signature(data: bytes, root: etree._Element, signature: 
     if encapsulated is not None and not ts_trusted and indication is Indication.TOTAL_PASSED:
         indication, sub = Indication.INDETERMINATE, "TIMESTAMP_NOT_TRUSTED"
     report = SignatureReport(id=sig_id, format=fmt, indication=indication, sub_indication=sub, level=level,
-                             signer_subject=_subject(signing_cert),
+                             signer_subject=_subject(signing_cert), **_names(signing_cert),
                              signer_serial=format(signing_cert.serial_number, "x"), signing_time=signing_time,
                              timestamp_time=ts_time, timestamp_trusted=ts_trusted, coverage="DOCUMENT",
                              messages=messages)

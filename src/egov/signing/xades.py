@@ -17,6 +17,7 @@ from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, me
 from signxml.xades import XAdESSigner
 
 from egov.platform.keys import KeyAlgorithm, Signer
+from egov.signing._sync import loop_safe
 from egov.signing.interfaces import SigningError, SigningIdentity, UnsafeInput
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -113,6 +114,7 @@ class _TimedXAdESSigner(XAdESSigner):
         signing_time.text = self._signing_time.replace(microsecond=0).isoformat()
 
 
+@loop_safe
 def sign_xml(data: bytes, identity: SigningIdentity, *, signing_time: datetime, level: str = "B-B",
              timestamper: TimeStamper | None = None, xades: bool = True) -> bytes:
     """Enveloped XAdES (or plain XML-DSig) signature over the whole document; returns UTF-8 bytes.
