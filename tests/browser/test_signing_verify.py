@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from tests.browser.conftest import shot
+from tests.factories.signing import build_world, make_pdf, seal_png
 
 from egov.signing.pades import PadesLevel, VisibleSignature, sign_pdf
-from tests.factories.signing import build_world, make_pdf, seal_png
 
 pytestmark = pytest.mark.browser
 

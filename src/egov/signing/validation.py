@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
@@ -175,7 +175,13 @@ def _subject(cert: asn1_x509.Certificate | None) -> str | None:
     return cert.subject.human_friendly if cert is not None else None
 
 
-def _names(cert: asn1_x509.Certificate | None) -> dict[str, str | None]:
+class _Names(TypedDict):
+    signer_name: str | None
+    signer_organization: str | None
+    signer_title: str | None
+
+
+def _names(cert: asn1_x509.Certificate | None) -> _Names:
     native = dict(cert.subject.native) if cert is not None else {}
 
     def one(key: str) -> str | None:
@@ -343,7 +349,7 @@ def validate_cms(signature: bytes, content: bytes, trust: TrustSource, *, max_by
         report = SignatureReport(
             id="cms-1", format="CAdES", indication=indication, sub_indication=sub,
             level="B-T" if st.timestamp_validity is not None else "B-B", signer_subject=_subject(st.signing_cert),
-            **_names(st.signing_cert), **_names(st.signing_cert),
+            **_names(st.signing_cert),
             signer_serial=format(st.signing_cert.serial_number, "x") if st.signing_cert else None,
             signing_time=st.signer_reported_dt, timestamp_time=ts_time, timestamp_trusted=ts_trusted,
             coverage="DETACHED_CONTENT")
