@@ -306,7 +306,8 @@ async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None
                     level = "B-LTA"
         reports.append(SignatureReport(
             id=name, format="PAdES" if sig.sig_object.get("/SubFilter") == "/ETSI.CAdES.detached" else "PDF (CMS)",
-            indication=indication, sub_indication=sub, level=level, signer_subject=_subject(st.signing_cert), **_names(st.signing_cert),
+            indication=indication, sub_indication=sub, level=level, signer_subject=_subject(st.signing_cert),
+            **_names(st.signing_cert),
             signer_serial=format(st.signing_cert.serial_number, "x") if st.signing_cert else None,
             signing_time=st.signer_reported_dt, timestamp_time=ts_time, timestamp_trusted=ts_trusted,
             coverage=st.coverage.name if st.coverage else None,
