@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from egov.platform.clock import Clock
 from egov.platform.errors import NotFound
+from egov.platform.ids import new_id
 from egov.platform.keys import KeyStore
 from egov.platform.permissions import Principal
 from egov.signing.audit import SigningAudit
@@ -129,6 +130,7 @@ class SigningService:
         self.max_upload_bytes = max_upload_bytes
         self._token_key = hmac.new(secret_key, b"egov-remote-signing-activation", hashlib.sha256).digest()
         self._signers: dict[tuple[str, bytes], KeyStoreSigner] = {}
+        self._identities: dict[str, SigningIdentity] = {}
 
     @classmethod
     def from_container(cls, container: Container) -> SigningService:
@@ -177,10 +179,18 @@ class SigningService:
         return record
 
     def _identity(self, record: SigningIdentityRecord) -> SigningIdentity:
+        """Kept per record: the certificate never changes, and the signer is bound to the key version the
+        certificate names (KeyStoreSigner refuses a rotated key), so the key store's meta.json need not be
+        re-read for every document."""
+        cached = self._identities.get(record.id)
+        if cached is not None and cached.certificate_der == record.certificate_der:
+            return cached
         chain = tuple(base64.b64decode(c) for c in json.loads(record.chain_der))
-        return SigningIdentity(signer=self.keys.signer(record.key_name), certificate_der=record.certificate_der,
-                               chain_der=chain, display_name=record.display_name, position=record.position,
-                               agency_name=record.agency_name)
+        identity = SigningIdentity(signer=self.keys.signer(record.key_name), certificate_der=record.certificate_der,
+                                   chain_der=chain, display_name=record.display_name, position=record.position,
+                                   agency_name=record.agency_name)
+        self._identities[record.id] = identity
+        return identity
 
     def _signer(self, identity: SigningIdentity) -> KeyStoreSigner:
         """pyHanko signers are cheap to keep: certificate parsing and the key check happen once per identity."""
@@ -195,7 +205,7 @@ class SigningService:
     def sign(self, session: Session, record: SigningIdentityRecord, kind: DocumentKind, data: bytes, *,
              level: str = "B-T", visible: bool = True, seal_png: bytes | None = None,
              as_seal: bool = False, approval_id: str | None = None,
-             account_id: str | None = None) -> SignedDocument:
+             account_id: str | None = None, flush: bool = True) -> SignedDocument:
         """Sign `data` with `record`'s key and audit it in the caller's transaction.
 
         Callers check who may use the key: `sign_remote` for a person's key, SEAL_APPLY for a seal.
@@ -219,11 +229,12 @@ class SigningService:
                                 signer=self._signer(identity))
         else:
             raise SigningError("Loại văn bản không hỗ trợ.", f"Unsupported document kind {kind!r}.")
-        signature = SignatureRecord(account_id=account_id, identity_id=record.id, kind=kind, level=level,
-                                    document_sha256=sha256_hex(data), signed_sha256=sha256_hex(out),
+        signature = SignatureRecord(id=new_id(), account_id=account_id, identity_id=record.id, kind=kind,
+                                    level=level, document_sha256=sha256_hex(data), signed_sha256=sha256_hex(out),
                                     approval_id=approval_id, created_at=now)
         session.add(signature)
-        session.flush()
+        if flush:
+            session.flush()
         record_event(session, SigningAudit.SEALED if as_seal else SigningAudit.SIGNED,
                      object_type="signature", object_id=signature.id, at=now,
                      details={"kind": kind, "level": level, "document_sha256": signature.document_sha256,
@@ -232,6 +243,14 @@ class SigningService:
         if kind == "pdf" and level == "B-LTA":
             self.archive(session, signature.id, out, title=f"signature {signature.id}")
         return SignedDocument(signature.id, kind, level, out, signature.document_sha256)
+
+    def sign_batch(self, session: Session, record: SigningIdentityRecord, kind: DocumentKind,
+                   documents: Sequence[bytes], *, level: str = "B-T", visible: bool = True,
+                   as_seal: bool = False, account_id: str | None = None) -> list[SignedDocument]:
+        """Many documents with one identity in one transaction (a seal run, a batch of receipts): each
+        signature still gets its own row and audit event; the recorder writes the events in one INSERT."""
+        return [self.sign(session, record, kind, data, level=level, visible=visible, as_seal=as_seal,
+                          account_id=account_id, flush=False) for data in documents]
 
     def apply_seal(self, session: Session, by: Principal, agency_id: str, data: bytes, *,
                    seal_png: bytes | None = None, level: str = "B-T") -> SignedDocument:
