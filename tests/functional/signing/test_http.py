@@ -9,7 +9,7 @@ from typing import Any
 import pyotp
 import pytest
 from sqlalchemy.orm import Session
-from tests.factories.auth import csrf_token, make_account
+from tests.factories.auth import csrf_token, login, make_account
 from tests.factories.signing import SigningWorld, make_pdf
 
 from egov.auth import SecondFactors
@@ -168,3 +168,23 @@ def test_remote_signing_through_the_page(client: Any, officer: pyotp.TOTP, clock
     assert done.status_code == 200, done.text
     assert "attachment" in done.headers["content-disposition"]
     assert b"<ds:SignatureValue>" in done.content and "Lê Thị Hoa".encode() in done.content
+
+
+def test_seal_api_needs_the_role_in_that_agency(client: Any, session: Session, service: SigningService,
+                                                signing_world: SigningWorld) -> None:
+    w = signing_world
+    service.register_identity(session, holder="agency:agency-1", key_name="seal-stttt",
+                              certificate_der=w.seal.certificate_der, chain_der=w.seal.chain_der,
+                              display_name="Sở TT&TT", agency_name="Sở Thông tin và Truyền thông")
+    make_account(session, username="vanthu.a", roles=[("seal_keeper", "agency-1")])
+    login(client, "vanthu.a")
+    headers = {"X-CSRF-Token": csrf_token(client)}
+    pdf = make_pdf(text="Cong van 99")
+    ok = client.post("/api/signing/seal", headers=headers, data={"agency_id": "agency-1"},
+                     files={"file": ("cv.pdf", pdf, "application/pdf")})
+    assert ok.status_code == 200, ok.text
+    report = validate_pdf(ok.content, w.trust_with())
+    assert report.indication is Indication.TOTAL_PASSED and report.signatures[0].level == "B-T"
+    other = client.post("/api/signing/seal", headers=headers, data={"agency_id": "agency-2"},
+                        files={"file": ("cv.pdf", pdf, "application/pdf")})
+    assert other.status_code == 403

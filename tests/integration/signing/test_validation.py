@@ -314,3 +314,31 @@ def _cert(ident: SigningIdentity):  # type: ignore[no-untyped-def]
     from cryptography import x509
 
     return x509.load_der_x509_certificate(ident.certificate_der)
+
+
+def test_ocsp_responses_serve_as_revocation_data(signing_world: SigningWorld) -> None:
+    """The delegated OCSP responder's answers (no CRL at all): good passes, revoked is revoked."""
+    w = signing_world
+    good, bad = fresh(w), fresh(w)
+    w.pki.revoke(_cert(bad), at=NOW - timedelta(hours=2))
+    crl_for_ca = [w.pki.crl_der(issuer=w.pki.root)]  # the issuing CA's own status comes from the root's CRL
+    for ident, expected in ((good, (Indication.TOTAL_PASSED, None)), (bad, (Indication.TOTAL_FAILED, "REVOKED"))):
+        signed = sign_pdf(make_pdf(), ident, signing_time=NOW, level=PadesLevel.B_T, timestamper=w.timestamper)
+        trust = w.trust_with(revocation=RevocationData(
+            crls=crl_for_ca, ocsps=[w.pki.ocsp_response(_cert(ident)), w.pki.ocsp_response(w.pki.tsa_cert)]))
+        sig = one(validate_pdf(signed, trust))
+        assert (sig.indication, sig.sub_indication) == expected, sig
+
+
+def test_xades_timestamp_over_another_signature_is_not_trusted(signing_world: SigningWorld) -> None:
+    """A B-T time-stamp lifted from another signature does not cover this SignatureValue."""
+    from lxml import etree
+
+    w = signing_world
+    a = etree.fromstring(sign_xml(XML, w.officer, signing_time=NOW, level="B-T", timestamper=w.timestamper))
+    b = etree.fromstring(sign_xml(XML.replace(b"150000", b"250000"), w.officer, signing_time=NOW, level="B-T",
+                                  timestamper=w.timestamper))
+    tag = "{http://uri.etsi.org/01903/v1.3.2#}EncapsulatedTimeStamp"
+    a.find(f".//{tag}").text = b.find(f".//{tag}").text
+    s = one(validate_xml(etree.tostring(a), w.trust).report)
+    assert s.indication is Indication.INDETERMINATE and s.sub_indication == "TIMESTAMP_NOT_TRUSTED", s
