@@ -206,6 +206,7 @@ for _name, _module, _help in (
     ("accounts", "egov.auth.cli", "Accounts and roles: create officers and administrators, grant roles."),
     ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
+    ("signing", "egov.signing.cli", "Digital signatures: validate (ETSI EN 319 102-1), identities, archives."),
 ):
     try:
         _mod = importlib.import_module(_module)
