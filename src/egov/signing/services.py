@@ -205,7 +205,7 @@ class SigningService:
     def sign(self, session: Session, record: SigningIdentityRecord, kind: DocumentKind, data: bytes, *,
              level: str = "B-T", visible: bool = True, seal_png: bytes | None = None,
              as_seal: bool = False, approval_id: str | None = None,
-             account_id: str | None = None, flush: bool = True) -> SignedDocument:
+             account_id: str | None = None, flush: bool = False) -> SignedDocument:
         """Sign `data` with `record`'s key and audit it in the caller's transaction.
 
         Callers check who may use the key: `sign_remote` for a person's key, SEAL_APPLY for a seal.
@@ -241,6 +241,7 @@ class SigningService:
                               "signed_sha256": signature.signed_sha256, "identity": record.id,
                               "approval": approval_id})
         if kind == "pdf" and level == "B-LTA":
+            session.flush()  # the archive row refers to the signature row
             self.archive(session, signature.id, out, title=f"signature {signature.id}")
         return SignedDocument(signature.id, kind, level, out, signature.document_sha256)
 
