@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -95,10 +94,19 @@ def _pem(der: bytes) -> str:
     return "-----BEGIN CERTIFICATE-----\n" + b64 + "-----END CERTIFICATE-----\n"
 
 
-@dataclass(frozen=True)
-class XmlSignOptions:
-    level: str = "B-B"  # or "B-T"
-    xades: bool = True  # False: plain XML-DSig (no qualifying properties)
+_PREPARED: dict[tuple[int, bytes], tuple[_KeyStoreKey, list[str]]] = {}
+
+
+def _prepared(identity: SigningIdentity) -> tuple[_KeyStoreKey, list[str]]:
+    """The signxml key adapter and the PEM chain, made once per signer object and certificate."""
+    cache_key = (id(identity.signer), identity.certificate_der)
+    found = _PREPARED.get(cache_key)
+    if found is None or found[0]._signer is not identity.signer:
+        if len(_PREPARED) > 256:
+            _PREPARED.clear()
+        found = _PREPARED[cache_key] = (_KeyStoreKey(identity.signer), [
+            _pem(identity.certificate_der), *(_pem(c) for c in identity.chain_der)])
+    return found
 
 
 class _TimedXAdESSigner(XAdESSigner):
@@ -127,8 +135,7 @@ def sign_xml(data: bytes, identity: SigningIdentity, *, signing_time: datetime, 
     if level == "B-T" and timestamper is None:
         raise SigningError("Cần dịch vụ cấp dấu thời gian cho mức B-T.", "Level B-T needs a time-stamping service.")
     root = parse_xml(data)
-    key = _KeyStoreKey(identity.signer)
-    cert_chain = [_pem(identity.certificate_der), *(_pem(c) for c in identity.chain_der)]
+    key, cert_chain = _prepared(identity)
     options: dict[str, Any] = dict(method=methods.enveloped, signature_algorithm=_sig_method(identity.signer),
                                    digest_algorithm=DigestAlgorithm.SHA256,
                                    # C14N 1.1, signxml's default: with exclusive c14n signxml 5.2 digests
