@@ -342,3 +342,23 @@ def test_xades_timestamp_over_another_signature_is_not_trusted(signing_world: Si
     a.find(f".//{tag}").text = b.find(f".//{tag}").text
     s = one(validate_xml(etree.tostring(a), w.trust).report)
     assert s.indication is Indication.INDETERMINATE and s.sub_indication == "TIMESTAMP_NOT_TRUSTED", s
+
+
+def test_content_changed_by_a_later_revision_is_caught(signing_world: SigningWorld) -> None:
+    """An incremental update after the signature that rewrites the page (bytes of the signed revision
+    untouched): the signature is intact but the document it vouches for is not what is displayed."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    w = signing_world
+    signed = sign_pdf(make_pdf(text="So tien 1000000"), w.officer, signing_time=NOW, level=PadesLevel.B_B)
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    new_content = writer.add_object(generic.StreamObject(stream_data=b"BT /F1 18 Tf 72 760 Td (So tien 9000000) Tj ET"))
+    page["/Contents"] = new_content
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    sig = one(validate_pdf(out.getvalue(), w.trust))
+    assert sig.indication is Indication.TOTAL_FAILED, sig
+    assert sig.sub_indication == "FORMAT_FAILURE" and sig.modifications == "OTHER"
