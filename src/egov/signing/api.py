@@ -84,7 +84,7 @@ def validate(request: Request, uow: UnitOfWork, _: Public,
     signed_content = read_upload(content, limit, "content") if content is not None else None
     throttle_validation(request, uow)
     kind = detect_kind(data)
-    report = service.validate(uow, kind, data, signed_content)
+    report = service.validate(uow, kind, data, signed_content, untrusted=True)
     return JSONResponse(report.to_dict())
 
 

@@ -33,6 +33,7 @@ from egov.signing.interfaces import (
     TrustProvider,
     TrustSource,
 )
+from egov.signing.isolation import shared_validator
 from egov.signing.keys import KeyStoreSigner
 from egov.signing.models import ArchivedDocument, RemoteApproval, SignatureRecord, SigningIdentityRecord
 from egov.signing.pades import PadesLevel, VisibleSignature, add_archive_timestamp, sign_pdf
@@ -120,7 +121,7 @@ class SigningService:
 
     def __init__(self, *, clock: Clock, keys: KeyStore, secret_key: bytes, trust: TrustProvider,
                  timestamper: TimeStamper | None, step_up: Any, approval_seconds: int = 300,
-                 max_upload_bytes: int = 10 * 1024 * 1024) -> None:
+                 max_upload_bytes: int = 10 * 1024 * 1024, validation_timeout: float = 20.0) -> None:
         self.clock = clock
         self.keys = keys
         self.trust = trust
@@ -131,6 +132,7 @@ class SigningService:
         self._token_key = hmac.new(secret_key, b"egov-remote-signing-activation", hashlib.sha256).digest()
         self._signers: dict[tuple[str, bytes], KeyStoreSigner] = {}
         self._identities: dict[str, SigningIdentity] = {}
+        self.isolation = shared_validator(timeout=validation_timeout)
 
     @classmethod
     def from_container(cls, container: Container) -> SigningService:
@@ -365,10 +367,17 @@ class SigningService:
     # --- validation ---------------------------------------------------------------------------------------
 
     def validate(self, session: Session | None, kind: DocumentKind, data: bytes,
-                 content: bytes | None = None) -> ValidationReport:
-        """Validate against the trust source; audited (document hash and verdict only) when a session is given."""
+                 content: bytes | None = None, *, untrusted: bool = False) -> ValidationReport:
+        """Validate against the trust source; audited (document hash and verdict only) when a session is given.
+
+        `untrusted=True` (public uploads) runs the validation in a worker process with hard time and
+        memory limits (signing/isolation.py)."""
         trust = self.trust.trust_source()
-        if kind == "pdf":
+        if untrusted:
+            if kind not in ("pdf", "xml", "cms"):
+                raise SigningError("Loại tệp không hỗ trợ.", "Unsupported file type.")
+            report: ValidationReport = self.isolation.validate(kind, data, content, trust, self.max_upload_bytes)
+        elif kind == "pdf":
             report = validate_pdf(data, trust, max_bytes=self.max_upload_bytes)
         elif kind == "xml":
             report = validate_xml(data, trust, max_bytes=self.max_upload_bytes).report

@@ -94,7 +94,7 @@ def verify_upload(request: Request, uow: UnitOfWork, _: Public,
         if content is not None and content.filename:
             signed_content = read_upload(content, service.max_upload_bytes, "content")
         throttle_validation(request, uow)
-        report = service.validate(uow, detect_kind(data), data, signed_content)
+        report = service.validate(uow, detect_kind(data), data, signed_content, untrusted=True)
     except TooManyAttempts as exc:
         resp = _verify_page(request, error=exc.detail(get_locale()), status_code=429, name=name)
         resp.headers["Retry-After"] = str(exc.retry_after)
