@@ -46,6 +46,14 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PDF_OBJECTS = 100_000
 MAX_SIGNATURES = 30
 MAX_REVISIONS = 60
+# A signer's certificate must allow signing (digitalSignature or nonRepudiation) and, if it limits its
+# purposes (EKU), name one for documents: a TLS server or client certificate does not sign documents.
+SIGNER_USAGE = KeyUsageConstraints(
+    key_usage={"digital_signature", "non_repudiation"},
+    extd_key_usage={"email_protection", "1.3.6.1.5.5.7.3.36",  # id-kp-documentSigning (RFC 9336)
+                    "microsoft_document_signing", "adobe_authentic_documents_trust", "any_extended_key_usage"},
+    explicit_extd_key_usage_required=False,
+)
 TIME_BUDGET_SECONDS = 30.0
 
 
@@ -278,7 +286,7 @@ async def _validate_pdf(data: bytes, trust: TrustSource, moment: datetime | None
             continue
         try:
             st = await async_validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc,
-                                                    key_usage_settings=KeyUsageConstraints())
+                                                    key_usage_settings=SIGNER_USAGE)
         except (SignatureValidationError, ValueError, PdfError) as exc:
             sub = getattr(exc, "ades_subindication", None)
             reports.append(SignatureReport(
@@ -341,7 +349,7 @@ def validate_cms(signature: bytes, content: bytes, trust: TrustSource, *, max_by
     vc = validation_context(trust, moment=moment)
     try:
         st = asyncio.run(async_validate_detached_cms(content, signed_data, signer_validation_context=vc,
-                                                     ts_validation_context=vc))
+                                                     ts_validation_context=vc, key_usage_settings=SIGNER_USAGE))
         poe, ts_trusted, ts_time = _poe(st.timestamp_validity)
         indication, sub = decide(intact=st.intact, valid=st.valid, trust_problem=st.trust_problem_indic,
                                  revocation=st.revocation_details, poe=poe, not_after=_not_after(st.signing_cert))
@@ -481,7 +489,7 @@ async def _validate_xml_signature(data: bytes, root: etree._Element, signature: 
             messages.append("SigningTime is not ISO 8601")
     # The chain: pyhanko-certvalidator with the trust source (revocation, allowlisted fetching only).
     vc.certificate_registry.register_multiple(chain[1:])
-    op = await validate_cert_usage(signing_cert, vc, KeyUsageConstraints(),
+    op = await validate_cert_usage(signing_cert, vc, SIGNER_USAGE,
                                    _paths(vc, signing_cert))
     indication, sub_found = decide(intact=True, valid=True, trust_problem=op.error_subindic,
                                    revocation=op.revo_details, poe=poe, not_after=_not_after(signing_cert))

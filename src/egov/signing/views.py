@@ -53,6 +53,8 @@ SUB_INDICATIONS: dict[str, tuple[str, str]] = {
                                      "The signer's certificate was not found."),
     "TIMESTAMP_NOT_TRUSTED": ("Dấu thời gian không hợp lệ hoặc không được tin cậy.",
                               "The time-stamp is invalid or not trusted."),
+    "CHAIN_CONSTRAINTS_FAILURE": ("Chứng thư số không được phép dùng để ký văn bản (mục đích sử dụng khác).",
+                                  "The certificate is not meant for signing documents (other key usage)."),
     "CRYPTO_CONSTRAINTS_FAILURE": ("Thuật toán không còn đủ an toàn.", "The algorithm is no longer strong enough."),
 }
 INDICATIONS = {

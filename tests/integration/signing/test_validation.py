@@ -362,3 +362,29 @@ def test_content_changed_by_a_later_revision_is_caught(signing_world: SigningWor
     sig = one(validate_pdf(out.getvalue(), w.trust))
     assert sig.indication is Indication.TOTAL_FAILED, sig
     assert sig.sub_indication == "FORMAT_FAILURE" and sig.modifications == "OTHER"
+
+
+def test_a_tls_certificate_does_not_sign_documents(signing_world: SigningWorld) -> None:
+    """Wrong EKU: a certificate limited to TLS server authentication cannot vouch for a document."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    w = signing_world
+    tls = fresh(w, eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    doc = fresh(w, eku=[x509_oid("1.3.6.1.5.5.7.3.36")])  # id-kp-documentSigning is fine
+    for ident, expected in ((tls, Indication.INDETERMINATE), (doc, Indication.TOTAL_PASSED)):
+        signed = sign_pdf(make_pdf(), ident, signing_time=NOW, level=PadesLevel.B_B)
+        sig = one(validate_pdf(signed, w.trust_with()))
+        assert sig.indication is expected, sig
+        xml_sig = one(validate_xml(sign_xml(XML, ident, signing_time=NOW), w.trust_with()).report)
+        assert xml_sig.indication is expected, xml_sig
+        cms_sig = one(validate_cms(sign_detached(b"data", ident), b"data", w.trust_with()))
+        assert cms_sig.indication is expected, cms_sig
+    assert sig.indication is Indication.TOTAL_PASSED
+    tls_signed = sign_pdf(make_pdf(), tls, signing_time=NOW, level=PadesLevel.B_B)
+    assert one(validate_pdf(tls_signed, w.trust_with())).sub_indication == "CHAIN_CONSTRAINTS_FAILURE"
+
+
+def x509_oid(dotted: str):  # type: ignore[no-untyped-def]
+    from cryptography import x509
+
+    return x509.ObjectIdentifier(dotted)
