@@ -38,7 +38,13 @@ from egov.signing.keys import KeyStoreSigner
 from egov.signing.models import ArchivedDocument, RemoteApproval, SignatureRecord, SigningIdentityRecord
 from egov.signing.pades import PadesLevel, VisibleSignature, add_archive_timestamp, sign_pdf
 from egov.signing.permissions import SigningPermission as P
-from egov.signing.validation import ValidationReport, validate_cms, validate_pdf, validate_xml
+from egov.signing.validation import (
+    ValidationReport,
+    check_signing_certificate,
+    validate_cms,
+    validate_pdf,
+    validate_xml,
+)
 from egov.signing.xades import sign_xml
 from egov.soc import record_event
 
@@ -160,6 +166,7 @@ class SigningService:
             by.require(P.IDENTITY_MANAGE)
         cert = x509.load_der_x509_certificate(certificate_der)
         KeyStoreSigner(SigningIdentity(self.keys.signer(key_name), certificate_der, tuple(chain_der)))  # checks
+        check_signing_certificate(certificate_der, list(chain_der), self.trust.trust_source())
         now = self.clock.now()
         record = SigningIdentityRecord(
             holder=holder, key_name=key_name, certificate_der=certificate_der,

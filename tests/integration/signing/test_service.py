@@ -186,3 +186,33 @@ def test_seal_after_officer_and_archive_renewal_job(session: Session, service: S
     with pytest.raises(Exception, match="permission"):
         service.apply_seal(session, keeper, "agency-2", make_pdf())
 
+
+
+def test_a_certificate_that_cannot_sign_is_not_registered(session: Session, service: SigningService,
+                                                          signing_world: SigningWorld) -> None:
+    from datetime import UTC, datetime
+
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    from tests.factories.certs import TestPki, der
+
+    from egov.platform.keys import KeyAlgorithm
+    from egov.signing import SigningError
+    from egov.signing.models import SigningIdentityRecord
+
+    w = signing_world
+    now = datetime.now(UTC)
+    info = w.keys.ensure("reg-officer", KeyAlgorithm.ECDSA_P256)
+    stranger = TestPki.create(label="không tin cậy")
+    cases = {
+        "NO_CERTIFICATE_CHAIN_FOUND": (stranger.issue(info.public_key_der, common_name="A"), stranger.chain_der),
+        "CHAIN_CONSTRAINTS_FAILURE": (w.pki.issue(info.public_key_der, common_name="B",
+                                                  eku=[ExtendedKeyUsageOID.SERVER_AUTH]), w.pki.chain_der),
+        "OUT_OF_BOUNDS_NO_POE": (w.pki.issue(info.public_key_der, common_name="C",
+                                             not_before=now - timedelta(days=9), not_after=now - timedelta(days=1)),
+                                 w.pki.chain_der),
+    }
+    for reason, (cert, chain) in cases.items():
+        with pytest.raises(SigningError, match=reason):
+            service.register_identity(session, holder="account:x", key_name="reg-officer",
+                                      certificate_der=der(cert), chain_der=chain, display_name="X")
+    assert session.scalar(select(SigningIdentityRecord.id)) is None
