@@ -11,5 +11,6 @@ class SigningAudit(StrEnum):
     REMOTE_ACTIVATED = "signing:remote:activated"
     REMOTE_REFUSED = "signing:remote:refused"
     IDENTITY_REGISTERED = "signing:identity:registered"
+    IDENTITY_RETIRED = "signing:identity:retired"
     ARCHIVE_STORED = "signing:archive:stored"
     ARCHIVE_RENEWED = "signing:archive:renewed"

@@ -178,6 +178,26 @@ class SigningService:
                      details={"holder": holder, "key": key_name, "serial": format(cert.serial_number, "x")})
         return record
 
+    def retire_identities(self, session: Session, *, holder: str | None = None,
+                          certificate_der: bytes | None = None, reason: str = "") -> int:
+        """Stop signing with a holder's identities (the officer left the post, the agency merged) or with
+        one certificate (revoked or suspended by the pki context); audited. Returns how many."""
+        if holder is None and certificate_der is None:
+            raise ValueError("name a holder or a certificate")
+        query = select(SigningIdentityRecord).where(SigningIdentityRecord.retired_at.is_(None))
+        if holder is not None:
+            query = query.where(SigningIdentityRecord.holder == holder)
+        if certificate_der is not None:
+            query = query.where(SigningIdentityRecord.certificate_der == certificate_der)
+        now = self.clock.now()
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.retired_at = now
+            self._identities.pop(row.id, None)
+            record_event(session, SigningAudit.IDENTITY_RETIRED, object_type="signing_identity", object_id=row.id,
+                         details={"holder": row.holder, "reason": reason[:200]}, at=now)
+        return len(rows)
+
     def identity_of(self, session: Session, holder: str) -> SigningIdentityRecord:
         now = self.clock.now()
         record = session.scalar(select(SigningIdentityRecord).where(

@@ -216,3 +216,18 @@ def test_a_certificate_that_cannot_sign_is_not_registered(session: Session, serv
             service.register_identity(session, holder="account:x", key_name="reg-officer",
                                       certificate_der=der(cert), chain_der=chain, display_name="X")
     assert session.scalar(select(SigningIdentityRecord.id)) is None
+
+
+def test_a_retired_identity_no_longer_signs(session: Session, service: SigningService, clock: FixedClock,
+                                            officer: tuple[Principal, Any], signing_world: SigningWorld) -> None:
+    by, totp = officer
+    pdf = make_pdf()
+    approval = service.request_approval(session, by, "pdf", pdf)
+    token = service.approve(session, by, approval.id, sha256_hex(pdf), totp.at(clock.now()))
+    assert service.retire_identities(session, certificate_der=signing_world.officer.certificate_der,
+                                     reason="revoked: key compromise") == 1
+    with pytest.raises(ApprovalRefused):
+        service.sign_remote(session, by, approval.id, token, pdf)
+    with pytest.raises(Exception, match="No valid signing certificate"):
+        service.request_approval(session, by, "pdf", pdf)
+    assert len(events(session, SigningAudit.IDENTITY_RETIRED)) == 1
