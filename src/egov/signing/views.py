@@ -143,8 +143,9 @@ def sign_confirm(request: Request, approval_id: str, uow: UnitOfWork, by: Signer
     service = _service(request)
     approval = uow.get(RemoteApproval, approval_id)
     try:
+        if approval is None or approval.document is None:  # unknown, or made by the API (bytes not kept)
+            raise ApprovalRefused("Không tìm thấy văn bản chờ ký.", "No document is waiting for this approval.")
         token = service.approve(uow, by, approval_id, document_sha256, code)
-        assert approval is not None and approval.document is not None
         signed = service.sign_remote(uow, by, approval_id, token, approval.document)
         approval.document = None  # signed: the kept copy is no longer needed
     except ApprovalRefused as exc:
