@@ -1,6 +1,7 @@
 """Signing: PAdES, XAdES and detached CMS signatures with key-store keys; ETSI validation reports."""
 
 from egov.signing.audit import SigningAudit
+from egov.signing.enrolment import certification_request, ensure_remote_key
 from egov.signing.interfaces import (
     ApprovalRefused,
     IdentityProvider,
@@ -35,5 +36,7 @@ __all__ = [
     "UnsafeInput",
     "ValidationReport",
     "VisibleSignature",
+    "certification_request",
+    "ensure_remote_key",
     "job_handlers",
 ]
