@@ -25,6 +25,7 @@ CONTEXT_ROUTERS = (
     "egov.auth.mfa_views",
     "egov.auth.identity_views",
     "egov.auth.delegation_views",
+    "egov.auth.federation.views",
     "egov.auth.oidc.routes",
     "egov.auth.oidc.admin",
     "egov.registry.views",

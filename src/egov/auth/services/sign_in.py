@@ -158,6 +158,13 @@ class SignInService:
         return self._open(session, account, PASSKEY_AMR, self.clock.now(), ip=ip, user_agent=user_agent,
                           previous_token=previous_token, second="passkey")
 
+    def open_federated(self, session: Session, account: Account, *, acr: str, amr: tuple[str, ...],
+                       provider: str, ip: str | None, user_agent: str | None,
+                       previous_token: str | None = None) -> SignedIn:
+        """An upstream provider vouched for this person: the session carries the level it asserted."""
+        return self._open(session, account, amr, self.clock.now(), ip=ip, user_agent=user_agent,
+                          previous_token=previous_token, second=f"federation:{provider}", acr=acr)
+
     def passkey_failed(self, session: Session, reason: str) -> None:
         """Audit a refused passkey sign-in and commit it before the refusal goes back."""
         session.rollback()
@@ -167,7 +174,7 @@ class SignInService:
 
     def _open(self, session: Session, account: Account, amr: tuple[str, ...], now: datetime, *, ip: str | None,
               user_agent: str | None, previous_token: str | None, second: str | None = None,
-              new_device: bool | None = None) -> SignedIn:
+              new_device: bool | None = None, acr: str | None = None) -> SignedIn:
         replaced = self._end_previous(session, previous_token, now)
         agent = (user_agent or "")[:300] or None
         if new_device is None:
@@ -177,7 +184,7 @@ class SignInService:
         token = new_session_token()
         row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
                           expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
-                          acr=session_acr(account, amr), amr=" ".join(amr))
+                          acr=acr or session_acr(account, amr), amr=" ".join(amr))
         session.add(row)
         record_event(session, AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
                      actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
