@@ -205,6 +205,7 @@ for _name, _module, _help in (
     ("audit", "egov.soc.cli", "Tamper-evident audit log: verify, proofs, checkpoints, search."),
     ("accounts", "egov.auth.cli", "Accounts and roles: create officers and administrators, grant roles."),
     ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
+    ("federation", "egov.auth.federation.cli", "Upstream identity providers (VNeID-style): add, list, disable."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
 ):
     try:

@@ -4,6 +4,9 @@ by personal ID, pass its acr through to our own tokens, and refuse everything th
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -217,3 +220,32 @@ def test_provider_configuration_is_validated_and_the_secret_sealed(session: Sess
     row = fed.add_provider(session, provider_id="vneid", display_name="VNeID", issuer="https://sso.vneid.gov.vn",
                            client_id="tinh-x", client_secret="very-secret-value", acr_map=ACR_MAP)
     assert "very-secret-value" not in row.client_secret_sealed and json.loads(row.acr_map) == ACR_MAP
+
+
+def test_an_operator_adds_a_provider_from_the_shell_and_citizens_can_use_it(
+        client: Any, session: Session, settings: Settings, upstream: UpstreamIdp, people: dict[str, Any],
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
+    env.update({"EGOV_DATABASE_URL": settings.database_url, "EGOV_DATA_DIR": str(settings.data_dir),
+                "EGOV_KEYSTORE_PASSPHRASE": settings.keystore_passphrase.get_secret_value(),
+                "EGOV_ENVIRONMENT": "test"})
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "egov", "federation", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(CLIENT_SECRET + "\n")
+    bad = run("add", "--id", "vneid", "--issuer", upstream.issuer, "--client-id", CLIENT_ID, "--acr", "oops",
+              "--client-secret-file", str(secret_file))
+    assert bad.returncode == 2 and "UPSTREAM_ACR=LEVEL" in bad.stderr
+    ok = run("add", "--id", "vneid", "--name", "VNeID", "--issuer", upstream.issuer, "--client-id", CLIENT_ID,
+             "--acr", "urn:vneid:loa:1=1", "--acr", "urn:vneid:loa:2=2", "--client-secret-file", str(secret_file))
+    assert ok.returncode == 0, ok.stderr
+    assert CALLBACK in ok.stdout
+    listed = run("list")
+    assert "vneid" in listed.stdout and CLIENT_SECRET not in listed.stdout
+    assert _federated_sign_in(client, upstream, "u-an").status_code == 303
+    assert run("disable", "vneid").returncode == 0
+    assert client.get("/login/federated/vneid", follow_redirects=False).status_code == 404
+    assert [d["status"] for _, d in audit(session, "auth:upstream_provider:changed")] == ["disabled"]
