@@ -180,8 +180,10 @@ def step_up(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, nex
         set_pending_cookie(resp, factors.pending_token(principal.account_id), _secure(request))
         return resp
     has_passkey = bool(Passkeys.from_container(request.app.state.container).list(uow, principal.account_id))
+    upstream = ([(p.id, p.display_name) for p in Federation.providers_reaching(uow, "2")]
+                if principal.kind == AccountKind.CITIZEN.value else [])
     return _allow_relying_party(request, render(request, "auth/step_up.html", {
-        "next": target, "has_passkey": has_passkey}), target)
+        "next": target, "has_passkey": has_passkey, "upstream": upstream}), target)
 
 
 @router.post("/login/second-factor")

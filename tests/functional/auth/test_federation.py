@@ -3,8 +3,10 @@ by personal ID, pass its acr through to our own tokens, and refuse everything th
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -249,3 +251,31 @@ def test_an_operator_adds_a_provider_from_the_shell_and_citizens_can_use_it(
     assert run("disable", "vneid").returncode == 0
     assert client.get("/login/federated/vneid", follow_redirects=False).status_code == 404
     assert [d["status"] for _, d in audit(session, "auth:upstream_provider:changed")] == ["disabled"]
+
+
+def test_a_service_needing_level_2_steps_a_password_session_up_through_the_provider(
+        client: Any, session: Session, settings: Settings, clock: FixedClock, provider: str, upstream: UpstreamIdp,
+        people: dict[str, Any]) -> None:
+    from tests.factories.auth import login
+
+    from egov.auth.models import OidcClient
+
+    make_account(session, kind="citizen", username=AN_ID, subject_id=people["an"].id)
+    rp = make_client(session, settings, clock)
+    row = session.get(OidcClient, rp.client_id)
+    assert row is not None
+    row.min_level = "2"  # the service states its level; the request does not ask for it
+    session.commit()
+    login(client, AN_ID)
+    flow = CodeFlow(rp)
+    step = client.get(flow.authorize_url(), follow_redirects=False)
+    assert step.status_code == 303 and step.headers["location"].startswith("/login/step-up?")
+    page = client.get(step.headers["location"]).text
+    link = html.unescape(re.search(r'href="(/login/federated/vneid\?level=2[^"]*)"', page).group(1))  # type: ignore[union-attr]
+    start = client.get(link, follow_redirects=False)
+    assert query_of(start.headers["location"])["acr_values"] == "urn:vneid:loa:2"
+    back = upstream.sign_in(start.headers["location"], "u-an")
+    done = client.get(urlsplit(back).path + "?" + urlsplit(back).query, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/oidc/authorize?")
+    tokens = _exchange(client, flow, _code(client, flow)).json()
+    assert verify_jwt(client, tokens["id_token"], audience=rp.client_id)["acr"] == "urn:vn:egov:loa:2"

@@ -159,6 +159,12 @@ class Federation:
             query = query.where(UpstreamProvider.status == "active")
         return list(session.scalars(query))
 
+    @staticmethod
+    def providers_reaching(session: Session, level: str) -> list[UpstreamProvider]:
+        """Active providers with an acr that maps to `level` or above (a way to step a citizen up)."""
+        return [p for p in Federation.providers(session)
+                if any(v >= level for v in json.loads(p.acr_map).values())]
+
     def _active(self, session: Session, provider_id: str) -> UpstreamProvider:
         row = session.get(UpstreamProvider, provider_id)
         if row is None or row.status != "active":
