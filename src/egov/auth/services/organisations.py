@@ -104,7 +104,7 @@ class Organisations:
                                .where(OrganisationMember.organisation_account_id == org.id,
                                       OrganisationMember.removed_at.is_(None))
                                .order_by(OrganisationMember.added_at))
-        return [(m, a) for m, a in rows.tuples()]
+        return [(m, a) for m, a in rows]
 
     def open(self, session: Session, representative: Account, enterprise_id: str, *, session_level: str) -> Account:
         enterprise = session.get(Enterprise, enterprise_id)
