@@ -79,4 +79,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         trusted_proxies=settings.trusted_proxies,
         secure_cookies=bool(settings.cookie_secure),
     )
+    from egov.auth.oidc.fast_token import ClientCredentialsFastPath
+
+    # Outermost: machine clients' plain client_credentials requests skip the framework (see its docstring).
+    app.add_middleware(ClientCredentialsFastPath, container=container, trusted_proxies=settings.trusted_proxies,
+                       secure=bool(settings.cookie_secure))
     return app
