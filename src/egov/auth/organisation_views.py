@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from egov.auth.models import Account
+from egov.auth.delegation_views import _account
 from egov.auth.services.organisations import LevelTooLow, Organisations
-from egov.platform.errors import DomainError, NotFound
+from egov.platform.errors import DomainError
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, authenticated
 from egov.platform.uow import UnitOfWork
@@ -24,13 +24,6 @@ PAGE = "/account/organisations"
 
 def _organisations(request: Request) -> Organisations:
     return Organisations.from_container(request.app.state.container)
-
-
-def _account(uow: Session, principal: Principal) -> Account:
-    account = uow.get(Account, principal.account_id)
-    if account is None:
-        raise NotFound("Không tìm thấy tài khoản.", "Account not found.")
-    return account
 
 
 def _page(request: Request, uow: Session, principal: Principal, *, error: str = "", notice: str = "",

@@ -28,6 +28,17 @@ def clock() -> FixedClock:
     return FixedClock(datetime(today_vn.year, today_vn.month, today_vn.day, 23, 45, tzinfo=VN).astimezone(UTC))
 
 
+def _enterprise_with_employee(session: Session, clock: FixedClock, registry_tree: RegistryTree) -> tuple[Any, ...]:
+    """An enterprise, its legal representative's account and an employee's account (committed)."""
+    boss = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Lý Thị Giám Đốc")
+    worker = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Đinh Văn Nhân Viên")
+    ent = make_enterprise(session, clock, agency=registry_tree.dept_a, representative=boss)
+    session.commit()
+    boss_acct = make_account(session, kind="citizen", username=boss.personal_id, subject_id=boss.id)
+    worker_acct = make_account(session, kind="citizen", username=worker.personal_id, subject_id=worker.id)
+    return ent, boss_acct, worker_acct
+
+
 def _act(client: Any, party: str) -> Any:
     return client.post("/account/act-as", data={"party": party, "csrf_token": csrf_token(client)},
                        follow_redirects=False)
@@ -76,12 +87,7 @@ def test_an_employee_acts_for_the_enterprise_until_revoked(
 
     from egov.auth.models import Delegation
 
-    boss = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Lý Thị Giám Đốc")
-    worker = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Đinh Văn Nhân Viên")
-    ent = make_enterprise(session, clock, agency=registry_tree.dept_a, representative=boss)
-    session.commit()
-    boss_acct = make_account(session, kind="citizen", username=boss.personal_id, subject_id=boss.id)
-    worker_acct = make_account(session, kind="citizen", username=worker.personal_id, subject_id=worker.id)
+    ent, boss_acct, worker_acct = _enterprise_with_employee(session, clock, registry_tree)
     with TestClient(client.app, base_url="http://localhost") as boss_browser:  # two people, two browsers
         login(client, worker_acct.username)
         assert _act(client, f"enterprise:{ent.id}").status_code == 403  # not delegated yet
@@ -131,12 +137,7 @@ def test_a_delegation_reaches_only_the_services_it_names_and_its_tokens_end_with
 
     from egov.auth.models import Delegation
 
-    boss = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Lý Thị Giám Đốc")
-    worker = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Đinh Văn Nhân Viên")
-    ent = make_enterprise(session, clock, agency=registry_tree.dept_a, representative=boss)
-    session.commit()
-    boss_acct = make_account(session, kind="citizen", username=boss.personal_id, subject_id=boss.id)
-    worker_acct = make_account(session, kind="citizen", username=worker.personal_id, subject_id=worker.id)
+    ent, boss_acct, worker_acct = _enterprise_with_employee(session, clock, registry_tree)
     tax = make_client(session, settings, clock)  # the tax portal the delegation names
     other = make_client(session, settings, clock)  # a service it does not
     session.add(Delegation(enterprise_id=ent.id, delegate_account_id=worker_acct.id, services=f'["{tax.client_id}"]',

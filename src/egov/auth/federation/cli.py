@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from egov.auth.cli import _as_system
+from egov.auth.cli import _as_system, print_rows
 from egov.auth.federation.service import Federation
 from egov.platform.clock import format_date
 from egov.platform.errors import DomainError
@@ -109,11 +108,4 @@ def list_providers() -> None:
     if not rows:
         out.print("Chưa có nhà cung cấp định danh nào / no providers yet: egov federation add --help")
         return
-    if not out.is_terminal:
-        for row in rows:
-            print("\t".join(row))
-        return
-    table = Table("id", "name", "issuer", "client_id", "status", "acr → level", "added")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+    print_rows(out, ("id", "name", "issuer", "client_id", "status", "acr → level", "added"), rows)
