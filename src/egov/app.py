@@ -71,13 +71,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         module = importlib.import_module(module_name)
         app.include_router(module.router)
     errors.install(app)
-    from egov.auth import resolve_principal_for
+    from egov.auth import PRINCIPAL_COOKIES, resolve_principal_for
 
     app.add_middleware(
         RequestContextMiddleware,
         resolver=resolve_principal_for(container),
         trusted_proxies=settings.trusted_proxies,
         secure_cookies=bool(settings.cookie_secure),
+        principal_cookies=PRINCIPAL_COOKIES,
     )
     from egov.auth.oidc.fast_token import ClientCredentialsFastPath
 

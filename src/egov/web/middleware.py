@@ -84,8 +84,10 @@ class RequestContextMiddleware:
         resolver: PrincipalResolver | None,
         trusted_proxies: list[str],
         secure_cookies: bool,
+        principal_cookies: tuple[str, ...] = (),
     ) -> None:
         self.app = app
+        self.principal_cookies = principal_cookies
         self.resolver = resolver
         self.trusted_proxies = trusted_proxies
         self.secure_cookies = secure_cookies
@@ -110,7 +112,9 @@ class RequestContextMiddleware:
         state["locale"] = locale
         extra_cookies: list[tuple[str, str]] = []
         is_static = scope["path"].startswith("/static/")
-        if self.resolver is not None and not is_static and request.cookies:
+        if (self.resolver is not None and not is_static and request.cookies
+                and (not self.principal_cookies or any(c in request.cookies for c in self.principal_cookies))):
+            # Only a cookie that can name a principal is worth a trip to the thread pool.
             principal, extra_cookies = await anyio.to_thread.run_sync(self.resolver, request)
             state["principal"] = principal
         ctx = RequestContext(
