@@ -1,0 +1,21 @@
+"""PKI: the platform's CAs (offline root, specialised and public issuing CAs), certificates, CRL, OCSP, TSA."""
+
+from egov.pki.audit import PkiAudit
+from egov.pki.ceremony import CeremonyError
+from egov.pki.interfaces import IssuedCert, PkiNotReady, TrustAnchors
+from egov.pki.permissions import PkiPermission
+from egov.pki.profiles import Issuer, Profile
+from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
+
+__all__ = [
+    "PKI_SYSTEM",
+    "CeremonyError",
+    "CertificateAuthorityService",
+    "IssuedCert",
+    "Issuer",
+    "PkiAudit",
+    "PkiNotReady",
+    "PkiPermission",
+    "Profile",
+    "TrustAnchors",
+]
