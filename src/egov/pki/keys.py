@@ -32,7 +32,8 @@ class SignerEcKey(ec.EllipticCurvePrivateKey):
         assert isinstance(public, ec.EllipticCurvePublicKey)
         self._public = public
 
-    def sign(self, data: bytes | bytearray | memoryview, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+    def sign(self, data: bytes | bytearray | memoryview,
+             signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
         if not isinstance(signature_algorithm, ec.ECDSA) or not isinstance(signature_algorithm.algorithm,
                                                                               hashes.SHA256):
             raise ValueError("the key store signs ECDSA with SHA-256 only")

@@ -12,7 +12,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from egov.pki import ceremony, x509build
@@ -464,6 +464,7 @@ class CertificateAuthorityService:
         session.flush()
         session.refresh(ca)
         self._publish_crl(session, ca, self.keys.signer(ca.key_name, ca.key_version), by)
+        session.info[_STATUS_CHANGED] = True  # local OCSP responders drop their answers at commit
         return cert
 
     # --- CRLs -----------------------------------------------------------------------------------------
@@ -630,6 +631,22 @@ class CertificateAuthorityService:
         assert ca is not None
         return IssuedCert(id=cert.id, serial=cert.serial, profile=cert.profile, cert_der=cert.cert_der,
                           chain_der=self.chain_der(session, ca))
+
+
+_STATUS_CHANGED = "egov.pki.status_changed"
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_local_responders(session: Session) -> None:
+    if session.info.pop(_STATUS_CHANGED, False):
+        from egov.pki.ocsp import note_status_change
+
+        note_status_change()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_status_change(session: Session) -> None:
+    session.info.pop(_STATUS_CHANGED, None)
 
 
 def _dns_of(cert: x509.Certificate) -> list[str]:
