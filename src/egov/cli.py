@@ -206,6 +206,7 @@ for _name, _module, _help in (
     ("accounts", "egov.auth.cli", "Accounts and roles: create officers and administrators, grant roles."),
     ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
+    ("pki", "egov.pki.cli", "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),
 ):
     try:
         _mod = importlib.import_module(_module)

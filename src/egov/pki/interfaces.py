@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from egov.platform.errors import Conflict
+
 
 @dataclass(frozen=True)
 class TrustAnchors:
@@ -27,5 +29,7 @@ class IssuedCert:
     chain_der: list[bytes]  # issuing CA, then root
 
 
-class PkiNotReady(Exception):
+class PkiNotReady(Conflict):
     """The CA hierarchy is not set up yet (run the root ceremony, then certify the issuing CAs)."""
+
+    code = "pki_not_ready"

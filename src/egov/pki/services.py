@@ -160,7 +160,8 @@ class CertificateAuthorityService:
     def _ca(self, session: Session, name: str) -> CertificateAuthority:
         ca = session.scalar(select(CertificateAuthority).where(CertificateAuthority.name == name))
         if ca is None:
-            raise PkiNotReady(f"CA {name!r} is not set up: run `egov pki ceremony` first")
+            raise PkiNotReady(f"CA '{name}' chưa được thiết lập (chạy nghi thức khóa gốc trước).",
+                              f"CA '{name}' is not set up: run the `egov pki ceremony` commands first.")
         return ca
 
     def cas(self, session: Session) -> list[CertificateAuthority]:
