@@ -31,6 +31,7 @@ CONTEXT_ROUTERS = (
     "egov.registry.api",
     "egov.soc.views",
     "egov.soc.api",
+    "egov.pki.views",
     "egov.pki.api",
 )
 
