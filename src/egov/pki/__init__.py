@@ -5,10 +5,21 @@ from egov.pki.ceremony import CeremonyError
 from egov.pki.interfaces import IssuedCert, PkiNotReady, TrustAnchors
 from egov.pki.permissions import PkiPermission
 from egov.pki.profiles import Issuer, Profile
+from egov.pki.runtime import (
+    ca_service,
+    endpoints,
+    issue_certificate,
+    ocsp_responder,
+    time_stamp_authority,
+    timestamp,
+    trust_anchors,
+)
 from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
+from egov.pki.tsa import TSA_POLICY
 
 __all__ = [
     "PKI_SYSTEM",
+    "TSA_POLICY",
     "CeremonyError",
     "CertificateAuthorityService",
     "IssuedCert",
@@ -18,4 +29,11 @@ __all__ = [
     "PkiPermission",
     "Profile",
     "TrustAnchors",
+    "ca_service",
+    "endpoints",
+    "issue_certificate",
+    "ocsp_responder",
+    "time_stamp_authority",
+    "timestamp",
+    "trust_anchors",
 ]

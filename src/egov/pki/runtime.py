@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
+from egov.pki.interfaces import IssuedCert, TrustAnchors
 from egov.pki.ocsp import OcspResponder
-from egov.pki.services import CertificateAuthorityService
+from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
 from egov.pki.tsa import TimeStampAuthority
 
 if TYPE_CHECKING:
@@ -34,3 +37,41 @@ def time_stamp_authority(container: Container) -> TimeStampAuthority:
     if not isinstance(cached, TimeStampAuthority):
         cached = container.cache["pki.tsa"] = TimeStampAuthority(container.db, ca_service(container), container.clock)
     return cached
+
+
+# --- what other contexts (signing) call ------------------------------------------------------------------
+
+
+def trust_anchors(container: Container, session: Session) -> TrustAnchors:
+    """Roots to build chains to (ours and the trust list's) and the only URLs a validator may fetch."""
+    return ca_service(container).trust_anchors(session)
+
+
+def issue_certificate(container: Container, session: Session, *, profile: str, csr: bytes | str, subject_ref: str,
+                      dns_names: list[str] | None = None, days: int | None = None) -> IssuedCert:
+    """Issue at once as the PKI system (audited), e.g. a signing certificate for a test or a demo;
+    people go through the four-eyes request. Raises ValidationFailed on a bad CSR or subject."""
+    service = ca_service(container)
+    row = service.issue(session, profile=profile, csr=csr, subject_ref=subject_ref, dns_names=dns_names,
+                        by=PKI_SYSTEM, days=days)
+    return service.as_issued(session, row)
+
+
+def timestamp(container: Container, request_der: bytes) -> bytes:
+    """RFC 3161 in-process: a DER TimeStampReq in, a DER TimeStampResp out (same as POST /pki/tsa)."""
+    return time_stamp_authority(container).respond(request_der)
+
+
+def endpoints(public_url: str) -> dict[str, str]:
+    """Where our PKI answers over HTTP (the same URLs the certificates carry in AIA and CDP)."""
+    base = public_url.rstrip("/")
+    return {
+        "ocsp": f"{base}/pki/ocsp",
+        "tsa": f"{base}/pki/tsa",
+        "crl_specialised": f"{base}/pki/crl/specialised.crl",
+        "crl_public": f"{base}/pki/crl/public.crl",
+        "crl_root": f"{base}/pki/crl/root.crl",
+        "ca_root": f"{base}/pki/ca/root.crt",
+        "ca_specialised": f"{base}/pki/ca/specialised.crt",
+        "ca_public": f"{base}/pki/ca/public.crt",
+    }

@@ -386,7 +386,9 @@ class CertificateAuthorityService:
         if old.status != "valid" or old.not_after <= now:
             raise Conflict("Chỉ gia hạn được chứng thư đang có hiệu lực.", "Only a valid certificate can be renewed.")
         if spec.issuer is Issuer.SPECIALISED:
-            if old.renewal_count >= MAX_RENEWALS:
+            already = session.scalar(select(IssuedCertificate.id).where(IssuedCertificate.renewed_from_id == old.id)
+                                     .limit(1))
+            if old.renewal_count >= MAX_RENEWALS or already is not None:
                 raise Conflict("Chứng thư chuyên dùng chỉ được gia hạn một lần.",
                                "A specialised certificate may be renewed once only.")
             if old.not_after - now < timedelta(days=RENEWAL_MIN_DAYS_LEFT):

@@ -212,3 +212,30 @@ def test_registry_changes_revoke_matching_certificates(pki: PkiSetup, session: S
     assert "certificate revoked" in _verify(pki, session, seal.cert_der)
     assert ": OK" in _verify(pki, session, other.cert_der)
     assert pki.service.reconcile_with_registry(session) == []  # idempotent
+
+
+def test_renewal_once_only_with_sixty_days_left(pki: PkiSetup, session: Session, clock: FixedClock) -> None:
+    _, _, position = _officer(session, clock)
+    cert = pki.service.issue(session, profile="officer_signing", csr=make_csr()[0], subject_ref=position.id,
+                             by=PKI_SYSTEM)
+    session.commit()
+    renewed = pki.service.renew(session, cert.id, by=PKI_SYSTEM, csr=make_csr("Trần Thị Bình")[0])
+    session.commit()
+    assert renewed.renewed_from_id == cert.id and renewed.renewal_count == 1
+    assert (renewed.not_after - renewed.not_before).days <= 3 * 366  # Decree 68/2024: renewal ≤ 3 years
+    assert ": OK" in _verify(pki, session, renewed.cert_der)
+    with pytest.raises(Conflict, match="once only"):
+        pki.service.renew(session, renewed.id, by=PKI_SYSTEM)
+    with pytest.raises(Conflict, match="once only"):
+        pki.service.renew(session, cert.id, by=PKI_SYSTEM)  # the original cannot be renewed a second time
+    short = pki.service.issue(session, profile="officer_signing", csr=make_csr()[0], subject_ref=position.id,
+                              by=PKI_SYSTEM, days=30)
+    with pytest.raises(Conflict, match="60"):
+        pki.service.renew(session, short.id, by=PKI_SYSTEM)
+    other = pki.service.issue(session, profile="officer_signing", csr=make_csr()[0], subject_ref=position.id,
+                              by=PKI_SYSTEM)
+    with pytest.raises(ValidationFailed) as err:
+        pki.service.renew(session, other.id, by=PKI_SYSTEM, csr=make_csr("Người Khác")[0])
+    assert err.value.errors[0].rule == "csr.subject_mismatch"
+    events = session.scalars(select(AuditEvent.event_type).where(AuditEvent.object_id == renewed.id)).all()
+    assert events == [PkiAudit.CERTIFICATE_RENEWED]
