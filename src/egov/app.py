@@ -79,4 +79,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         trusted_proxies=settings.trusted_proxies,
         secure_cookies=bool(settings.cookie_secure),
     )
+    from egov.pki.ocsp import OcspFastPath
+
+    app.add_middleware(OcspFastPath)  # outermost: pre-signed OCSP answers skip the framework
     return app

@@ -85,6 +85,9 @@ class OcspResponder:
         self._epochs_at = 0.0
         self._epochs_local = -1
         self._cache: dict[tuple[str, int, str], _Cached] = {}
+        # RFC 5019 style: a nonce-less request from a client is the same bytes every time, so the
+        # answer is also kept under the request's DER (with its CA id) and found without parsing.
+        self._by_bytes: dict[bytes, tuple[str, _Cached]] = {}
         self._reads = db.engine.execution_options(sqlite_begin="DEFERRED")
 
     # --- set-up ---------------------------------------------------------------------------------------
@@ -161,11 +164,23 @@ class OcspResponder:
         if hit is not None and hit.epoch == epoch and self._clock.now() < hit.refresh_at:
             return hit.der
         der = self._sign(issuer, req, None)
-        self._cache[key] = _Cached(epoch, self._clock.now() + self._validity / 2, der)
-        if len(self._cache) > 200_000:  # bounded: drop the oldest half (dict keeps insertion order)
-            for k in list(self._cache)[:100_000]:
-                self._cache.pop(k, None)
+        entry = _Cached(epoch, self._clock.now() + self._validity / 2, der)
+        self._cache[key] = entry
+        self._by_bytes[request_der] = (issuer.ca_id, entry)
+        _trim(self._cache)
+        _trim(self._by_bytes)
         return der
+
+    def presigned(self, request_der: bytes) -> bytes | None:
+        """The pre-signed answer to exactly these request bytes if it is still fresh and the CA's status
+        epoch has not moved; None otherwise (then call respond()). No parsing, no signing: the hot path."""
+        hit = self._by_bytes.get(request_der)
+        if hit is None:
+            return None
+        ca_id, entry = hit
+        if entry.epoch != self._epoch(ca_id) or self._clock.now() >= entry.refresh_at:
+            return None
+        return entry.der
 
     def _status(self, ca_id: str, serial: int) -> tuple[str | None, datetime | None, str | None]:
         with self._reads.connect() as conn:
@@ -200,6 +215,62 @@ class OcspResponder:
         if nonce is not None:
             builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
         return builder.sign(issuer.signer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def _trim(cache: dict[Any, Any], limit: int = 200_000) -> None:
+    """Bounded memory: drop the oldest half when full (dicts keep insertion order)."""
+    if len(cache) > limit:
+        for k in list(cache)[: limit // 2]:
+            cache.pop(k, None)
+
+
+class OcspFastPath:
+    """ASGI middleware: answers POST /pki/ocsp from the pre-signed cache without the framework.
+
+    Only a request whose exact bytes were answered before (no nonce), whose answer is fresh and whose
+    CA status epoch has not moved, is answered here; everything else is passed on, body replayed, to
+    the normal route (which signs, caches and logs). The route stays declared (public) like any other.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/pki/ocsp" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)  # disconnect: let the app see it
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_REQUEST_BYTES:
+                chunks = [b""]
+                break
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        container = scope["app"].state.container
+        responder = container.cache.get("pki.ocsp")
+        answer = responder.presigned(body) if isinstance(responder, OcspResponder) and body else None
+        if answer is not None:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/ocsp-response"), (b"content-length", str(len(answer)).encode())]})
+            await send({"type": "http.response.body", "body": answer})
+            return
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def _issuer_hashes(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> tuple[bytes, bytes]:
