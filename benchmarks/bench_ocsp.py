@@ -178,6 +178,7 @@ AB_RE = {
     "p99": re.compile(r"\s99%\s+(\d+)"),
     "exceptions": re.compile(r"Exceptions: (\d+)"),
     "length": re.compile(r"Length: (\d+)"),
+    "body_bytes": re.compile(r"HTML transferred:\s+(\d+)"),
 }
 
 
@@ -189,12 +190,14 @@ def parse_ab(text: str) -> dict[str, Any]:
     # ab counts a response whose length differs from the first as "failed (Length)"; ECDSA signatures
     # vary by a byte or two, so those are not errors. Connect/receive/exception failures are.
     row["errors"] = row["non2xx"] + row["exceptions"]
+    # A full ECDSA answer with the signer certificate is ~900-1,000 bytes; an error answer is 5.
+    row["bytes_per_response"] = row["body_bytes"] / row["complete"] if row["complete"] else 0.0
     return row
 
 
-def ab_cmd(url: str, body: Path, c: int, duration: float) -> str:
+def ab_cmd(url: str, body: Path, c: int, duration: float, keepalive: bool = False) -> str:
     return (f"taskset -c {common.CLIENT_CPU} ab -q -s 10 -t {duration} -n 5000000 -c {c} -p {body} "
-            f"-T application/ocsp-request {url}")
+            f"{'-k ' if keepalive else ''}-T application/ocsp-request {url}")
 
 
 def run_peer(ca_dir: Path, body: Path, c: int, duration: float, port: int) -> dict[str, Any]:
@@ -252,7 +255,7 @@ def main() -> int:
     data_dir = work / "var"
     result: dict[str, Any] = {"benchmark": "ocsp", "levels": levels, "duration_s": a.duration, "reps": a.reps,
                               "generator": "ab (HTTP/1.0, new connection per request)"}
-    series = ("peer_no_nonce", "peer_nonce", "ours_no_nonce", "ours_nonce")
+    series = ("peer_no_nonce", "peer_nonce", "ours_no_nonce", "ours_nonce", "ours_no_nonce_keepalive")
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {s: {c: [] for c in levels} for s in series}
     with common.pinned() as pin, common.bench_database() as db:
         result["pinning"] = pin
@@ -271,19 +274,22 @@ def main() -> int:
                 for kind, body in (("no_nonce", "good"), ("nonce", "nonce")):
                     row = run_peer(ca_dir, ca_dir / "req" / f"{body}.der", c, a.duration, peer_port)
                     runs[f"peer_{kind}"][c].append(row)
-                    log(f"rep {rep} peer {kind} c={c}: {row['rps']:,.0f}/s (errors {row['errors']:.0f})")
+                    log(f"rep {rep} peer {kind} c={c}: {row['rps']:,.0f}/s (errors {row['errors']:.0f}, "
+                        f"{row['bytes_per_response']:.0f} B/answer)")
             with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(port)], env,
                                cpu=common.SERVER_CPU, log_path=work / "serve.log",
                                ready=lambda: common.port_open(port)) as _srv:
                 if rep == 1:
                     result["ours_answers"] = verify_answers(url, ca_dir, "ours")
                 for c in levels:
-                    for kind, body in (("no_nonce", "good"), ("nonce", "nonce")):
-                        proc = subprocess.run(ab_cmd(url, ca_dir / "req" / f"{body}.der", c, a.duration),
+                    for kind, body, keep in (("no_nonce", "good", False), ("nonce", "nonce", False),
+                                             ("no_nonce_keepalive", "good", True)):
+                        proc = subprocess.run(ab_cmd(url, ca_dir / "req" / f"{body}.der", c, a.duration, keep),
                                               shell=True, capture_output=True, text=True, timeout=a.duration + 60)
                         row = parse_ab(proc.stdout)
                         runs[f"ours_{kind}"][c].append(row)
-                        log(f"rep {rep} ours {kind} c={c}: {row['rps']:,.0f}/s (errors {row['errors']:.0f})")
+                        log(f"rep {rep} ours {kind} c={c}: {row['rps']:,.0f}/s (errors {row['errors']:.0f}, "
+                            f"{row['bytes_per_response']:.0f} B/answer)")
         result["peer_answers"] = {}
         for name in ("good", "revoked", "unknown"):
             resp = ca_dir / f"resp-peer-{name}.der"
@@ -317,6 +323,10 @@ def print_summary(result: dict[str, Any], levels: list[int]) -> None:
         for c in levels:
             o, p = m[f"ours_{kind}"][str(c)], m[f"peer_{kind}"][str(c)]
             print(f"| {label} | {c} | {o:,.0f} | {p:,.0f} | {o / max(p, 1e-9):.2f}x |")
+    for c in levels:
+        o = m["ours_no_nonce_keepalive"][str(c)]
+        print(f"| no nonce, HTTP keep-alive (ours only: openssl ocsp closes every connection) | {c} | "
+              f"{o:,.0f} | - | - |")
     raw = result["raw_ecdsa_p256_sign_per_s"]["median"]
     print(f"\nraw limit: cryptography ECDSA P-256 sign {raw:,.0f}/s on one core; "
           f"answers ours {result.get('ours_answers')}, peer {result.get('peer_answers')}")
