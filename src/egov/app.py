@@ -44,9 +44,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from egov import jobs
+        from egov.pki import maintenance_round
         from egov.soc import background
 
-        runner = (background.start_in_process(container, extra=[jobs.runner(container).round])
+        runner = (background.start_in_process(container, extra=[jobs.runner(container).round,
+                                                                maintenance_round(container)])
                   if settings.run_background_in_process else None)
         try:
             yield

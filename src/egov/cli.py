@@ -97,7 +97,9 @@ def worker(
 
     container = container_or_exit()
     configure_logging(container.settings.log_level, container.settings.log_json)
-    background.run_worker(container, once=once, extra=[jobs.runner(container).round])
+    from egov.pki import maintenance_round
+
+    background.run_worker(container, once=once, extra=[jobs.runner(container).round, maintenance_round(container)])
 
 
 @db_app.command("upgrade")

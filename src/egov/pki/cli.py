@@ -56,6 +56,13 @@ ShareA = Annotated[str | None, typer.Option("--share-a-file", help="File holding
 ShareB = Annotated[str | None, typer.Option("--share-b-file", help="File holding custodian B's share.")]
 
 
+def _failed(container: Any, service: Any, step: str, reason: str) -> None:
+    """Say why, and audit the failed attempt in a transaction of its own (the step's own rolls back)."""
+    console.print(f"[red]error:[/red] {reason}")
+    with container.db.session() as session:
+        service.record_ceremony_failure(session, step, reason)
+
+
 @ceremony_app.command("init")
 def ceremony_init(
     out_a: Annotated[Path, typer.Option("--share-a-out", help="Where custodian A's share is written (0600).")],
@@ -89,12 +96,16 @@ def ceremony_certify(
 
     a = _share(share_a, "EGOV_PKI_SHARE_A", "A")
     b = _share(share_b, "EGOV_PKI_SHARE_B", "B")
-    with _system() as (container, service), container.db.session() as session:
-        try:
-            ca = service.certify_issuing_ca(session, name, a, b)
-        except (CeremonyError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+    failure = ""
+    with _system() as (container, service):
+        with container.db.session() as session:
+            try:
+                ca = service.certify_issuing_ca(session, name, a, b)
+            except (CeremonyError, ValueError) as exc:
+                failure = str(exc)  # the step's transaction ends (empty) before the failure is recorded
+        if failure:
+            _failed(container, service, f"certify {name}", failure)
+            raise typer.Exit(1)
     typer.echo(f"issuing CA {ca.name}: {ca.subject}, serial {ca.serial}, valid to {ca.not_after:%d/%m/%Y}")
 
 
@@ -105,12 +116,16 @@ def ceremony_root_crl(share_a: ShareA = None, share_b: ShareB = None) -> None:
 
     a = _share(share_a, "EGOV_PKI_SHARE_A", "A")
     b = _share(share_b, "EGOV_PKI_SHARE_B", "B")
-    with _system() as (container, service), container.db.session() as session:
-        try:
-            crl = service.publish_root_crl(session, a, b)
-        except CeremonyError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+    failure = ""
+    with _system() as (container, service):
+        with container.db.session() as session:
+            try:
+                crl = service.publish_root_crl(session, a, b)
+            except CeremonyError as exc:
+                failure = str(exc)
+        if failure:
+            _failed(container, service, "root-crl", failure)
+            raise typer.Exit(1)
     typer.echo(f"root CRL #{crl.crl_number}, next update {crl.next_update:%d/%m/%Y %H:%M} UTC")
 
 

@@ -300,6 +300,18 @@ class CertificateAuthorityService:
         return list(session.scalars(select(CertificateRequest).where(CertificateRequest.status == "pending")
                                     .order_by(CertificateRequest.requested_at)))
 
+    def request(self, session: Session, request_id: str, *, by: Principal) -> CertificateRequest:
+        by.require(PkiPermission.CERTIFICATE_APPROVE)
+        request = session.get(CertificateRequest, request_id)
+        if request is None:
+            raise _not_found("yêu cầu", "Request")
+        return request
+
+    def record_ceremony_failure(self, session: Session, step: str, reason: str) -> None:
+        """A failed root unlock (wrong or missing share) is itself evidence: audited in its own transaction."""
+        _audit(session, PKI_SYSTEM, PkiAudit.CEREMONY_FAILED, object_type="pki_ca", object_id="root",
+               details={"step": step, "reason": reason})
+
     def _pending(self, session: Session, request_id: str, by: Principal) -> CertificateRequest:
         by.require(PkiPermission.CERTIFICATE_APPROVE)
         request = session.get(CertificateRequest, request_id, with_for_update=True)
@@ -554,7 +566,10 @@ class CertificateAuthorityService:
                 if agency is None or not agency.is_open_on(today):
                     reason = "cessation_of_operation"
             if reason is not None:
-                self._change(session, cert.id, "revoked", reason, by)
+                try:
+                    self._change(session, cert.id, "revoked", reason, by)
+                except Conflict:
+                    continue  # revoked meanwhile by someone else: nothing left to do
                 changed.append((cert.id, reason))
         return changed
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from egov.pki.models import CertificateRequest
 from egov.pki.permissions import PkiPermission as P
 from egov.pki.profiles import PROFILES
 from egov.pki.runtime import ca_service
@@ -94,11 +93,7 @@ def request_submitted(request: Request, request_id: str, by: Requester) -> Respo
 
 @router.get("/requests/{request_id}")
 def request_view(request: Request, request_id: str, uow: UnitOfWork, by: Approver) -> Response:
-    row = uow.get(CertificateRequest, request_id)
-    if row is None:
-        from egov.platform.errors import NotFound
-
-        raise NotFound("Không tìm thấy yêu cầu.", "Request not found.")
+    row = ca_service(request.app.state.container).request(uow, request_id, by=by)
     return render(request, "pki/request.html", {"req": row, "message": "",
                                                 "own": row.requested_by == by.account_id})
 
@@ -121,9 +116,7 @@ def request_decide(
         return RedirectResponse("/back-office/pki?rejected=1", status_code=303)
     except DomainError as exc:
         uow.rollback()
-        row = uow.get(CertificateRequest, request_id)
-        if row is None:
-            raise
+        row = service.request(uow, request_id, by=by)
         return render(request, "pki/request.html", {"req": row, "message": exc.detail(get_locale()),
                                                     "own": row.requested_by == by.account_id},
                       status_code=exc.status)

@@ -58,6 +58,16 @@ def test_ceremony_issue_revoke_with_keys_on_a_token(settings: Settings, session:
     r = _egov(["ceremony", "certify", "specialised", "--share-a-file", str(a), "--share-b-file", str(fake)],
               settings, softhsm_token)
     assert r.returncode == 1 and "do not unlock" in r.stdout + r.stderr
+    from sqlalchemy import select as _select
+
+    from egov.pki import PkiAudit
+    from egov.soc.models import AuditEvent
+
+    session.rollback()
+    failures = session.scalars(_select(AuditEvent.event_type).where(
+        AuditEvent.event_type == PkiAudit.CEREMONY_FAILED)).all()
+    session.rollback()
+    assert len(failures) == 2  # both refused attempts are on the record
     r = _egov(["ceremony", "certify", "specialised"], settings, softhsm_token,
               EGOV_PKI_SHARE_A=a.read_text(), EGOV_PKI_SHARE_B=b.read_text())
     assert r.returncode == 0, r.stderr

@@ -239,3 +239,19 @@ def test_renewal_once_only_with_sixty_days_left(pki: PkiSetup, session: Session,
     assert err.value.errors[0].rule == "csr.subject_mismatch"
     events = session.scalars(select(AuditEvent.event_type).where(AuditEvent.object_id == renewed.id)).all()
     assert events == [PkiAudit.CERTIFICATE_RENEWED]
+
+
+def test_the_worker_round_revokes_on_registry_changes(pki: PkiSetup, session: Session, clock: FixedClock,
+                                                      container: object) -> None:
+    from egov.pki import maintenance_round
+    from egov.registry import SYSTEM_PRINCIPAL, end_position
+
+    _, _, position = _officer(session, clock)
+    cert = pki.service.issue(session, profile="officer_signing", csr=make_csr()[0], subject_ref=position.id,
+                             by=PKI_SYSTEM)
+    end_position(session, clock, position.id, ends_on=date(2026, 11, 25), by=SYSTEM_PRINCIPAL)
+    session.commit()
+    maintenance_round(container)()  # type: ignore[arg-type]
+    session.expire_all()
+    session.refresh(cert)
+    assert cert.status == "revoked" and cert.revocation_reason == "affiliation_changed"
