@@ -143,7 +143,7 @@ class OcspResponder:
 
     # --- answering ------------------------------------------------------------------------------------
 
-    def respond(self, request_der: bytes, *, may_read: bool = True) -> bytes | None:  # type: ignore[return]
+    def respond(self, request_der: bytes, *, may_read: bool = True) -> bytes | None:
         """DER OCSPResponse for a DER OCSPRequest; never raises on bad input (malformed/unauthorized).
 
         With may_read=False it answers only what needs no database read beyond the epoch poll (the

@@ -35,7 +35,7 @@ from egov.pki.x509build import (
 from egov.platform.clock import VN_TZ, Clock
 from egov.platform.errors import Conflict, NotFound, ValidationFailed
 from egov.platform.ids import new_id
-from egov.platform.keys import KeyAlgorithm, KeyNotFound, KeyStore, KeyStoreError
+from egov.platform.keys import FileKeyStore, KeyAlgorithm, KeyNotFound, KeyStore, KeyStoreError
 from egov.platform.permissions import GLOBAL, Principal
 from egov.soc import record_event
 
@@ -104,7 +104,7 @@ class CertificateAuthorityService:
         if root_dir.exists() and any(root_dir.iterdir()):
             raise Conflict(f"Thư mục {root_dir} không trống.", f"{root_dir} is not empty.")
         passphrase, share_a, share_b = ceremony.split_new_passphrase()
-        store = x509build_store(root_dir, passphrase)
+        store = FileKeyStore(root_dir, passphrase)
         del passphrase
         info = store.create(ceremony.ROOT_KEY_NAME, KeyAlgorithm.ECDSA_P256)
         now = self.clock.now()
@@ -684,8 +684,3 @@ def _ensure_key(keys: KeyStore, name: str, algorithm: KeyAlgorithm) -> Any:
         raise KeyStoreError(f"key {name!r} exists with algorithm {info.algorithm}, not {algorithm}")
     return info
 
-
-def x509build_store(directory: Path, passphrase: bytes) -> Any:
-    from egov.platform.keys import FileKeyStore
-
-    return FileKeyStore(directory, passphrase)
