@@ -33,6 +33,8 @@ CONTEXT_ROUTERS = (
     "egov.registry.api",
     "egov.soc.views",
     "egov.soc.api",
+    "egov.pki.views",
+    "egov.pki.api",
 )
 
 
@@ -44,9 +46,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from egov import jobs
+        from egov.pki import maintenance_round
         from egov.soc import background
 
-        runner = (background.start_in_process(container, extra=[jobs.runner(container).round])
+        runner = (background.start_in_process(container, extra=[jobs.runner(container).round,
+                                                                maintenance_round(container)])
                   if settings.run_background_in_process else None)
         try:
             yield
@@ -85,4 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     # Outermost: machine clients' plain client_credentials requests skip the framework (see its docstring).
     app.add_middleware(ClientCredentialsFastPath, container=container, trusted_proxies=settings.trusted_proxies,
                        secure=bool(settings.cookie_secure))
+    from egov.pki.ocsp import OcspFastPath
+
+    app.add_middleware(OcspFastPath)  # outermost: pre-signed OCSP answers skip the framework
     return app

@@ -97,7 +97,9 @@ def worker(
 
     container = container_or_exit()
     configure_logging(container.settings.log_level, container.settings.log_json)
-    background.run_worker(container, once=once, extra=[jobs.runner(container).round])
+    from egov.pki import maintenance_round
+
+    background.run_worker(container, once=once, extra=[jobs.runner(container).round, maintenance_round(container)])
 
 
 @db_app.command("upgrade")
@@ -207,6 +209,7 @@ for _name, _module, _help in (
     ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
     ("federation", "egov.auth.federation.cli", "Upstream identity providers (VNeID-style): add, list, disable."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
+    ("pki", "egov.pki.cli", "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),
 ):
     try:
         _mod = importlib.import_module(_module)

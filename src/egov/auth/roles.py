@@ -18,6 +18,8 @@ class Role(StrEnum):
     ACCOUNT_ADMIN = "account_admin"
     PLATFORM_ADMIN = "platform_admin"
     IDENTITY_VERIFIER = "identity_verifier"
+    PKI_REGISTRAR = "pki_registrar"
+    PKI_APPROVER = "pki_approver"
 
 
 # Other contexts own their permission enums; the catalogue names their strings literally so
@@ -42,6 +44,11 @@ _AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
 _ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission
                             if p not in (AuthPermission.CLIENT_MANAGE, AuthPermission.IDENTITY_VERIFY)})
 _IDENTITY_VERIFIER = frozenset({AuthPermission.IDENTITY_VERIFY.value})
+# The registration authority (RA) files requests and manages status; approval is another role, so
+# one officer alone never issues a certificate (four eyes; the service also refuses self-approval).
+_PKI_REGISTRAR = frozenset({"pki:certificate:read", "pki:certificate:request", "pki:certificate:revoke"})
+_PKI_APPROVER = frozenset({"pki:certificate:read", "pki:certificate:approve", "pki:crl:publish",
+                           "pki:trust:manage"})
 
 ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_CLERK: _CLERK,
@@ -50,8 +57,10 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.AUDITOR: _AUDITOR,
     Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
     Role.IDENTITY_VERIFIER: _IDENTITY_VERIFIER,
+    Role.PKI_REGISTRAR: _PKI_REGISTRAR,
+    Role.PKI_APPROVER: _PKI_APPROVER,
     Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | _IDENTITY_VERIFIER
-    | {AuthPermission.CLIENT_MANAGE.value},
+    | _PKI_REGISTRAR | _PKI_APPROVER | {AuthPermission.CLIENT_MANAGE.value},
 })
 
 ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
@@ -62,6 +71,8 @@ ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
     Role.ACCOUNT_ADMIN: ("Quản trị tài khoản", "Account administrator"),
     Role.PLATFORM_ADMIN: ("Quản trị hệ thống", "Platform administrator"),
     Role.IDENTITY_VERIFIER: ("Cán bộ xác thực danh tính (một cửa)", "Identity verifier (one-stop desk)"),
+    Role.PKI_REGISTRAR: ("Cán bộ tiếp nhận chứng thư số (RA)", "Certificate registrar (RA)"),
+    Role.PKI_APPROVER: ("Cán bộ phê duyệt chứng thư số", "Certificate approver"),
 })
 
 # Roles only a holder of a *global* grant may hand out: an agency's account administrator must not
