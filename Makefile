@@ -3,12 +3,12 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium fonts-dejavu-core poppler-utils libnss3-tools xmlsec1 softhsm2 opensc
+APT_PACKAGES := chromium fonts-dejavu-core poppler-utils libnss3-tools xmlsec1 softhsm2 opensc apache2-utils
 export EGOV_DATA_DIR ?= var
 HOST ?= localhost
 PORT ?= 8000
 
-.PHONY: help setup system-deps run demo serve worker test test-sqlite test-postgres test-browser lint typecheck \
+.PHONY: help setup node-deps system-deps run demo serve worker test test-sqlite test-postgres test-browser lint typecheck \
         imports migrations-check check bench i18n clean
 
 help: ## Show this help
@@ -21,6 +21,12 @@ $(BIN)/egov: pyproject.toml
 	touch $@
 
 setup: $(BIN)/egov ## Create the virtualenv and install the pinned dependencies
+
+UPSTREAM_IDP := tests/peers/upstream_idp
+$(UPSTREAM_IDP)/node_modules/.package-lock.json: $(UPSTREAM_IDP)/package-lock.json
+	npm ci --prefix $(UPSTREAM_IDP) --no-audit --no-fund --loglevel=error
+
+node-deps: $(UPSTREAM_IDP)/node_modules/.package-lock.json ## The upstream OpenID provider the federation tests run (Node, npm ci)
 
 system-deps: ## Install the Debian packages the tests need (Chromium, poppler, NSS tools, xmlsec1, SoftHSM2)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,7 +45,7 @@ run: setup ## Set up, migrate, load demo data once, and serve on http://localhos
 worker: setup ## Run the background worker (audit sequencer and checkpoints)
 	$(BIN)/egov worker
 
-test: setup system-deps ## Set up and run every check: lint, types, imports, migrations, tests on SQLite and PostgreSQL
+test: setup system-deps node-deps ## Set up and run every check: lint, types, imports, migrations, tests on SQLite and PostgreSQL
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
@@ -58,10 +64,10 @@ imports: setup ## import-linter: context boundaries, kernel independence, who ma
 migrations-check: setup ## alembic check on a fresh SQLite and a fresh PostgreSQL database
 	$(BIN)/python -m tests.tools.migrations_check
 
-test-sqlite: setup ## Tests on SQLite
+test-sqlite: setup node-deps ## Tests on SQLite
 	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 -m "not slow"
 
-test-postgres: setup ## Tests on PostgreSQL (creates and drops its own database)
+test-postgres: setup node-deps ## Tests on PostgreSQL (creates and drops its own database)
 	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not slow and not browser"
 
 test-browser: setup system-deps ## Only the Chromium tests

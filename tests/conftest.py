@@ -26,7 +26,8 @@ from egov.platform.db.roles import ensure_app_role
 from egov.settings import Settings
 
 pytest_plugins = [
-    "tests.factories.registry", "tests.factories.auth", "tests.factories.soc", "tests.factories.signing",
+    "tests.factories.registry", "tests.factories.auth", "tests.factories.soc", "tests.factories.softhsm",
+    "tests.factories.pki", "tests.factories.signing",
 ]
 
 BACKEND = os.environ.get("EGOV_TEST_DATABASE", "sqlite")

@@ -25,12 +25,16 @@ CONTEXT_ROUTERS = (
     "egov.auth.mfa_views",
     "egov.auth.identity_views",
     "egov.auth.delegation_views",
+    "egov.auth.federation.views",
+    "egov.auth.organisation_views",
     "egov.auth.oidc.routes",
     "egov.auth.oidc.admin",
     "egov.registry.views",
     "egov.registry.api",
     "egov.soc.views",
     "egov.soc.api",
+    "egov.pki.views",
+    "egov.pki.api",
     "egov.signing.views",
     "egov.signing.api",
 )
@@ -44,9 +48,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from egov import jobs
+        from egov.pki import maintenance_round
         from egov.soc import background
 
-        runner = (background.start_in_process(container, extra=[jobs.runner(container).round])
+        runner = (background.start_in_process(container, extra=[jobs.runner(container).round,
+                                                                maintenance_round(container)])
                   if settings.run_background_in_process else None)
         try:
             yield
@@ -71,12 +77,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         module = importlib.import_module(module_name)
         app.include_router(module.router)
     errors.install(app)
-    from egov.auth import resolve_principal_for
+    from egov.auth import PRINCIPAL_COOKIES, resolve_principal_for
 
     app.add_middleware(
         RequestContextMiddleware,
         resolver=resolve_principal_for(container),
         trusted_proxies=settings.trusted_proxies,
         secure_cookies=bool(settings.cookie_secure),
+        principal_cookies=PRINCIPAL_COOKIES,
     )
+    from egov.auth.oidc.fast_token import ClientCredentialsFastPath
+
+    # Outermost: machine clients' plain client_credentials requests skip the framework (see its docstring).
+    app.add_middleware(ClientCredentialsFastPath, container=container, trusted_proxies=settings.trusted_proxies,
+                       secure=bool(settings.cookie_secure))
+    from egov.pki.ocsp import OcspFastPath
+
+    app.add_middleware(OcspFastPath)  # outermost: pre-signed OCSP answers skip the framework
     return app

@@ -35,5 +35,12 @@ def build_container(settings: Settings, clock: Clock | None = None, db: Database
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     # Key versions are dated by the platform clock: key rotation schedules follow it (and tests pin it).
-    keys = FileKeyStore(settings.keystore_dir, settings.keystore_passphrase_bytes(), clock=clock.now)
+    keys: KeyStore
+    if settings.key_store == "pkcs11":
+        from egov.platform.keys.pkcs11_store import Pkcs11KeyStore
+
+        keys = Pkcs11KeyStore(settings.pkcs11_module, settings.pkcs11_token_label,
+                              settings.pkcs11_pin.get_secret_value(), clock=clock.now)
+    else:
+        keys = FileKeyStore(settings.keystore_dir, settings.keystore_passphrase_bytes(), clock=clock.now)
     return Container(settings=settings, db=db or Database(settings.database_url), clock=clock, keys=keys)

@@ -97,7 +97,9 @@ def worker(
 
     container = container_or_exit()
     configure_logging(container.settings.log_level, container.settings.log_json)
-    background.run_worker(container, once=once, extra=[jobs.runner(container).round])
+    from egov.pki import maintenance_round
+
+    background.run_worker(container, once=once, extra=[jobs.runner(container).round, maintenance_round(container)])
 
 
 @db_app.command("upgrade")
@@ -205,7 +207,9 @@ for _name, _module, _help in (
     ("audit", "egov.soc.cli", "Tamper-evident audit log: verify, proofs, checkpoints, search."),
     ("accounts", "egov.auth.cli", "Accounts and roles: create officers and administrators, grant roles."),
     ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
+    ("federation", "egov.auth.federation.cli", "Upstream identity providers (VNeID-style): add, list, disable."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
+    ("pki", "egov.pki.cli", "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),
     ("signing", "egov.signing.cli", "Digital signatures: validate (ETSI EN 319 102-1), identities, archives."),
 ):
     try:

@@ -39,6 +39,24 @@ class Settings(BaseSettings):
     database_app_password: SecretStr = SecretStr("")
     keystore_dir: Path | None = None
     keystore_passphrase: SecretStr = SecretStr("")
+    # Where the platform's keys live: encrypted files (default) or a PKCS#11 token (an HSM).
+    key_store: Literal["file", "pkcs11"] = "file"
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    pkcs11_token_label: str = ""
+    pkcs11_pin: SecretStr = SecretStr("")
+    # PKI: the offline root's key store (its own directory, unlocked only in a two-custodian
+    # ceremony) and certificate validity per profile, in days (Decree 68/2024 Art. 9 caps:
+    # subscriber certificates 5 years, renewals 3 years, CA certificates 20 years).
+    pki_root_dir: Path | None = None
+    pki_root_validity_days: int = Field(default=20 * 365, ge=1, le=20 * 365 + 5)
+    pki_issuing_validity_days: int = Field(default=10 * 365, ge=1, le=20 * 365 + 5)
+    pki_subscriber_validity_days: int = Field(default=3 * 365, ge=1, le=5 * 365 + 1)
+    pki_renewal_validity_days: int = Field(default=2 * 365, ge=1, le=3 * 365 + 1)
+    pki_tls_validity_days: int = Field(default=397, ge=1, le=5 * 365 + 1)
+    pki_ocsp_validity_days: int = Field(default=90, ge=1, le=5 * 365 + 1)
+    pki_tsu_validity_days: int = Field(default=3 * 365, ge=1, le=5 * 365 + 1)
+    pki_crl_hours: int = Field(default=24, ge=1, le=24 * 31)
+    pki_ocsp_validity_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     public_url: str = "http://localhost:8000"
     cookie_secure: bool | None = None
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -91,7 +109,8 @@ class Settings(BaseSettings):
     signing_approval_seconds: int = Field(default=300, ge=30, le=1800)
 
     _check_file_refs = field_validator("keystore_passphrase", "database_app_password", "database_url",
-                                       "database_owner_url", "secret_key", "smtp_password", mode="before")(
+                                       "database_owner_url", "secret_key", "smtp_password", "pkcs11_pin",
+                                       mode="before")(
         lambda cls, v: _read_file_reference(v)
     )
 
@@ -104,6 +123,10 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_owner_url", self.database_url)
         if self.keystore_dir is None:
             object.__setattr__(self, "keystore_dir", self.data_dir / "keys")
+        if self.pki_root_dir is None:
+            object.__setattr__(self, "pki_root_dir", self.data_dir / "pki-root")
+        if self.key_store == "pkcs11" and not (self.pkcs11_token_label and self.pkcs11_pin.get_secret_value()):
+            raise ValueError("EGOV_KEY_STORE=pkcs11 needs EGOV_PKCS11_TOKEN_LABEL and EGOV_PKCS11_PIN (file:/path)")
         if self.signing_trust_dir is None:
             object.__setattr__(self, "signing_trust_dir", self.data_dir / "trust")
         if self.checkpoint_dir is None:
@@ -120,7 +143,7 @@ class Settings(BaseSettings):
             )
         if self.environment == "production":
             problems = []
-            if not self.keystore_passphrase.get_secret_value():
+            if self.key_store == "file" and not self.keystore_passphrase.get_secret_value():
                 problems.append("EGOV_KEYSTORE_PASSPHRASE (use file:/path/to/secret)")
             if len(self.secret_key.get_secret_value()) < 32:
                 problems.append("EGOV_SECRET_KEY (32+ random characters; use file:/path/to/secret)")

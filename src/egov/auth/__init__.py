@@ -5,7 +5,7 @@ from egov.auth.interfaces import INVALID_CREDENTIALS_EN, INVALID_CREDENTIALS_VI,
 from egov.auth.models import Account, AccountKind, AccountStatus
 from egov.auth.passwords import Passwords, check_password_policy
 from egov.auth.permissions import AuthPermission
-from egov.auth.resolver import resolve_principal_for
+from egov.auth.resolver import PRINCIPAL_COOKIES, resolve_principal_for
 from egov.auth.roles import ROLE_LABELS, ROLES, Role, grants_for, permissions_of
 from egov.auth.services import AccountService, SignInService
 from egov.auth.services.mfa import SecondFactors
@@ -17,6 +17,7 @@ __all__ = [
     "INVALID_CREDENTIALS_EN",
     "INVALID_CREDENTIALS_VI",
     "PASSWORD_ACR",
+    "PRINCIPAL_COOKIES",
     "ROLES",
     "ROLE_LABELS",
     "SESSION_COOKIE",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -203,14 +203,18 @@ def list_accounts(
 ) -> None:
     """List accounts with their status and roles; tab-separated when the output is not a terminal."""
     rows = _run(lambda s, svc: svc.list_accounts(s, kind=kind, limit=limit))
-    out = Console()
     cells = [(a.username, a.kind, a.display_name, a.status, a.primary_agency_id or "",
               ", ".join(f"{r.role}@{r.agency_id}" for r in roles)) for a, roles in rows]
-    if not out.is_terminal:  # piped: tab-separated lines a script can cut, never truncated
-        for row in cells:
+    print_rows(Console(), ("username", "kind", "name", "status", "agency", "roles"), cells)
+
+
+def print_rows(out: Console, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    """A table on a terminal; piped or scripted, whole values as tab-separated lines a script can cut."""
+    if not out.is_terminal:
+        for row in rows:
             typer.echo("\t".join(row))
         return
-    table = Table("username", "kind", "name", "status", "agency", "roles")
-    for row in cells:
+    table = Table(*header)
+    for row in rows:
         table.add_row(*row)
     out.print(table)

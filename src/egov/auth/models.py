@@ -214,6 +214,9 @@ class OidcClient(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The level of assurance the service itself requires (Decree 69/2024 level 1 or 2): a weaker
+    # session is stepped up (or told how to reach the level), whatever acr_values the request carries.
+    min_level: Mapped[str] = mapped_column(String(1), default="1", server_default="1")
 
 
 class OidcAuthorization(Base):
@@ -271,3 +274,54 @@ class OidcConsent(Base):
     client_id: Mapped[str] = mapped_column(String(64), ForeignKey("oidc_clients.id"))
     scopes: Mapped[str] = mapped_column(Text)  # JSON list
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UpstreamProvider(Base):
+    """An upstream OpenID provider whose sign-ins are accepted (e.g. the national VNeID-style one).
+
+    Its client secret is sealed, not hashed: it has to be sent to the provider. `acr_map` turns the
+    provider's acr values into our levels; an acr not in it is refused rather than guessed.
+    """
+
+    __tablename__ = "auth_upstream_providers"
+    __table_args__ = (CheckConstraint("status IN ('active', 'disabled')", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # a short slug used in URLs: "vneid"
+    display_name: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(500), unique=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    client_secret_sealed: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(String(300))  # space-separated, always with "openid"
+    personal_id_claim: Mapped[str] = mapped_column(String(64))
+    acr_map: Mapped[str] = mapped_column(Text)  # JSON {"upstream acr": "1" | "2"}
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FederatedIdentity(Base):
+    """An upstream subject linked to a local account (found by the personal ID the upstream vouches for)."""
+
+    __tablename__ = "auth_federated_identities"
+    __table_args__ = (UniqueConstraint("provider_id", "subject"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    provider_id: Mapped[str] = mapped_column(String(32), ForeignKey("auth_upstream_providers.id"))
+    subject: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OrganisationMember(Base):
+    """A person's account that may act for an organisation account (added by its representative or an admin)."""
+
+    __tablename__ = "auth_organisation_members"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'member')", name="role"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    member_account_id: Mapped[str] = mapped_column(String(36), ForeignKey("auth_accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[str] = mapped_column(String(36))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

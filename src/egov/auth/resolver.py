@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from egov.bootstrap import Container
 
 Resolver = Callable[[Request], tuple[Principal | None, list[tuple[str, str]]]]
+PRINCIPAL_COOKIES = (SESSION_COOKIE,)  # the only cookies the resolver reads: without them it is not called
 
 
 def resolve_principal_for(container: Container) -> Resolver:

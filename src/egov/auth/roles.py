@@ -18,6 +18,8 @@ class Role(StrEnum):
     ACCOUNT_ADMIN = "account_admin"
     PLATFORM_ADMIN = "platform_admin"
     IDENTITY_VERIFIER = "identity_verifier"
+    PKI_REGISTRAR = "pki_registrar"
+    PKI_APPROVER = "pki_approver"
     DOCUMENT_SIGNER = "document_signer"
     SEAL_KEEPER = "seal_keeper"
     SIGNING_IDENTITY_ADMIN = "signing_identity_admin"
@@ -45,6 +47,11 @@ _AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
 _ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission
                             if p not in (AuthPermission.CLIENT_MANAGE, AuthPermission.IDENTITY_VERIFY)})
 _IDENTITY_VERIFIER = frozenset({AuthPermission.IDENTITY_VERIFY.value})
+# The registration authority (RA) files requests and manages status; approval is another role, so
+# one officer alone never issues a certificate (four eyes; the service also refuses self-approval).
+_PKI_REGISTRAR = frozenset({"pki:certificate:read", "pki:certificate:request", "pki:certificate:revoke"})
+_PKI_APPROVER = frozenset({"pki:certificate:read", "pki:certificate:approve", "pki:crl:publish",
+                           "pki:trust:manage"})
 # Signing with one's own platform-held key still needs the holder's fresh second factor per document;
 # the seal keeper applies the agency's seal; the identity admin pairs keys with pki certificates.
 _DOCUMENT_SIGNER = frozenset({"signing:document:sign"})
@@ -58,11 +65,13 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.AUDITOR: _AUDITOR,
     Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
     Role.IDENTITY_VERIFIER: _IDENTITY_VERIFIER,
+    Role.PKI_REGISTRAR: _PKI_REGISTRAR,
+    Role.PKI_APPROVER: _PKI_APPROVER,
     Role.DOCUMENT_SIGNER: _DOCUMENT_SIGNER,
     Role.SEAL_KEEPER: _SEAL_KEEPER,
     Role.SIGNING_IDENTITY_ADMIN: _SIGNING_IDENTITY_ADMIN,
     Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | _IDENTITY_VERIFIER
-    | {AuthPermission.CLIENT_MANAGE.value},
+    | _PKI_REGISTRAR | _PKI_APPROVER | {AuthPermission.CLIENT_MANAGE.value},
 })
 
 ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
@@ -73,6 +82,8 @@ ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
     Role.ACCOUNT_ADMIN: ("Quản trị tài khoản", "Account administrator"),
     Role.PLATFORM_ADMIN: ("Quản trị hệ thống", "Platform administrator"),
     Role.IDENTITY_VERIFIER: ("Cán bộ xác thực danh tính (một cửa)", "Identity verifier (one-stop desk)"),
+    Role.PKI_REGISTRAR: ("Cán bộ tiếp nhận chứng thư số (RA)", "Certificate registrar (RA)"),
+    Role.PKI_APPROVER: ("Cán bộ phê duyệt chứng thư số", "Certificate approver"),
     Role.DOCUMENT_SIGNER: ("Người ký văn bản", "Document signer"),
     Role.SEAL_KEEPER: ("Văn thư đóng dấu (chữ ký số cơ quan)", "Seal keeper (agency signature)"),
     Role.SIGNING_IDENTITY_ADMIN: ("Quản trị chứng thư ký số", "Signing certificate administrator"),

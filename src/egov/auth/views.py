@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from egov.auth.agencies import agency_choices, agency_id_for_code, agency_labels
+from egov.auth.federation.service import Federation
 from egov.auth.interfaces import InvalidCredentials, SecondFactorRequired, SignedIn
 from egov.auth.models import AccountKind
 from egov.auth.permissions import AuthPermission
@@ -87,8 +88,11 @@ def _end_relying_party_sessions(request: Request, uow: Session, session_id: str)
 
 def _login_page(request: Request, *, next_path: str, username: str = "", error: str = "",
                 field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    with request.app.state.container.db.deferred_sessions() as session:
+        providers = [(p.id, p.display_name) for p in Federation.providers(session)]
     resp = render(request, "auth/login.html", {
         "next": next_path, "username": username, "error": error, "field_errors": field_errors or {},
+        "providers": providers,
     }, status_code=status_code)
     return _allow_relying_party(request, resp, next_path)
 
@@ -176,8 +180,10 @@ def step_up(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, nex
         set_pending_cookie(resp, factors.pending_token(principal.account_id), _secure(request))
         return resp
     has_passkey = bool(Passkeys.from_container(request.app.state.container).list(uow, principal.account_id))
+    upstream = ([(p.id, p.display_name) for p in Federation.providers_reaching(uow, "2")]
+                if principal.kind == AccountKind.CITIZEN.value else [])
     return _allow_relying_party(request, render(request, "auth/step_up.html", {
-        "next": target, "has_passkey": has_passkey}), target)
+        "next": target, "has_passkey": has_passkey, "upstream": upstream}), target)
 
 
 @router.post("/login/second-factor")

@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "egov.soc.models",
     "egov.registry.models",
     "egov.auth.models",
+    "egov.pki.models",
     "egov.signing.models",
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, delete, select
+from sqlalchemy import Exists, Integer, ScalarSelect, String, delete, exists, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from egov.platform.db import Base, UtcDateTime
@@ -43,6 +43,19 @@ class Throttle:
         if wait > 0:
             raise TooManyAttempts(int(wait + 0.999))
         return {r.key for r in rows}
+
+    @staticmethod
+    def columns(keys: list[str], own: str) -> tuple[ScalarSelect[datetime], Exists]:
+        """`check` folded into the caller's own query: the latest `blocked_until` among `keys`, and
+        whether `own` has a bucket (so a success knows whether there is anything to clear)."""
+        blocked = select(func.max(ThrottleBucket.blocked_until)).where(ThrottleBucket.key.in_(keys))
+        return blocked.scalar_subquery(), exists().where(ThrottleBucket.key == own)
+
+    @staticmethod
+    def raise_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
+        wait = (blocked_until - now).total_seconds() if blocked_until is not None else 0.0
+        if wait > 0:
+            raise TooManyAttempts(int(wait + 0.999))
 
     def fail(self, session: Session, keys: list[str], now: datetime) -> None:
         for key in keys:

@@ -2,7 +2,7 @@
 
 from egov.soc.audit_types import SocAudit
 from egov.soc.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
-from egov.soc.recorder import record_event, scrub
+from egov.soc.recorder import event_values, insert_events, record_event, scrub
 
 __all__ = [
     "AuditCheckpoint",
@@ -10,6 +10,8 @@ __all__ = [
     "AuditLeaf",
     "AuditTreeNode",
     "SocAudit",
+    "event_values",
+    "insert_events",
     "record_event",
     "scrub",
 ]

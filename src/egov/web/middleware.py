@@ -65,6 +65,18 @@ def client_ip(scope: Scope, trusted_proxies: list[str]) -> str | None:
     return peer
 
 
+def security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (HSTS only when served over TLS); hot paths that answer
+    without this middleware send the same."""
+    out = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
+           (b"cross-origin-opener-policy", b"same-origin"),
+           (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()")]
+    if secure:
+        out.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return out
+
+
 class RequestContextMiddleware:
     def __init__(
         self,
@@ -72,8 +84,10 @@ class RequestContextMiddleware:
         resolver: PrincipalResolver | None,
         trusted_proxies: list[str],
         secure_cookies: bool,
+        principal_cookies: tuple[str, ...] = (),
     ) -> None:
         self.app = app
+        self.principal_cookies = principal_cookies
         self.resolver = resolver
         self.trusted_proxies = trusted_proxies
         self.secure_cookies = secure_cookies
@@ -98,7 +112,9 @@ class RequestContextMiddleware:
         state["locale"] = locale
         extra_cookies: list[tuple[str, str]] = []
         is_static = scope["path"].startswith("/static/")
-        if self.resolver is not None and not is_static and request.cookies:
+        if (self.resolver is not None and not is_static and request.cookies
+                and (not self.principal_cookies or any(c in request.cookies for c in self.principal_cookies))):
+            # Only a cookie that can name a principal is worth a trip to the thread pool.
             principal, extra_cookies = await anyio.to_thread.run_sync(self.resolver, request)
             state["principal"] = principal
         ctx = RequestContext(
@@ -119,14 +135,11 @@ class RequestContextMiddleware:
                 status_holder["status"] = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = rid
-                headers.setdefault("content-security-policy", CSP)
-                headers["x-content-type-options"] = "nosniff"
-                headers["x-frame-options"] = "DENY"
-                headers["referrer-policy"] = "same-origin"
-                headers["cross-origin-opener-policy"] = "same-origin"
-                headers["permissions-policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
-                if self.secure_cookies:
-                    headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+                for header, header_value in security_headers(self.secure_cookies):
+                    if header == b"content-security-policy":
+                        headers.setdefault("content-security-policy", header_value.decode())  # a page may widen it
+                    else:
+                        headers[header.decode()] = header_value.decode()
                 if not is_static:
                     headers.setdefault("cache-control", "no-store")
                 if new_csrf and not is_static:

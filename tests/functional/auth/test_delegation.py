@@ -28,6 +28,17 @@ def clock() -> FixedClock:
     return FixedClock(datetime(today_vn.year, today_vn.month, today_vn.day, 23, 45, tzinfo=VN).astimezone(UTC))
 
 
+def _enterprise_with_employee(session: Session, clock: FixedClock, registry_tree: RegistryTree) -> tuple[Any, ...]:
+    """An enterprise, its legal representative's account and an employee's account (committed)."""
+    boss = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Lý Thị Giám Đốc")
+    worker = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Đinh Văn Nhân Viên")
+    ent = make_enterprise(session, clock, agency=registry_tree.dept_a, representative=boss)
+    session.commit()
+    boss_acct = make_account(session, kind="citizen", username=boss.personal_id, subject_id=boss.id)
+    worker_acct = make_account(session, kind="citizen", username=worker.personal_id, subject_id=worker.id)
+    return ent, boss_acct, worker_acct
+
+
 def _act(client: Any, party: str) -> Any:
     return client.post("/account/act-as", data={"party": party, "csrf_token": csrf_token(client)},
                        follow_redirects=False)
@@ -76,12 +87,7 @@ def test_an_employee_acts_for_the_enterprise_until_revoked(
 
     from egov.auth.models import Delegation
 
-    boss = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Lý Thị Giám Đốc")
-    worker = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Đinh Văn Nhân Viên")
-    ent = make_enterprise(session, clock, agency=registry_tree.dept_a, representative=boss)
-    session.commit()
-    boss_acct = make_account(session, kind="citizen", username=boss.personal_id, subject_id=boss.id)
-    worker_acct = make_account(session, kind="citizen", username=worker.personal_id, subject_id=worker.id)
+    ent, boss_acct, worker_acct = _enterprise_with_employee(session, clock, registry_tree)
     with TestClient(client.app, base_url="http://localhost") as boss_browser:  # two people, two browsers
         login(client, worker_acct.username)
         assert _act(client, f"enterprise:{ent.id}").status_code == 403  # not delegated yet
@@ -120,3 +126,43 @@ def test_only_the_legal_representative_may_delegate(
         "enterprise_id": ent.id, "delegate": boss.personal_id, "until": "01/01/2099",
         "csrf_token": csrf_token(client)})
     assert resp.status_code == 403 and "người đại diện theo pháp luật" in resp.text
+
+
+def test_a_delegation_reaches_only_the_services_it_names_and_its_tokens_end_with_it(
+    client: Any, session: Session, clock: FixedClock, settings: Settings, registry_tree: RegistryTree
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.factories.oidc import basic, form_headers
+
+    from egov.auth.models import Delegation
+
+    ent, boss_acct, worker_acct = _enterprise_with_employee(session, clock, registry_tree)
+    tax = make_client(session, settings, clock)  # the tax portal the delegation names
+    other = make_client(session, settings, clock)  # a service it does not
+    session.add(Delegation(enterprise_id=ent.id, delegate_account_id=worker_acct.id, services=f'["{tax.client_id}"]',
+                           valid_until=clock.now().date() + timedelta(days=30), granted_by=boss_acct.id,
+                           created_at=clock.now()))
+    session.commit()
+    login(client, worker_acct.username)
+    assert _act(client, f"enterprise:{ent.id}").status_code == 303
+    flow = CodeFlow(tax)
+    tokens = _exchange(client, flow, _code(client, flow)).json()
+    assert "refresh_token" in tokens
+    refused = _code_location(client, CodeFlow(other))
+    assert parse_qs(urlsplit(refused).query)["error"] == ["access_denied"]
+    # Revoked: the refresh token minted while acting no longer works.
+    session.rollback()
+    session.scalars(select(Delegation)).one().revoked_at = clock.now()
+    session.commit()
+    resp = client.post("/oidc/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                       headers=form_headers(basic(tax)))
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant"
+
+
+def _code_location(client: Any, flow: CodeFlow) -> str:
+    from tests.functional.auth.test_oidc import _authorize
+
+    resp = _authorize(client, flow)
+    assert resp.status_code == 303, resp.text
+    return str(resp.headers["location"])

@@ -28,6 +28,7 @@ from tests.factories.oidc import (
     verify_jwt,
 )
 
+from egov.auth.models import OidcClient
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
 from egov.soc import AuditEvent
@@ -327,9 +328,23 @@ def test_a_level_the_session_lacks_is_named_not_silently_downgraded(client: Any,
                                                                     citizen: Any) -> None:
     rp = make_client(session, settings, clock)
     login(client, citizen.username)
-    resp = _authorize(client, CodeFlow(rp), acr_values="urn:vn:egov:loa:2")
-    query = parse_qs(urlsplit(resp.headers["location"]).query)
+    # No online step reaches level 2 for this account: a page says how (in person), not a blind refusal,
+    # and its way back tells the service the requirement was not met.
+    resp = client.get(CodeFlow(rp).authorize_url(acr_values="urn:vn:egov:loa:2"), follow_redirects=False)
+    assert resp.status_code == 403 and "bộ phận một cửa" in resp.text
+    back = re.search(r'href="([^"]+)">Quay lại dịch vụ', resp.text).group(1)  # type: ignore[union-attr]
+    query = parse_qs(urlsplit(html.unescape(back)).query)
     assert query["error"] == ["unmet_authentication_requirements"]
+    silent = client.get(CodeFlow(rp).authorize_url(acr_values="urn:vn:egov:loa:2", prompt="none"),
+                        follow_redirects=False)
+    assert parse_qs(urlsplit(silent.headers["location"]).query)["error"] == ["unmet_authentication_requirements"]
+    # A service that states level 2 itself gets the same answer without asking in the request.
+    strict = make_client(session, settings, clock)
+    row = session.get(OidcClient, strict.client_id)
+    assert row is not None
+    row.min_level = "2"
+    session.commit()
+    assert client.get(CodeFlow(strict).authorize_url(), follow_redirects=False).status_code == 403
 
 
 def test_pairwise_subjects_differ_by_sector_and_personal_id_needs_its_scope(

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from egov.auth.audit import AuthAudit
-from egov.auth.cli import _as_system
+from egov.auth.cli import _as_system, print_rows
 from egov.auth.oidc.clients import GRANT_TYPES
 from egov.auth.oidc.errors import OAuthError
 from egov.auth.oidc.provider import OidcProvider
@@ -98,14 +97,7 @@ def list_clients() -> None:
         return
     rows = [(v.client_id, v.name, v.client_type, v.auth_method, ",".join(v.grant_types), " ".join(v.redirect_uris),
              format_date(v.created_at)) for v in views]
-    if not out.is_terminal:  # piped or scripted: whole values, one client per line, tab-separated
-        for row in rows:
-            print("\t".join(row))
-        return
-    table = Table("client_id", "name", "type", "auth", "grants", "redirect URIs", "created")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+    print_rows(out, ("client_id", "name", "type", "auth", "grants", "redirect URIs", "created"), rows)
 
 
 @clients_app.command("rotate-secret")

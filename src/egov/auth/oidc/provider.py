@@ -34,6 +34,7 @@ from egov.auth.oidc.clients import ClientRegistry, grant_types_of, post_logout_u
 from egov.auth.oidc.dpop import verify_proof
 from egov.auth.oidc.errors import OAuthError, invalid_grant, invalid_request, invalid_token
 from egov.auth.oidc.signing import ALGORITHMS, SigningKeys
+from egov.auth.services.delegation import Delegations
 from egov.platform.clock import Clock
 from egov.platform.ids import new_id, new_token
 from egov.platform.keys.jose import b64url, sign_compact
@@ -286,6 +287,8 @@ class OidcProvider:
             if not known:
                 raise fail("invalid_request", f"acr_values must be among {ACR_PREFIX}1 and {ACR_PREFIX}2")
             req.acr_level = min(known)  # the weakest level the client accepts
+        if req.client.min_level > (req.acr_level or "1"):
+            req.acr_level = req.client.min_level  # the service's own requirement wins over a weaker request
         return req
 
     def _pushed(self, session: Session, client: OidcClient, request_uri: str, now: datetime) -> dict[str, str]:
@@ -351,12 +354,29 @@ class OidcProvider:
                      details={"scopes": req.scopes})
 
     def can_step_up(self, session: Session, req: AuthorizationRequest, principal: Principal) -> bool:
-        """The session is below the requested level but the account's proofing reaches it: a second
-        factor in this session would close the gap (step-up), so ask for one instead of refusing."""
+        """The session is below the requested level but something online closes the gap: a second factor
+        in this session (the account's proofing reaches the level), or, for a citizen, signing in again
+        through an upstream provider that asserts the level. Ask for that instead of refusing."""
         if req.acr_level is None or principal.acr >= req.acr_level:
             return False
         account = session.get(Account, principal.account_id)
-        return account is not None and account.assurance_level >= req.acr_level
+        if account is None:
+            return False
+        if account.assurance_level >= req.acr_level:
+            return True
+        from egov.auth.federation import Federation
+
+        return account.kind == "citizen" and bool(Federation.providers_reaching(session, req.acr_level))
+
+    def level_unreachable(self, req: AuthorizationRequest, principal: Principal) -> bool:
+        return req.acr_level is not None and principal.acr < req.acr_level
+
+    def acting_covers(self, session: Session, account_id: str, party_key: str, client_id: str) -> bool:
+        """Whether the account may still act for `party_key` at this relying party (a delegation names the
+        services it covers by client_id; a guardian, representative or member covers all)."""
+        account = session.get(Account, account_id)
+        party = Delegations(self.clock).still_allowed(session, account, party_key) if account else None
+        return party is not None and party.covers(client_id)
 
     def issue_code(self, session: Session, req: AuthorizationRequest, principal: Principal) -> str:
         """The redirect carrying a fresh code (or an error when the session cannot meet the request)."""
@@ -367,6 +387,10 @@ class OidcProvider:
             return req.error_redirect("unmet_authentication_requirements",
                                       f"the session is at level {level}; the client asked for {req.acr_level}",
                                       self.config.issuer)
+        if principal.represented_party and not self.acting_covers(session, principal.account_id,
+                                                                  principal.represented_party, req.client.id):
+            return req.error_redirect("access_denied", "the delegation the user acts under does not cover this "
+                                      "service", self.config.issuer)
         code = new_token(32)
         params = {
             "redirect_uri": req.redirect_uri, "scope": " ".join(req.scopes), "nonce": req.nonce,
@@ -469,6 +493,10 @@ class OidcProvider:
         account = session.get(Account, row.account_id) if row.account_id else None
         if account is None or not account.is_active:
             raise invalid_grant("the account is no longer active", "account_inactive")
+        represented = claims.get("represented")
+        if represented and not self.acting_covers(session, account.id, represented, client.id):
+            # Acting for someone ends with the delegation (revoked, expired, 14th birthday): so do its tokens.
+            raise invalid_grant("the user may no longer act for the represented party", "delegation_ended")
         row.used_at = now
         ctx = _Grant(client=client, account=account, scopes=asked, acr=claims["acr"], amr=claims["amr"],
                      auth_time=claims["auth_time"], session_id=row.session_id, family_id=row.family_id,

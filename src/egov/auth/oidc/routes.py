@@ -149,6 +149,18 @@ def _consent_page(request: Request, provider: OidcProvider, req: Any, principal:
     return resp
 
 
+def _level_page(request: Request, provider: OidcProvider, req: Any, principal: Principal) -> Response:
+    """The service needs a level no online step reaches for this account: say how to reach it (in person)
+    and offer the way back to the service, which then learns the requirement was not met."""
+    back = req.error_redirect("unmet_authentication_requirements",
+                              f"the session is at level {principal.acr}; the service needs {req.acr_level}",
+                              provider.config.issuer)
+    resp = render(request, "auth/level_needed.html", {"client": req.client, "level": req.acr_level,
+                                                      "current": principal.acr, "back": back}, status_code=403)
+    resp.headers.update(NO_STORE)
+    return resp
+
+
 def _answer(request: Request, step: Callable[[], Response | str]) -> Response:
     """Run one authorization step: a page (sign-in, consent) as is, a location as a redirect
     carrying the code, an untrusted client as an error page, any other error back to the client."""
@@ -189,6 +201,12 @@ def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
                                                        provider.config.issuer))
             target = "/oidc/authorize?" + urlencode(query)
             return RedirectResponse("/login/step-up?" + urlencode({"next": target}), status_code=303)
+        if provider.level_unreachable(req, principal):
+            if "none" in req.prompt:
+                raise RedirectError(req.error_redirect("unmet_authentication_requirements",
+                                                       "the session is below the level the service needs",
+                                                       provider.config.issuer))
+            return _level_page(request, provider, req, principal)
         if provider.consent_missing(uow, req, principal):
             if "none" in req.prompt:
                 raise RedirectError(req.error_redirect("consent_required", "the user has not consented",

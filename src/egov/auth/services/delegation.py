@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
-from egov.auth.models import Account, AccountKind, AuthSession, Delegation
+from egov.auth.models import Account, AccountKind, AuthSession, Delegation, OrganisationMember
+from egov.auth.services.organisations import Organisations
 from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from egov.registry import GUARDIAN_AGE_LIMIT, Citizen, Enterprise, age_on, enterprises_represented_by
@@ -34,9 +35,13 @@ if TYPE_CHECKING:
 class Party:
     key: str  # "citizen:<id>" | "enterprise:<id>"
     label: str
-    via: str  # guardian | legal_representative | delegation
+    via: str  # guardian | legal_representative | member (of the organisation account) | delegation
     services: tuple[str, ...] = ("*",)
     until: date | None = None
+
+    def covers(self, service: str) -> bool:
+        """Whether acting for this party reaches `service` (a relying party's client_id or a service code)."""
+        return "*" in self.services or service in self.services
 
 
 class Delegations:
@@ -58,6 +63,14 @@ class Delegations:
                     out.append(Party(f"citizen:{child.id}", child.full_name, "guardian"))
             for ent in enterprises_represented_by(session, account.subject_id):
                 out.append(Party(f"enterprise:{ent.id}", ent.name, "legal_representative"))
+        known = {p.key for p in out}
+        for org in session.scalars(select(Account).join(
+                OrganisationMember, OrganisationMember.organisation_account_id == Account.id).where(
+                OrganisationMember.member_account_id == account.id, OrganisationMember.removed_at.is_(None),
+                Account.status == "active")):
+            if org.subject_id and f"enterprise:{org.subject_id}" not in known:
+                out.append(Party(f"enterprise:{org.subject_id}", org.display_name, "member"))
+                known.add(f"enterprise:{org.subject_id}")
         for d in session.scalars(select(Delegation).where(Delegation.delegate_account_id == account.id,
                                                           Delegation.revoked_at.is_(None),
                                                           Delegation.valid_until >= today)):
@@ -86,6 +99,8 @@ class Delegations:
             return None
         if account.subject_id and ent.legal_representative_id == account.subject_id:
             return Party(key, ent.name, "legal_representative")
+        if Organisations(self.clock).is_member(session, ent.id, account):
+            return Party(key, ent.name, "member")
         d = session.scalar(select(Delegation).where(
             Delegation.delegate_account_id == account.id, Delegation.enterprise_id == party_id,
             Delegation.revoked_at.is_(None), Delegation.valid_until >= today).limit(1))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,13 +82,17 @@ class SignInService:
         now = self.clock.now()
         name = normalise_username(username)
         acct_key, ip_key = account_throttle_key(name), f"ip:{ip or 'unknown'}"
+        agent = (user_agent or "")[:300] or None
+        # One round trip: the account, its second factor, whether this browser is new to it, and the
+        # backoff of both the account and the address (sign-in is Argon2-bound; every extra query runs
+        # on caches Argon2's 19 MiB just flushed).
+        account, has_factor, new_device, blocked_until, acct_bucket = self._lookup(session, name, agent,
+                                                                                   [acct_key, ip_key])
         try:
-            existing = self.account_throttle.check(session, [acct_key, ip_key], now)  # one query for both
+            Throttle.raise_if_blocked(blocked_until, now)
         except TooManyAttempts:
             self._failed(session, name, None, "throttled", now, keys=None)
             raise
-        agent = (user_agent or "")[:300] or None
-        account, has_factor, new_device = self._account_and_factor(session, name, agent)
         reason = self._refusal(account, password)
         if reason is not None:
             self._failed(session, name, account, reason, now, keys=(acct_key, ip_key))
@@ -96,7 +100,7 @@ class SignInService:
         assert account is not None and account.password_hash is not None
         if self.passwords.needs_rehash(account.password_hash):
             account.password_hash = self.passwords.hash(password)
-        if acct_key in existing:
+        if acct_bucket:
             self.account_throttle.succeed(session, [acct_key])  # the address keeps its count: see below
         # A success does not clear the address's count: a stuffer holding one valid account of
         # their own could otherwise reset their backoff between guesses at everyone else's.
@@ -114,20 +118,23 @@ class SignInService:
         return bool(row[0]) and not bool(row[1])
 
     @staticmethod
-    def _account_and_factor(session: Session, name: str, agent: str | None) -> tuple[Account | None, bool, bool]:
-        """The account, whether it has a second factor, and whether this browser is new to it, in one
-        round trip (sign-in is Argon2-bound; every extra query runs on caches Argon2's 19 MiB flushed)."""
-        if not looks_like_username(name):
-            return None, False, False
+    def _lookup(session: Session, name: str, agent: str | None, keys: list[str]
+                ) -> tuple[Account | None, bool, bool, datetime | None, bool]:
+        """(account, has a second factor, new browser, blocked until, the account's key has a bucket), from
+        one query that costs the same whether the account exists or not (no enumeration by timing)."""
+        blocked, own_bucket = Throttle.columns(keys, keys[0])
         factor = exists().where(Authenticator.account_id == Account.id, Authenticator.kind == "totp",
                                 Authenticator.revoked_at.is_(None))
         seen_any = exists().where(AuthSession.account_id == Account.id)
         seen_here = exists().where(AuthSession.account_id == Account.id, AuthSession.user_agent == agent)
-        row = session.execute(select(Account, factor.label("f"), seen_any.label("a"), seen_here.label("h"))
-                              .where(Account.username == name)).first()
-        if row is None:
-            return None, False, False
-        return row[0], bool(row[1]), bool(row[2]) and not bool(row[3])
+        one = select(literal(1).label("one")).subquery()
+        wanted = name if looks_like_username(name) else ""
+        row = session.execute(
+            select(Account, factor.label("f"), seen_any.label("a"), seen_here.label("h"), blocked.label("b"),
+                   own_bucket.label("o")).select_from(one).outerjoin(Account, Account.username == wanted)).one()
+        account = row[0]
+        return (account, bool(row[1]) and account is not None, account is not None and bool(row[2])
+                and not bool(row[3]), row[4], bool(row[5]))
 
     def complete_second_factor(self, session: Session, pending: str | None, code: str, *, ip: str | None,
                                user_agent: str | None, previous_token: str | None = None) -> SignedIn:
@@ -158,6 +165,13 @@ class SignInService:
         return self._open(session, account, PASSKEY_AMR, self.clock.now(), ip=ip, user_agent=user_agent,
                           previous_token=previous_token, second="passkey")
 
+    def open_federated(self, session: Session, account: Account, *, acr: str, amr: tuple[str, ...],
+                       provider: str, ip: str | None, user_agent: str | None,
+                       previous_token: str | None = None) -> SignedIn:
+        """An upstream provider vouched for this person: the session carries the level it asserted."""
+        return self._open(session, account, amr, self.clock.now(), ip=ip, user_agent=user_agent,
+                          previous_token=previous_token, second=f"federation:{provider}", acr=acr)
+
     def passkey_failed(self, session: Session, reason: str) -> None:
         """Audit a refused passkey sign-in and commit it before the refusal goes back."""
         session.rollback()
@@ -167,7 +181,7 @@ class SignInService:
 
     def _open(self, session: Session, account: Account, amr: tuple[str, ...], now: datetime, *, ip: str | None,
               user_agent: str | None, previous_token: str | None, second: str | None = None,
-              new_device: bool | None = None) -> SignedIn:
+              new_device: bool | None = None, acr: str | None = None) -> SignedIn:
         replaced = self._end_previous(session, previous_token, now)
         agent = (user_agent or "")[:300] or None
         if new_device is None:
@@ -177,7 +191,7 @@ class SignInService:
         token = new_session_token()
         row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
                           expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
-                          acr=session_acr(account, amr), amr=" ".join(amr))
+                          acr=acr or session_acr(account, amr), amr=" ".join(amr))
         session.add(row)
         record_event(session, AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
                      actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,

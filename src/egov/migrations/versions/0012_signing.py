@@ -1,7 +1,7 @@
 """signing: identities, signatures, B-LTA archives, remote approvals
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ import egov.platform.db.base
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -10,9 +10,11 @@ from egov.platform.keys.interfaces import (
     KeyStoreError,
     Signer,
 )
+from egov.platform.keys.pkcs11_store import DEFAULT_PKCS11_MODULE, Pkcs11KeyStore
 from egov.platform.keys.verify import verify_signature
 
 __all__ = [
+    "DEFAULT_PKCS11_MODULE",
     "FileKeyStore",
     "InvalidSignature",
     "KeyAlgorithm",
@@ -21,6 +23,7 @@ __all__ = [
     "KeyStore",
     "KeyStoreError",
     "KeyStoreVerificationError",
+    "Pkcs11KeyStore",
     "Signer",
     "verify_signature",
 ]

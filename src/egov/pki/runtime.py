@@ -1,0 +1,112 @@
+"""The pki parts a process builds once (CA service, OCSP responder, TSA), kept in the container's cache."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from egov.pki.interfaces import IssuedCert, TrustAnchors
+from egov.pki.ocsp import OcspResponder
+from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
+from egov.pki.tsa import TimeStampAuthority
+
+if TYPE_CHECKING:
+    from egov.bootstrap import Container
+
+
+def ca_service(container: Container) -> CertificateAuthorityService:
+    cached = container.cache.get("pki.ca")
+    if not isinstance(cached, CertificateAuthorityService):
+        cached = container.cache["pki.ca"] = CertificateAuthorityService(container.keys, container.clock,
+                                                                         container.settings)
+    return cached
+
+
+def ocsp_responder(container: Container) -> OcspResponder:
+    cached = container.cache.get("pki.ocsp")
+    if not isinstance(cached, OcspResponder):
+        cached = container.cache["pki.ocsp"] = OcspResponder(
+            container.db, ca_service(container), container.clock,
+            validity_minutes=container.settings.pki_ocsp_validity_minutes)
+    return cached
+
+
+def time_stamp_authority(container: Container) -> TimeStampAuthority:
+    cached = container.cache.get("pki.tsa")
+    if not isinstance(cached, TimeStampAuthority):
+        cached = container.cache["pki.tsa"] = TimeStampAuthority(container.db, ca_service(container), container.clock)
+    return cached
+
+
+# --- what other contexts (signing) call ------------------------------------------------------------------
+
+
+def trust_anchors(container: Container, session: Session) -> TrustAnchors:
+    """Roots to build chains to (ours and the trust list's) and the only URLs a validator may fetch."""
+    return ca_service(container).trust_anchors(session)
+
+
+def issue_certificate(container: Container, session: Session, *, profile: str, csr: bytes | str, subject_ref: str,
+                      dns_names: list[str] | None = None, days: int | None = None) -> IssuedCert:
+    """Issue at once as the PKI system (audited), e.g. a signing certificate for a test or a demo;
+    people go through the four-eyes request. Raises ValidationFailed on a bad CSR or subject."""
+    service = ca_service(container)
+    row = service.issue(session, profile=profile, csr=csr, subject_ref=subject_ref, dns_names=dns_names,
+                        by=PKI_SYSTEM, days=days)
+    return service.as_issued(session, row)
+
+
+def timestamp(container: Container, request_der: bytes) -> bytes:
+    """RFC 3161 in-process: a DER TimeStampReq in, a DER TimeStampResp out (same as POST /pki/tsa)."""
+    return time_stamp_authority(container).respond(request_der)
+
+
+def endpoints(public_url: str) -> dict[str, str]:
+    """Where our PKI answers over HTTP (the same URLs the certificates carry in AIA and CDP)."""
+    base = public_url.rstrip("/")
+    return {
+        "ocsp": f"{base}/pki/ocsp",
+        "tsa": f"{base}/pki/tsa",
+        "crl_specialised": f"{base}/pki/crl/specialised.crl",
+        "crl_public": f"{base}/pki/crl/public.crl",
+        "crl_root": f"{base}/pki/crl/root.crl",
+        "ca_root": f"{base}/pki/ca/root.crt",
+        "ca_specialised": f"{base}/pki/ca/specialised.crt",
+        "ca_public": f"{base}/pki/ca/public.crt",
+    }
+
+
+class MaintenanceRound:
+    """Background work for the worker loop: registry-driven revocation and CRL republication, at most
+    every `every_seconds`, in one process of the cluster at a time (an advisory lock on PostgreSQL)."""
+
+    def __init__(self, container: Container, every_seconds: float = 600.0) -> None:
+        self._container = container
+        self._every = every_seconds
+        self._last = float("-inf")
+
+    def __call__(self) -> None:
+        import time
+
+        from egov.platform.context import RequestContext, use_context
+        from egov.platform.db import try_singleton_lock
+        from egov.platform.ids import request_id
+
+        now = time.monotonic()
+        if now - self._last < self._every:
+            return
+        self._last = now
+        service = ca_service(self._container)
+        with use_context(RequestContext(request_id=request_id(), principal=PKI_SYSTEM, channel="worker")), \
+                self._container.db.session() as session:
+            if not try_singleton_lock(session, "pki-maintenance"):
+                return
+            if not any(ca.kind == "issuing" for ca in service.cas(session)):
+                return  # no CA set up yet: nothing to maintain
+            service.reconcile_with_registry(session)
+            service.republish_due_crls(session)
+
+
+def maintenance_round(container: Container) -> MaintenanceRound:
+    return MaintenanceRound(container)
