@@ -197,6 +197,7 @@ def sign_pdf(
     reason: str | None = None,
     location: str | None = None,
     signer: KeyStoreSigner | None = None,
+    validation_moment: datetime | None = None,
 ) -> bytes:
     """Sign `pdf` by incremental update (earlier signatures stay valid); returns the signed bytes.
 
@@ -225,7 +226,8 @@ def sign_pdf(
         reason=reason, location=location,
         embed_validation_info=level.needs_revocation,
         use_pades_lta=level is PadesLevel.B_LTA,
-        validation_context=validation_context(trust) if trust is not None and level.needs_revocation else None,
+        validation_context=(validation_context(trust, moment=validation_moment)
+                            if trust is not None and level.needs_revocation else None),
     )
     stamp_style = None
     params = None

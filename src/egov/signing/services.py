@@ -139,6 +139,8 @@ class SigningService:
         self._signers: dict[tuple[str, bytes], KeyStoreSigner] = {}
         self._identities: dict[str, SigningIdentity] = {}
         self.isolation = shared_validator(timeout=validation_timeout)
+        # Validation happens at the real time unless this says otherwise (tests that pin the pki's clock).
+        self.validation_moment: Callable[[], datetime] | None = None
 
     @classmethod
     def from_container(cls, container: Container) -> SigningService:
@@ -147,10 +149,18 @@ class SigningService:
             return cached
         s = container.settings
         assert s.signing_trust_dir is not None
+        from egov.signing.pki_bridge import PkiTimeStamper, PkiTrust
+
+        files = FileTrust(s.signing_trust_dir, s.signing_fetch_allowlist)
         service = cls(
             clock=container.clock, keys=container.keys, secret_key=s.secret_key_bytes(),
-            trust=FileTrust(s.signing_trust_dir, s.signing_fetch_allowlist),
-            timestamper=HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url else None,
+            # the platform's own CAs and trust list, plus any roots an operator put in the trust directory
+            trust=PkiTrust(container, extra=[files]),
+            # An external TSA when configured, else the platform's own in-process; not on SQLite: pki's TSA
+            # audits each token in a transaction of its own, and SQLite's one write lock is held by the
+            # signing request (pki.timestamp would need to write into the caller's session).
+            timestamper=(HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url
+                         else None if s.is_sqlite else PkiTimeStamper(container)),
             step_up=StepUpVerifier(container), approval_seconds=s.signing_approval_seconds,
             max_upload_bytes=s.signing_max_upload_mb * 1024 * 1024)
         container.cache["signing.service"] = service
@@ -166,7 +176,7 @@ class SigningService:
             by.require(P.IDENTITY_MANAGE)
         cert = x509.load_der_x509_certificate(certificate_der)
         KeyStoreSigner(SigningIdentity(self.keys.signer(key_name), certificate_der, tuple(chain_der)))  # checks
-        check_signing_certificate(certificate_der, list(chain_der), self.trust.trust_source())
+        check_signing_certificate(certificate_der, list(chain_der), self._trust(session), moment=self._moment())
         now = self.clock.now()
         record = SigningIdentityRecord(
             holder=holder, key_name=key_name, certificate_der=certificate_der,
@@ -243,12 +253,13 @@ class SigningService:
             raise SigningError("Tệp quá lớn.", "The file is too large.")
         identity = self._identity(record)
         now = self.clock.now()
-        trust = self.trust.trust_source() if level in ("B-LT", "B-LTA") else None
+        trust = self._trust(session) if level in ("B-LT", "B-LTA") else None
         if kind == "pdf":
             box = VisibleSignature("seal", SEAL_BOX, seal_png=seal_png) if as_seal else VisibleSignature(
                 "officer", OFFICER_BOX)
             out = sign_pdf(data, identity, signing_time=now, level=PadesLevel(level), timestamper=self.timestamper,
-                           trust=trust, visible=box if visible else None, signer=self._signer(identity))
+                           trust=trust, visible=box if visible else None, signer=self._signer(identity),
+                           validation_moment=self._moment())
         elif kind == "xml":
             out = sign_xml(data, identity, signing_time=now, level=level, timestamper=self.timestamper)
         elif kind == "cms":
@@ -355,18 +366,41 @@ class SigningService:
             refuse("bad_token")
         if sha256_hex(data) != approval.document_sha256:
             refuse("hash_mismatch")
-        # one-time: only the request that flips consumed_at from NULL may sign
-        claimed = session.execute(update(RemoteApproval).where(
-            RemoteApproval.id == approval.id, RemoteApproval.consumed_at.is_(None)).values(consumed_at=now))
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if session.scalar(select(RemoteApproval.consumed_at).where(RemoteApproval.id == approval.id)) is not None:
             refuse("already_used")
         record = session.get(SigningIdentityRecord, approval.identity_id)
         if record is None or record.retired_at is not None:
             refuse("identity_retired")
         assert record is not None
         kind: DocumentKind = approval.document_kind  # type: ignore[assignment]
-        return self.sign(session, record, kind, data, level=level, visible=visible, approval_id=approval.id,
-                         account_id=by.account_id)
+        # One-time: only the request that flips consumed_at from NULL keeps its signature; a racing one
+        # loses its signature row and audit event with the savepoint, and its bytes are never returned.
+        savepoint = session.begin_nested()
+        try:
+            signed = self.sign(session, record, kind, data, level=level, visible=visible, approval_id=approval.id,
+                               account_id=by.account_id, flush=True)
+            claimed = session.execute(update(RemoteApproval).where(
+                RemoteApproval.id == approval.id, RemoteApproval.consumed_at.is_(None)).values(consumed_at=now))
+            won = claimed.rowcount == 1  # type: ignore[attr-defined]
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if not won:
+            savepoint.rollback()
+            refuse("already_used")
+        savepoint.commit()
+        return signed
+
+    def _trust(self, session: Session | None) -> TrustSource:
+        """The trust source, read in the caller's transaction when the provider can (PkiTrust)."""
+        in_session = getattr(self.trust, "trust_source_in", None)
+        if session is not None and in_session is not None:
+            found: TrustSource = in_session(session)
+            return found
+        return self.trust.trust_source()
+
+    def _moment(self) -> datetime | None:
+        return self.validation_moment() if self.validation_moment is not None else None
 
     def _token_hash(self, approval: RemoteApproval, token: str) -> str:
         """MAC over the token *and* what it activates: a row edited in the database no longer matches."""
@@ -399,19 +433,19 @@ class SigningService:
 
         `untrusted=True` (public uploads) runs the validation in a worker process with hard time and
         memory limits (signing/isolation.py)."""
-        trust = self.trust.trust_source()
+        trust = self._trust(session)
         if untrusted:
             if kind not in ("pdf", "xml", "cms"):
                 raise SigningError("Loại tệp không hỗ trợ.", "Unsupported file type.")
             report: ValidationReport = self.isolation.validate(kind, data, content, trust, self.max_upload_bytes)
         elif kind == "pdf":
-            report = validate_pdf(data, trust, max_bytes=self.max_upload_bytes)
+            report = validate_pdf(data, trust, max_bytes=self.max_upload_bytes, moment=self._moment())
         elif kind == "xml":
-            report = validate_xml(data, trust, max_bytes=self.max_upload_bytes).report
+            report = validate_xml(data, trust, max_bytes=self.max_upload_bytes, moment=self._moment()).report
         elif kind == "cms":
             if content is None:
                 raise SigningError("Cần tệp nội dung đã ký.", "The signed content file is required.")
-            report = validate_cms(data, content, trust, max_bytes=self.max_upload_bytes)
+            report = validate_cms(data, content, trust, max_bytes=self.max_upload_bytes, moment=self._moment())
         else:
             raise SigningError("Loại tệp không hỗ trợ.", "Unsupported file type.")
         if session is not None:
@@ -443,7 +477,7 @@ class SigningService:
         if self.timestamper is None:
             raise SigningError("Chưa cấu hình dịch vụ cấp dấu thời gian.", "No time-stamping service is configured.")
         now = self.clock.now()
-        renewed = add_archive_timestamp(doc.content, timestamper=self.timestamper, trust=self.trust.trust_source())
+        renewed = add_archive_timestamp(doc.content, timestamper=self.timestamper, trust=self._trust(session))
         expires = _last_doc_timestamp_expiry(renewed) or now + timedelta(days=365)
         previous = doc.content_sha256
         doc.content = renewed

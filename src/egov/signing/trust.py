@@ -32,14 +32,15 @@ class FetchRefused(requests.RequestException):
 
 
 def url_allowed(url: str, allowlist: Sequence[str]) -> bool:
-    """Prefix match on a normalised http(s) URL; userinfo, odd schemes and ports outside the prefix fail."""
+    """An entry ending in "/" allows the URLs under it; any other entry exactly that URL (pki's trust
+    list names whole URLs). http(s) only, no userinfo."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
     if parts.scheme not in ("http", "https") or parts.username or parts.password or not parts.hostname:
         return False
-    return any(url.startswith(prefix) for prefix in allowlist if prefix)
+    return any(url.startswith(entry) if entry.endswith("/") else url == entry for entry in allowlist if entry)
 
 
 class _AllowlistMixin:

@@ -511,19 +511,20 @@ def _paths(vc: Any, cert: asn1_x509.Certificate) -> CancelableAsyncIterator[Any]
 
 
 @loop_safe
-def check_signing_certificate(certificate_der: bytes, chain_der: list[bytes], trust: TrustSource) -> None:
+def check_signing_certificate(certificate_der: bytes, chain_der: list[bytes], trust: TrustSource, *,
+                              moment: datetime | None = None) -> None:
     """Refuse (SigningError with the EN 319 102-1 reason) a certificate that could not make a valid
     signature now: unknown CA, revoked, expired, not for document signing, no revocation data."""
     cert = asn1_x509.Certificate.load(certificate_der)
     chain = [asn1_x509.Certificate.load(c) for c in chain_der]
 
     async def run() -> str | None:
-        vc = validation_context(trust)
+        vc = validation_context(trust, moment=moment)
         vc.certificate_registry.register_multiple(chain)
         op = await validate_cert_usage(cert, vc, SIGNER_USAGE, _paths(vc, cert))
         _, sub = decide(intact=True, valid=True, trust_problem=op.error_subindic, revocation=op.revo_details,
                         not_after=_not_after(cert))
-        return await _refine_chain_failure(sub, cert, chain, lambda: validation_context(trust))
+        return await _refine_chain_failure(sub, cert, chain, lambda: validation_context(trust, moment=moment))
 
     sub = asyncio.run(run())
     if sub is not None:

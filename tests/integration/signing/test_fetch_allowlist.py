@@ -59,7 +59,7 @@ def server() -> Iterator[str]:
         httpd.shutdown()
 
 
-def test_url_allowed_is_a_strict_prefix_match() -> None:
+def test_url_allowed_is_a_strict_match() -> None:
     allow = ["http://pki.egov.vn/crl/"]
     assert url_allowed("http://pki.egov.vn/crl/issuing.crl", allow)
     assert not url_allowed("http://pki.egov.vn/other", allow)
@@ -68,6 +68,11 @@ def test_url_allowed_is_a_strict_prefix_match() -> None:
     assert not url_allowed("file:///etc/passwd", ["file:///"])
     assert not url_allowed("http://169.254.169.254/latest/meta-data", allow)
     assert not url_allowed("http://pki.egov.vn/crl/x", [])
+    # an entry without a trailing slash is one exact URL (the pki trust list names whole URLs)
+    exact = ["http://pki.egov.vn/pki/ocsp"]
+    assert url_allowed("http://pki.egov.vn/pki/ocsp", exact)
+    assert not url_allowed("http://pki.egov.vn/pki/ocsp/../../admin", exact)
+    assert not url_allowed("http://pki.egov.vn/pki/ocspx", exact)
 
 
 def test_certificate_urls_are_not_fetched_unless_allowlisted(server: str, tmp_path: Path) -> None:
