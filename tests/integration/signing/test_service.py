@@ -231,3 +231,34 @@ def test_a_retired_identity_no_longer_signs(session: Session, service: SigningSe
     with pytest.raises(Exception, match="No valid signing certificate"):
         service.request_approval(session, by, "pdf", pdf)
     assert len(events(session, SigningAudit.IDENTITY_RETIRED)) == 1
+
+
+@pytest.mark.postgres_only
+def test_two_racing_uses_of_one_approval_sign_once(session: Session, service: SigningService, clock: FixedClock,
+                                                   db: Any, officer: tuple[Principal, Any]) -> None:
+    """The other request claims the approval while this one is signing: this one's signature is dropped
+    (row and audit event, with its savepoint) and it is refused."""
+    if not db.is_postgres:
+        pytest.skip("SQLite has one writer: two open write transactions cannot race")
+    by, totp = officer
+    pdf = make_pdf()
+    approval = service.request_approval(session, by, "pdf", pdf)
+    token = service.approve(session, by, approval.id, sha256_hex(pdf), totp.at(clock.now()))
+    session.commit()
+    real_sign = service.sign
+
+    def sign_then_lose_the_race(*args: Any, **kwargs: Any) -> Any:
+        out = real_sign(*args, **kwargs)
+        with db.session() as other:  # the winner commits first
+            other.execute(update(RemoteApproval).where(RemoteApproval.id == approval.id)
+                          .values(consumed_at=clock.now()))
+            other.commit()
+        return out
+
+    service.sign = sign_then_lose_the_race  # type: ignore[method-assign]
+    with pytest.raises(ApprovalRefused, match="once"):
+        service.sign_remote(session, by, approval.id, token, pdf)
+    session.commit()  # as the API does, keeping the refusal
+    assert session.scalar(select(SignatureRecord.id)) is None
+    assert events(session, SigningAudit.SIGNED) == []
+    assert len(events(session, SigningAudit.REMOTE_REFUSED)) == 1
