@@ -166,8 +166,8 @@ def main() -> int:
     ap.add_argument("--proof-sizes", default=None,
                     help="audit log sizes for proofs (default 10000,100000,1000000; up to 100000 when --rows < 1M)")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="import,search,audit,oidc,password",
-                    help="comma list of: import, search, audit (foundation), oidc, password (identity)")
+    ap.add_argument("--only", default="import,search,audit,oidc,password,signing",
+                    help="comma list of: import, search, audit (foundation), oidc, password (identity), signing")
     ap.add_argument("--profile", action="store_true", help="also write profiles to results/profiles/")
     ap.add_argument("--summary-only", action="store_true", help="only rebuild results/summary.md from the JSON")
     a = ap.parse_args()
@@ -197,6 +197,8 @@ def main() -> int:
         rcs["oidc_flow"] = run("bench_oidc_flow.py", ["--reps", str(a.reps)], timeout=900)
     if "password" in only:
         rcs["password"] = run("bench_password.py", ["--reps", str(a.reps)], timeout=900)
+    if "signing" in only:  # table printed by the script (results/signing.json)
+        rcs["signing"] = run("bench_signing.py", ["--reps", str(a.reps)], timeout=900)
     text = summary(names, started)
     if any(rcs.values()):
         text += "\nFailed this run (older results may be shown above): " + ", ".join(

@@ -25,8 +25,10 @@ from egov.platform.db import Database
 from egov.platform.db.roles import ensure_app_role
 from egov.settings import Settings
 
-pytest_plugins = ["tests.factories.registry", "tests.factories.auth", "tests.factories.soc", "tests.factories.softhsm",
-                  "tests.factories.pki"]
+pytest_plugins = [
+    "tests.factories.registry", "tests.factories.auth", "tests.factories.soc", "tests.factories.softhsm",
+    "tests.factories.pki", "tests.factories.signing",
+]
 
 BACKEND = os.environ.get("EGOV_TEST_DATABASE", "sqlite")
 PG_ADMIN = os.environ.get("EGOV_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -35,6 +35,8 @@ CONTEXT_ROUTERS = (
     "egov.soc.api",
     "egov.pki.views",
     "egov.pki.api",
+    "egov.signing.views",
+    "egov.signing.api",
 )
 
 

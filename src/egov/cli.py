@@ -210,6 +210,7 @@ for _name, _module, _help in (
     ("federation", "egov.auth.federation.cli", "Upstream identity providers (VNeID-style): add, list, disable."),
     ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
     ("pki", "egov.pki.cli", "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),
+    ("signing", "egov.signing.cli", "Digital signatures: validate (ETSI EN 319 102-1), identities, archives."),
 ):
     try:
         _mod = importlib.import_module(_module)

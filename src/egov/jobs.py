@@ -9,8 +9,10 @@ from egov.platform.jobs import Handler, JobRunner
 def handlers(container: Container) -> dict[str, Handler]:
     from egov.auth import notice_job_handlers, proofing_job_handlers
     from egov.auth.oidc import job_handlers as oidc_jobs
+    from egov.signing import job_handlers as signing_jobs
 
-    return {**oidc_jobs(container), **proofing_job_handlers(container), **notice_job_handlers(container)}
+    return {**oidc_jobs(container), **proofing_job_handlers(container), **notice_job_handlers(container),
+            **signing_jobs(container)}
 
 
 def runner(container: Container) -> JobRunner:

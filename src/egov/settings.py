@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     # SMS: no gateway exists yet; "outbox" (development) writes to EGOV_DATA_DIR/outbox/sms.jsonl.
     sms_sender: Literal["outbox", "none"] = "outbox"
+    # Signing: an RFC 3161 time-stamping URL (empty: B-T and above are refused), the directory of
+    # trusted root certificates and CRLs for validation (default EGOV_DATA_DIR/trust), the only URL
+    # prefixes the validator may fetch revocation data from, and the public upload limit.
+    signing_tsa_url: str = ""
+    signing_trust_dir: Path | None = None
+    signing_fetch_allowlist: list[str] = Field(default_factory=list)
+    signing_max_upload_mb: int = Field(default=10, ge=1, le=100)
+    signing_approval_seconds: int = Field(default=300, ge=30, le=1800)
 
     _check_file_refs = field_validator("keystore_passphrase", "database_app_password", "database_url",
                                        "database_owner_url", "secret_key", "smtp_password", "pkcs11_pin",
@@ -119,6 +127,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "pki_root_dir", self.data_dir / "pki-root")
         if self.key_store == "pkcs11" and not (self.pkcs11_token_label and self.pkcs11_pin.get_secret_value()):
             raise ValueError("EGOV_KEY_STORE=pkcs11 needs EGOV_PKCS11_TOKEN_LABEL and EGOV_PKCS11_PIN (file:/path)")
+        if self.signing_trust_dir is None:
+            object.__setattr__(self, "signing_trust_dir", self.data_dir / "trust")
         if self.checkpoint_dir is None:
             object.__setattr__(self, "checkpoint_dir", self.data_dir / "checkpoints")
         if self.cookie_secure is None:

@@ -8,6 +8,7 @@ from egov.auth.permissions import AuthPermission
 from egov.auth.resolver import PRINCIPAL_COOKIES, resolve_principal_for
 from egov.auth.roles import ROLE_LABELS, ROLES, Role, grants_for, permissions_of
 from egov.auth.services import AccountService, SignInService
+from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.notices import job_handlers as notice_job_handlers
 from egov.auth.services.proofing import job_handlers as proofing_job_handlers
 from egov.auth.sessions import PASSWORD_ACR, SESSION_COOKIE
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidCredentials",
     "Passwords",
     "Role",
+    "SecondFactors",
     "SignInService",
     "SignedIn",
     "check_password_policy",

@@ -20,6 +20,9 @@ class Role(StrEnum):
     IDENTITY_VERIFIER = "identity_verifier"
     PKI_REGISTRAR = "pki_registrar"
     PKI_APPROVER = "pki_approver"
+    DOCUMENT_SIGNER = "document_signer"
+    SEAL_KEEPER = "seal_keeper"
+    SIGNING_IDENTITY_ADMIN = "signing_identity_admin"
 
 
 # Other contexts own their permission enums; the catalogue names their strings literally so
@@ -49,6 +52,11 @@ _IDENTITY_VERIFIER = frozenset({AuthPermission.IDENTITY_VERIFY.value})
 _PKI_REGISTRAR = frozenset({"pki:certificate:read", "pki:certificate:request", "pki:certificate:revoke"})
 _PKI_APPROVER = frozenset({"pki:certificate:read", "pki:certificate:approve", "pki:crl:publish",
                            "pki:trust:manage"})
+# Signing with one's own platform-held key still needs the holder's fresh second factor per document;
+# the seal keeper applies the agency's seal; the identity admin pairs keys with pki certificates.
+_DOCUMENT_SIGNER = frozenset({"signing:document:sign"})
+_SEAL_KEEPER = frozenset({"signing:seal:apply"})
+_SIGNING_IDENTITY_ADMIN = frozenset({"signing:identity:manage"})
 
 ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.REGISTRY_CLERK: _CLERK,
@@ -59,6 +67,9 @@ ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
     Role.IDENTITY_VERIFIER: _IDENTITY_VERIFIER,
     Role.PKI_REGISTRAR: _PKI_REGISTRAR,
     Role.PKI_APPROVER: _PKI_APPROVER,
+    Role.DOCUMENT_SIGNER: _DOCUMENT_SIGNER,
+    Role.SEAL_KEEPER: _SEAL_KEEPER,
+    Role.SIGNING_IDENTITY_ADMIN: _SIGNING_IDENTITY_ADMIN,
     Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | _IDENTITY_VERIFIER
     | _PKI_REGISTRAR | _PKI_APPROVER | {AuthPermission.CLIENT_MANAGE.value},
 })
@@ -73,6 +84,9 @@ ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
     Role.IDENTITY_VERIFIER: ("Cán bộ xác thực danh tính (một cửa)", "Identity verifier (one-stop desk)"),
     Role.PKI_REGISTRAR: ("Cán bộ tiếp nhận chứng thư số (RA)", "Certificate registrar (RA)"),
     Role.PKI_APPROVER: ("Cán bộ phê duyệt chứng thư số", "Certificate approver"),
+    Role.DOCUMENT_SIGNER: ("Người ký văn bản", "Document signer"),
+    Role.SEAL_KEEPER: ("Văn thư đóng dấu (chữ ký số cơ quan)", "Seal keeper (agency signature)"),
+    Role.SIGNING_IDENTITY_ADMIN: ("Quản trị chứng thư ký số", "Signing certificate administrator"),
 })
 
 # Roles only a holder of a *global* grant may hand out: an agency's account administrator must not

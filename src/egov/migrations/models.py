@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "egov.registry.models",
     "egov.auth.models",
     "egov.pki.models",
+    "egov.signing.models",
 )
 
 

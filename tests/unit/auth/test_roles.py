@@ -12,8 +12,11 @@ DISTRICT = "agency-d1"
 def test_editor_includes_clerk_and_platform_admin_includes_everything() -> None:
     assert permissions_of(Role.REGISTRY_CLERK) < permissions_of(Role.REGISTRY_EDITOR)
     everything = set().union(*(perms for role, perms in ROLES.items() if role != Role.PLATFORM_ADMIN))
+    # Signing is deliberately not an administrator's: an operator alone must not be able to sign or seal.
+    signing = {p for p in everything if p.startswith("signing:")}
+    assert signing == {"signing:document:sign", "signing:seal:apply", "signing:identity:manage"}
     # Managing single sign-on clients is platform-wide: no agency-scoped role carries it.
-    assert permissions_of(Role.PLATFORM_ADMIN) == everything | {"auth:client:manage"}
+    assert permissions_of(Role.PLATFORM_ADMIN) == (everything - signing) | {"auth:client:manage"}
     assert "auth:client:manage" not in permissions_of(Role.ACCOUNT_ADMIN)
     assert "auth:identity:verify" not in permissions_of(Role.ACCOUNT_ADMIN)
 

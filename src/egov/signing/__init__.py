@@ -1,0 +1,42 @@
+"""Signing: PAdES, XAdES and detached CMS signatures with key-store keys; ETSI validation reports."""
+
+from egov.signing.audit import SigningAudit
+from egov.signing.enrolment import certification_request, ensure_remote_key
+from egov.signing.interfaces import (
+    ApprovalRefused,
+    IdentityProvider,
+    RevocationData,
+    SigningError,
+    SigningIdentity,
+    TrustProvider,
+    TrustSource,
+    UnsafeInput,
+)
+from egov.signing.pades import PadesLevel, VisibleSignature
+from egov.signing.permissions import SigningPermission
+from egov.signing.services import SignedDocument, SigningService
+from egov.signing.tasks import job_handlers
+from egov.signing.validation import Indication, SignatureReport, ValidationReport
+
+__all__ = [
+    "ApprovalRefused",
+    "IdentityProvider",
+    "Indication",
+    "PadesLevel",
+    "RevocationData",
+    "SignatureReport",
+    "SignedDocument",
+    "SigningAudit",
+    "SigningError",
+    "SigningIdentity",
+    "SigningPermission",
+    "SigningService",
+    "TrustProvider",
+    "TrustSource",
+    "UnsafeInput",
+    "ValidationReport",
+    "VisibleSignature",
+    "certification_request",
+    "ensure_remote_key",
+    "job_handlers",
+]
