@@ -27,6 +27,7 @@ CONTEXT_ROUTERS = (
     "egov.auth.delegation_views",
     "egov.auth.federation.views",
     "egov.auth.organisation_views",
+    "egov.auth.certificate_views",
     "egov.auth.oidc.routes",
     "egov.auth.oidc.admin",
     "egov.registry.views",

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: float = Field(default=5.0, gt=0)
     checkpoint_dir: Path | None = None
     trusted_proxies: list[str] = Field(default_factory=list)
+    # TLS client certificates: the reverse proxy that terminated TLS passes the verified certificate
+    # (URL-encoded PEM, nginx's $ssl_client_escaped_cert) in this header; believed only from these peers.
+    client_cert_proxies: list[str] = Field(default_factory=list)
+    client_cert_header: str = "x-ssl-client-cert"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     default_locale: Literal["vi", "en"] = "vi"

@@ -42,3 +42,4 @@ class AuthAudit(StrEnum):
     ORGANISATION_OPENED = "auth:organisation:opened"
     ORGANISATION_MEMBER_ADDED = "auth:organisation:member_added"
     ORGANISATION_MEMBER_REMOVED = "auth:organisation:member_removed"
+    CERTIFICATE_SIGN_IN = "auth:certificate:signed_in"

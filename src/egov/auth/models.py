@@ -226,7 +226,7 @@ class OidcAuthorization(Base):
     """
 
     __tablename__ = "oidc_authorizations"
-    __table_args__ = (CheckConstraint("kind IN ('par', 'code', 'jti', 'dpop')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('par', 'code', 'jti', 'dpop', 'chal')", name="kind"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex of the handle
     kind: Mapped[str] = mapped_column(String(8))

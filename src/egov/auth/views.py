@@ -19,7 +19,7 @@ from egov.auth.roles import ROLE_LABELS, ROLES
 from egov.auth.services import AccountService, SignInService
 from egov.auth.services.delegation import Delegations
 from egov.auth.services.mfa import SecondFactors
-from egov.auth.services.passkeys import Passkeys
+from egov.auth.services.passkeys import PHISHING_RESISTANT_AMR, Passkeys
 from egov.auth.sessions import (
     PENDING_COOKIE,
     SESSION_COOKIE,
@@ -330,7 +330,7 @@ def back_office(request: Request, principal: SignedInPrincipal) -> Response:
          "Register the portals and systems that sign users in through the platform."),
     ]
     settings = request.app.state.container.settings
-    needs_passkey = bool(settings.staff_require_passkey) and "hwk" not in principal.amr
+    needs_passkey = bool(settings.staff_require_passkey) and not PHISHING_RESISTANT_AMR & set(principal.amr)
     return render(request, "auth/back_office.html",
                   {"links": [link for link in links if principal.can(link[0])], "needs_passkey": needs_passkey})
 

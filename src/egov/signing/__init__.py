@@ -1,6 +1,12 @@
 """Signing: PAdES, XAdES and detached CMS signatures with key-store keys; ETSI validation reports."""
 
 from egov.signing.audit import SigningAudit
+from egov.signing.authentication import (
+    CertificateIdentity,
+    CertificateRefused,
+    authenticate_certificate,
+    verify_possession,
+)
 from egov.signing.enrolment import certification_request, ensure_remote_key
 from egov.signing.interfaces import (
     ApprovalRefused,
@@ -14,15 +20,19 @@ from egov.signing.interfaces import (
 )
 from egov.signing.pades import PadesLevel, VisibleSignature
 from egov.signing.permissions import SigningPermission
+from egov.signing.pki_bridge import PkiTrust
 from egov.signing.services import SignedDocument, SigningService
 from egov.signing.tasks import job_handlers
 from egov.signing.validation import Indication, SignatureReport, ValidationReport
 
 __all__ = [
     "ApprovalRefused",
+    "CertificateIdentity",
+    "CertificateRefused",
     "IdentityProvider",
     "Indication",
     "PadesLevel",
+    "PkiTrust",
     "RevocationData",
     "SignatureReport",
     "SignedDocument",
@@ -36,7 +46,9 @@ __all__ = [
     "UnsafeInput",
     "ValidationReport",
     "VisibleSignature",
+    "authenticate_certificate",
     "certification_request",
     "ensure_remote_key",
     "job_handlers",
+    "verify_possession",
 ]

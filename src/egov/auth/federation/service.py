@@ -214,8 +214,8 @@ class Federation:
             level = self._level(p, claims)
             account = self._link(session, p, claims)
             amr = tuple(a for a in claims.get("amr", []) if isinstance(a, str) and a in RFC8176_AMR)
-            signed_in = self.sign_in.open_federated(session, account, acr=level, amr=amr, provider=p.id, ip=ip,
-                                                    user_agent=user_agent, previous_token=previous_token)
+            signed_in = self.sign_in.open_vouched(session, account, acr=level, amr=amr, via=f"federation:{p.id}",
+                                                  ip=ip, user_agent=user_agent, previous_token=previous_token)
         except UpstreamError as exc:
             self._refused(session, provider_id, exc.reason)
             raise

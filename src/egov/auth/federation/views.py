@@ -66,5 +66,7 @@ def callback(request: Request, provider_id: str, _: Public, uow: UnitOfWork) -> 
 
 
 def _failed(request: Request, exc: UpstreamError) -> Response:
-    return render(request, "auth/federation_failed.html", {"error": exc.detail(get_locale())},
-                  status_code=exc.status)
+    return render(request, "auth/sign_in_failed.html", {
+        "heading": ("Không đăng nhập được qua nhà cung cấp định danh",
+                    "Signing in through the identity provider failed"),
+        "error": exc.detail(get_locale())}, status_code=exc.status)

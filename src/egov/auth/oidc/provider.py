@@ -517,6 +517,19 @@ class OidcProvider:
                      family_id=new_id(), code_id=None, jkt=dpop_jkt, nonce=None)
         return self._issue(session, ctx, "client_credentials", refresh=False)
 
+    def certificate_token(self, session: Session, client: OidcClient, scopes: list[str]) -> dict[str, Any]:
+        """An access token for an agency system that proved it holds its agency certificate's key by
+        signing our challenge (the caller checked both): level 2, `amr` ["sc"]."""
+        allowed = [s for s in scopes_of(client) if s not in SCOPES]
+        asked = scopes or allowed
+        bad = [s for s in asked if s not in allowed]
+        if bad:
+            raise OAuthError("invalid_scope", f"scope not allowed for this client: {' '.join(bad)}")
+        ctx = _Grant(client=client, account=None, scopes=asked, acr=ACR_PREFIX + "2", amr=["sc"],
+                     auth_time=int(self.clock.now().timestamp()), session_id=None, family_id=new_id(),
+                     code_id=None, jkt=None, nonce=None)
+        return self._issue(session, ctx, "certificate_challenge", refresh=False)
+
     def _issue(self, session: Session, g: _Grant, grant: str, *, refresh: bool) -> dict[str, Any]:
         now = self.clock.now()
         stamp = int(now.timestamp())

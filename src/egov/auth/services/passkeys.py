@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 RP_NAME = "Nền tảng Chính phủ điện tử"
 CEREMONY_SECONDS = 300
 PASSKEY_AMR = ("hwk", "user", "mfa")  # RFC 8176: a key held in hardware, user verification, multi-factor
+CERTIFICATE_AMR = ("sc", "mfa")  # RFC 8176 "sc": the certificate's key on a smart card / USB token (+ its PIN)
+# What staff sessions need: a key bound to this origin (passkey) or a client certificate checked in TLS.
+PHISHING_RESISTANT_AMR = frozenset({"hwk", "sc"})
 
 
 def _b64url(data: bytes) -> str:

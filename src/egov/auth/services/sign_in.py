@@ -17,7 +17,7 @@ from egov.auth.passwords import Passwords, WrongPassword
 from egov.auth.roles import grants_for
 from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.notices import notify
-from egov.auth.services.passkeys import PASSKEY_AMR
+from egov.auth.services.passkeys import PASSKEY_AMR, PHISHING_RESISTANT_AMR
 from egov.auth.services.proofing import session_acr
 from egov.auth.sessions import PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
 from egov.auth.usernames import account_throttle_key, looks_like_username, normalise_username
@@ -165,12 +165,12 @@ class SignInService:
         return self._open(session, account, PASSKEY_AMR, self.clock.now(), ip=ip, user_agent=user_agent,
                           previous_token=previous_token, second="passkey")
 
-    def open_federated(self, session: Session, account: Account, *, acr: str, amr: tuple[str, ...],
-                       provider: str, ip: str | None, user_agent: str | None,
-                       previous_token: str | None = None) -> SignedIn:
-        """An upstream provider vouched for this person: the session carries the level it asserted."""
+    def open_vouched(self, session: Session, account: Account, *, acr: str, amr: tuple[str, ...], via: str,
+                     ip: str | None, user_agent: str | None, previous_token: str | None = None) -> SignedIn:
+        """Something other than our own factors vouched for this person (an upstream provider, a
+        certificate): the session carries the level it established; `via` names it in the audit log."""
         return self._open(session, account, amr, self.clock.now(), ip=ip, user_agent=user_agent,
-                          previous_token=previous_token, second=f"federation:{provider}", acr=acr)
+                          previous_token=previous_token, second=via, acr=acr)
 
     def passkey_failed(self, session: Session, reason: str) -> None:
         """Audit a refused passkey sign-in and commit it before the refusal goes back."""
@@ -301,7 +301,7 @@ class SignInService:
         assignments = session.execute(select(RoleAssignment.role, RoleAssignment.agency_id)
                                       .where(RoleAssignment.account_id == account.id)).all()
         grants = grants_for((r, a) for r, a in assignments)
-        if self.staff_require_passkey and account.kind in STAFF_KINDS and "hwk" not in amr:
+        if self.staff_require_passkey and account.kind in STAFF_KINDS and not PHISHING_RESISTANT_AMR & set(amr):
             # Roles only in a phishing-resistant session; this one may still set up a passkey.
             grants = frozenset()
         represented = None
