@@ -144,7 +144,8 @@ STAFF = [
     ("admin", "admin", "Quản trị hệ thống", "Trần Minh Quân", "000.00.02.H29", "Quản trị hệ thống",
      [(Role.PLATFORM_ADMIN, GLOBAL)]),
     ("canbo.thanhpho", "officer", "Lê Thị Thu Hà", "Lê Thị Thu Hà", CITY, "Chuyên viên Văn phòng UBND Thành phố",
-     [(Role.REGISTRY_EDITOR, CITY), (Role.REGISTRY_EXPORTER, CITY)]),
+     [(Role.REGISTRY_EDITOR, CITY), (Role.REGISTRY_EXPORTER, CITY), (Role.DOCUMENT_SIGNER, CITY),
+      (Role.SEAL_KEEPER, CITY)]),
     ("canbo.benthanh", "officer", "Phạm Văn Hùng", "Phạm Văn Hùng", "000.00.22.H29", "Công chức Tư pháp – Hộ tịch",
      [(Role.REGISTRY_CLERK, "000.00.22.H29"), (Role.IDENTITY_VERIFIER, "000.00.22.H29")]),
     ("kiemtoan", "officer", "Đỗ Ngọc Lan", "Đỗ Ngọc Lan", "000.00.02.H29", "Thanh tra viên",
@@ -159,6 +160,7 @@ def load(container: Container, citizens: int = 10_000, seed: int = 2026) -> list
     today = today_vn(container.clock)
     accounts = AccountService.from_container(container)
     out: list[tuple[str, str, str]] = []
+    signer: tuple[str, str, str, str, str] | None = None
     with use_context(RequestContext(request_id="demo-load", channel="cli")), container.db.session() as session:
         if find_agency_by_code(session, CITY) is not None:
             raise RuntimeError("demo data is already loaded (agency 000.00.00.H29 exists)")
@@ -192,8 +194,8 @@ def load(container: Container, citizens: int = 10_000, seed: int = 2026) -> list
             agency = find_agency_by_code(session, agency_code)
             assert agency is not None
             officer = create_officer(session, container.clock, citizen_id=citizen.id, by=SYSTEM_PRINCIPAL)
-            add_position(session, container.clock, officer_id=officer.id, agency_id=agency.id, title=title,
-                         starts_on=date(2025, 7, 1), by=SYSTEM_PRINCIPAL)
+            position = add_position(session, container.clock, officer_id=officer.id, agency_id=agency.id,
+                                    title=title, starts_on=date(2025, 7, 1), by=SYSTEM_PRINCIPAL)
             account = accounts.create_account(session, kind=kind, username=username, display_name=display,
                                               password=DEMO_PASSWORD, subject_id=officer.id,
                                               primary_agency_id=agency.id)
@@ -202,11 +204,50 @@ def load(container: Container, citizens: int = 10_000, seed: int = 2026) -> list
                 agency_id = target if isinstance(target, str) else target.id  # type: ignore[union-attr]
                 accounts.grant_role(session, account.id, str(role), agency_id)
             out.append((username, DEMO_PASSWORD, ", ".join(f"{r} @ {w}" for r, w in roles)))
+            if username == SIGNING_OFFICER:
+                signer = (account.id, position.id, person_name, title, agency.name_vi)
+        assert signer is not None
+        _pki_and_signing(session, container, signer)
         citizen_row = adults[0]
         accounts.create_account(session, kind="citizen", username=citizen_row["personal_id"],
                                 display_name=citizen_row["full_name"], password=DEMO_PASSWORD)
         out.append((citizen_row["personal_id"], DEMO_PASSWORD, f"công dân {citizen_row['full_name']}"))
     return out
+
+
+SIGNING_OFFICER = "canbo.thanhpho"
+
+
+def _pki_and_signing(session: Session, container: Container, officer: tuple[str, str, str, str, str]) -> None:
+    """The CA hierarchy (a root ceremony whose two shares are written beside the data: demo only), a
+    signing certificate for one officer and the City's seal, so signing and verifying work at once."""
+    from egov import pki
+    from egov.platform.keys import KeyAlgorithm
+    from egov.signing import SigningService, certification_request, ensure_remote_key
+
+    ca = pki.ca_service(container)
+    _root, share_a, share_b = ca.init_root(session)
+    for issuer in ("specialised", "public"):
+        ca.certify_issuing_ca(session, issuer, share_a, share_b)
+    shares = container.settings.data_dir / "pki-root-shares.txt"
+    shares.write_text("DEMO ONLY: in production each custodian keeps one share, never together, never on disk.\n"
+                      f"share A: {share_a}\nshare B: {share_b}\n", encoding="utf-8")
+    shares.chmod(0o600)
+    signing = SigningService.from_container(container)
+    account_id, position_id, name, title, agency_name = officer
+    key = ensure_remote_key(container.keys, account_id)
+    issued = pki.issue_certificate(container, session, profile="officer_signing", subject_ref=position_id,
+                                   csr=certification_request(container.keys, key, common_name=name))
+    signing.register_identity(session, holder=f"account:{account_id}", key_name=key, certificate_der=issued.cert_der,
+                              chain_der=issued.chain_der, display_name=name, position=title, agency_name=agency_name)
+    city = find_agency_by_code(session, CITY)
+    assert city is not None
+    seal_key = f"seal-{city.id}"
+    container.keys.create(seal_key, KeyAlgorithm.ECDSA_P256)
+    seal = pki.issue_certificate(container, session, profile="agency_seal", subject_ref=CITY,
+                                 csr=certification_request(container.keys, seal_key, common_name=city.name_vi))
+    signing.register_identity(session, holder=f"agency:{city.id}", key_name=seal_key, certificate_der=seal.cert_der,
+                              chain_der=seal.chain_der, display_name=city.name_vi, agency_name=city.name_vi)
 
 
 @app.command("load")

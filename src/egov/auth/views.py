@@ -93,6 +93,7 @@ def _login_page(request: Request, *, next_path: str, username: str = "", error: 
     resp = render(request, "auth/login.html", {
         "next": next_path, "username": username, "error": error, "field_errors": field_errors or {},
         "providers": providers,
+        "certificate_sign_in": bool(request.app.state.container.settings.client_cert_proxies),
     }, status_code=status_code)
     return _allow_relying_party(request, resp, next_path)
 

@@ -7,6 +7,7 @@ from egov.pki.permissions import PkiPermission
 from egov.pki.profiles import Issuer, Profile
 from egov.pki.runtime import (
     ca_service,
+    certificate_status,
     endpoints,
     issue_certificate,
     maintenance_round,
@@ -31,6 +32,7 @@ __all__ = [
     "Profile",
     "TrustAnchors",
     "ca_service",
+    "certificate_status",
     "endpoints",
     "issue_certificate",
     "maintenance_round",

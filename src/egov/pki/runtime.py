@@ -57,9 +57,24 @@ def issue_certificate(container: Container, session: Session, *, profile: str, c
     return service.as_issued(session, row)
 
 
-def timestamp(container: Container, request_der: bytes) -> bytes:
-    """RFC 3161 in-process: a DER TimeStampReq in, a DER TimeStampResp out (same as POST /pki/tsa)."""
-    return time_stamp_authority(container).respond(request_der)
+def certificate_status(session: Session, certificate_der: bytes) -> str | None:
+    """"valid", "suspended" or "revoked" for a certificate our CAs issued (None for anyone else's): the
+    signing context asks before every signature, so a revocation stops signing at once."""
+    from cryptography import x509
+    from sqlalchemy import select
+
+    from egov.pki.models import IssuedCertificate
+
+    serial = format(x509.load_der_x509_certificate(certificate_der).serial_number, "x")
+    row = session.scalar(select(IssuedCertificate.status).where(IssuedCertificate.serial == serial,
+                                                                IssuedCertificate.cert_der == certificate_der))
+    return str(row) if row is not None else None
+
+
+def timestamp(container: Container, request_der: bytes, session: Session | None = None) -> bytes:
+    """RFC 3161 in-process: a DER TimeStampReq in, a DER TimeStampResp out (same as POST /pki/tsa); with
+    `session`, audited in the caller's transaction."""
+    return time_stamp_authority(container).respond(request_der, session)
 
 
 def endpoints(public_url: str) -> dict[str, str]:

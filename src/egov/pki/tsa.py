@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy.orm import Session
 
 from egov.pki.profiles import POLICY_ARC, Profile
 from egov.platform.clock import Clock
@@ -60,12 +62,12 @@ class TimeStampAuthority:
         self._lock = threading.Lock()
         self._unit: tuple[Any, ax509.Certificate, datetime] | None = None
 
-    def _tsu(self) -> tuple[Any, ax509.Certificate]:
+    def _tsu(self, session: Session | None = None) -> tuple[Any, ax509.Certificate]:
         now = self._clock.now()
         unit = self._unit
         if unit is None or unit[2] - now < timedelta(days=1):
-            with self._lock, self._db.session() as session:
-                row, ca = self._service.service_certificate(session, Profile.TSU)
+            with self._lock, (nullcontext(session) if session is not None else self._db.session()) as work:
+                row, ca = self._service.service_certificate(work, Profile.TSU)
                 signer = self._service.keys.signer(f"pki-tsu-{ca.name}")
                 cert = x509.load_der_x509_certificate(row.cert_der)
                 spki = cert.public_key().public_bytes(serialization.Encoding.DER,
@@ -75,10 +77,14 @@ class TimeStampAuthority:
                 unit = self._unit = (signer, ax509.Certificate.load(row.cert_der), cert.not_valid_after_utc)
         return unit[0], unit[1]
 
-    def respond(self, request_der: bytes) -> bytes:
-        """DER TimeStampResp; a bad request gets a `rejection` with the RFC 3161 failInfo, never an exception."""
+    def respond(self, request_der: bytes, session: Session | None = None) -> bytes:
+        """DER TimeStampResp; a bad request gets a `rejection` with the RFC 3161 failInfo, never an exception.
+
+        With `session`, the time-stamp's audit event (and any certificate lookup) joins the caller's
+        transaction: a signature and its time-stamp are recorded together, and on SQLite (one writer)
+        the signing request does not wait on itself."""
         try:
-            return self._grant(request_der)
+            return self._grant(request_der, session)
         except TimeStampRefused as exc:
             return _rejection(exc.fail_info, exc.text)
 
@@ -104,9 +110,9 @@ class TimeStampAuthority:
             raise TimeStampRefused("unaccepted_extensions", "no request extensions are accepted")
         return req
 
-    def _grant(self, request_der: bytes) -> bytes:
+    def _grant(self, request_der: bytes, session: Session | None) -> bytes:
         req = self._parse(request_der)
-        signer, cert = self._tsu()
+        signer, cert = self._tsu(session)
         now = self._clock.now()
         serial = int.from_bytes(secrets.token_bytes(16), "big") >> 1  # 127 random bits, positive
         info: dict[str, Any] = {
@@ -162,8 +168,8 @@ class TimeStampAuthority:
         if self._audit:
             from egov.pki.audit import PkiAudit
 
-            with self._db.session() as session:
-                record_event(session, PkiAudit.TIMESTAMP_ISSUED, object_type="pki_timestamp",
+            with nullcontext(session) if session is not None else self._db.session() as work:
+                record_event(work, PkiAudit.TIMESTAMP_ISSUED, object_type="pki_timestamp",
                              object_id=format(serial, "x"),
                              details={"hash_algorithm": req["message_imprint"]["hash_algorithm"]["algorithm"].native,
                                       "hashed_message": req["message_imprint"]["hashed_message"].native.hex(),

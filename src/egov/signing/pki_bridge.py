@@ -55,11 +55,16 @@ class PkiTrust:
 class PkiTimeStamper(TimeStamper):
     """RFC 3161 through the pki context's TSA in this process (same code as POST /pki/tsa)."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, session: Session | None = None) -> None:
         super().__init__()
         self.container = container
+        self.session = session
+
+    def bound(self, session: Session) -> PkiTimeStamper:
+        """The same TSA, its audit events joining `session` (the signature's own transaction)."""
+        return PkiTimeStamper(self.container, session)
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         from egov import pki
 
-        return tsp.TimeStampResp.load(pki.timestamp(self.container, req.dump()))
+        return tsp.TimeStampResp.load(pki.timestamp(self.container, req.dump(), self.session))

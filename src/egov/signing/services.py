@@ -156,11 +156,9 @@ class SigningService:
             clock=container.clock, keys=container.keys, secret_key=s.secret_key_bytes(),
             # the platform's own CAs and trust list, plus any roots an operator put in the trust directory
             trust=PkiTrust(container, extra=[files]),
-            # An external TSA when configured, else the platform's own in-process; not on SQLite: pki's TSA
-            # audits each token in a transaction of its own, and SQLite's one write lock is held by the
-            # signing request (pki.timestamp would need to write into the caller's session).
-            timestamper=(HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url
-                         else None if s.is_sqlite else PkiTimeStamper(container)),
+            # An external TSA when configured, else the platform's own in-process, whose audit events join
+            # the signing transaction (so SQLite's one writer does not wait on itself).
+            timestamper=(HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url else PkiTimeStamper(container)),
             step_up=StepUpVerifier(container), approval_seconds=s.signing_approval_seconds,
             max_upload_bytes=s.signing_max_upload_mb * 1024 * 1024)
         container.cache["signing.service"] = service
@@ -252,20 +250,27 @@ class SigningService:
         if len(data) > self.max_upload_bytes:
             raise SigningError("Tệp quá lớn.", "The file is too large.")
         identity = self._identity(record)
+        from egov import pki
+
+        if pki.certificate_status(session, identity.certificate_der) not in (None, "valid"):
+            # Revoked or on hold in our own CA: stop at once, whatever the identity record says.
+            raise SigningError("Chứng thư số đã bị thu hồi hoặc tạm dừng: không ký được.",
+                               "The certificate is revoked or suspended: it cannot sign.")
         now = self.clock.now()
         trust = self._trust(session) if level in ("B-LT", "B-LTA") else None
+        timestamper = self._timestamper(session)
         if kind == "pdf":
             box = VisibleSignature("seal", SEAL_BOX, seal_png=seal_png) if as_seal else VisibleSignature(
                 "officer", OFFICER_BOX)
-            out = sign_pdf(data, identity, signing_time=now, level=PadesLevel(level), timestamper=self.timestamper,
+            out = sign_pdf(data, identity, signing_time=now, level=PadesLevel(level), timestamper=timestamper,
                            trust=trust, visible=box if visible else None, signer=self._signer(identity),
                            validation_moment=self._moment())
         elif kind == "xml":
-            out = sign_xml(data, identity, signing_time=now, level=level, timestamper=self.timestamper)
+            out = sign_xml(data, identity, signing_time=now, level=level, timestamper=timestamper)
         elif kind == "cms":
             if level not in ("B-B", "B-T"):
                 raise SigningError("CMS chỉ hỗ trợ mức B-B và B-T.", "CMS supports levels B-B and B-T.")
-            out = sign_detached(data, identity, timestamper=self.timestamper if level == "B-T" else None,
+            out = sign_detached(data, identity, timestamper=timestamper if level == "B-T" else None,
                                 signer=self._signer(identity))
         else:
             raise SigningError("Loại văn bản không hỗ trợ.", f"Unsupported document kind {kind!r}.")
@@ -469,15 +474,23 @@ class SigningService:
                      details={"sha256": doc.content_sha256, "renew_after": doc.renew_after.isoformat()}, at=now)
         return doc
 
+    def _timestamper(self, session: Session) -> TimeStamper | None:
+        """The configured TSA; the platform's own one bound to `session` (its audit joins this transaction)."""
+        from egov.signing.pki_bridge import PkiTimeStamper
+
+        stamper = self.timestamper
+        return stamper.bound(session) if isinstance(stamper, PkiTimeStamper) else stamper
+
     def renew_archive(self, session: Session, archive_id: str) -> ArchivedDocument:
         """Add fresh revocation data and a new document time-stamp (B-LTA renewal); audited."""
         doc = session.get(ArchivedDocument, archive_id)
         if doc is None:
             raise NotFound()
-        if self.timestamper is None:
+        stamper = self._timestamper(session)
+        if stamper is None:
             raise SigningError("Chưa cấu hình dịch vụ cấp dấu thời gian.", "No time-stamping service is configured.")
         now = self.clock.now()
-        renewed = add_archive_timestamp(doc.content, timestamper=self.timestamper, trust=self._trust(session))
+        renewed = add_archive_timestamp(doc.content, timestamper=stamper, trust=self._trust(session))
         expires = _last_doc_timestamp_expiry(renewed) or now + timedelta(days=365)
         previous = doc.content_sha256
         doc.content = renewed

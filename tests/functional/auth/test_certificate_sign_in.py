@@ -69,6 +69,7 @@ def test_a_citizen_signs_in_with_a_certificate_at_level_2(
     lan = make_citizen(session, clock, agency=registry_tree.dept_a, full_name="Trần Thị Lan", sex="female")
     session.commit()
     der = _citizen_cert(container, session, lan.personal_id)
+    assert "/login/certificate?next=" in via_proxy.get("/login").text  # offered once a proxy is configured
     resp = via_proxy.get("/login/certificate?next=/account", headers=_header(der), follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/account", resp.text
     me = via_proxy.get("/api/auth/me").json()
