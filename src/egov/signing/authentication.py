@@ -8,7 +8,6 @@ signing certificate on a USB token is what people have) when one is present at a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from dataclasses import dataclass
@@ -19,13 +18,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from pyhanko.sign.validation.generic_cms import validate_cert_usage
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 
 from egov.signing._sync import loop_safe
 from egov.signing.interfaces import SigningError, TrustSource
-from egov.signing.trust import validation_context
-from egov.signing.validation import _not_after, _paths, _refine_chain_failure, decide
+from egov.signing.validation import certificate_problem
 
 AUTH_USAGE = KeyUsageConstraints(
     key_usage={"digital_signature"},
@@ -89,15 +86,7 @@ def authenticate_certificate(certificate_der: bytes, chain_der: list[bytes], tru
     except (ValueError, TypeError):
         raise CertificateRefused("FORMAT_FAILURE") from None
 
-    async def run() -> str | None:
-        vc = validation_context(trust, moment=moment)
-        vc.certificate_registry.register_multiple(chain)
-        op = await validate_cert_usage(cert, vc, AUTH_USAGE, _paths(vc, cert))
-        _, sub = decide(intact=True, valid=True, trust_problem=op.error_subindic, revocation=op.revo_details,
-                        not_after=_not_after(cert))
-        return await _refine_chain_failure(sub, cert, chain, lambda: validation_context(trust, moment=moment))
-
-    sub = asyncio.run(run())
+    sub = certificate_problem(cert, chain, trust, AUTH_USAGE, moment)
     if sub is not None:
         raise CertificateRefused(sub)
     return _identity(certificate_der)

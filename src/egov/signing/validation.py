@@ -510,6 +510,22 @@ def _paths(vc: Any, cert: asn1_x509.Certificate) -> CancelableAsyncIterator[Any]
 
 
 
+def certificate_problem(cert: asn1_x509.Certificate, chain: list[asn1_x509.Certificate], trust: TrustSource,
+                        usage: KeyUsageConstraints, moment: datetime | None) -> str | None:
+    """The EN 319 102-1 sub-indication that stops `cert` being used for `usage` now (chain, validity,
+    key usage, revocation with hard failure), or None when it may be used."""
+
+    async def run() -> str | None:
+        vc = validation_context(trust, moment=moment)
+        vc.certificate_registry.register_multiple(chain)
+        op = await validate_cert_usage(cert, vc, usage, _paths(vc, cert))
+        _, sub = decide(intact=True, valid=True, trust_problem=op.error_subindic, revocation=op.revo_details,
+                        not_after=_not_after(cert))
+        return await _refine_chain_failure(sub, cert, chain, lambda: validation_context(trust, moment=moment))
+
+    return asyncio.run(run())
+
+
 @loop_safe
 def check_signing_certificate(certificate_der: bytes, chain_der: list[bytes], trust: TrustSource, *,
                               moment: datetime | None = None) -> None:
@@ -517,16 +533,7 @@ def check_signing_certificate(certificate_der: bytes, chain_der: list[bytes], tr
     signature now: unknown CA, revoked, expired, not for document signing, no revocation data."""
     cert = asn1_x509.Certificate.load(certificate_der)
     chain = [asn1_x509.Certificate.load(c) for c in chain_der]
-
-    async def run() -> str | None:
-        vc = validation_context(trust, moment=moment)
-        vc.certificate_registry.register_multiple(chain)
-        op = await validate_cert_usage(cert, vc, SIGNER_USAGE, _paths(vc, cert))
-        _, sub = decide(intact=True, valid=True, trust_problem=op.error_subindic, revocation=op.revo_details,
-                        not_after=_not_after(cert))
-        return await _refine_chain_failure(sub, cert, chain, lambda: validation_context(trust, moment=moment))
-
-    sub = asyncio.run(run())
+    sub = certificate_problem(cert, chain, trust, SIGNER_USAGE, moment)
     if sub is not None:
         raise SigningError(f"Chứng thư số không dùng được để ký ({sub}).",
                            f"The certificate cannot make a valid signature ({sub}).")
