@@ -64,8 +64,11 @@ imports: setup ## import-linter: context boundaries, kernel independence, who ma
 migrations-check: setup ## alembic check on a fresh SQLite and a fresh PostgreSQL database
 	$(BIN)/python -m tests.tools.migrations_check
 
-test-sqlite: setup node-deps ## Tests on SQLite
-	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 -m "not slow"
+test-sqlite: setup node-deps ## Tests on SQLite (the Chromium tests in a run of their own, see below)
+	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 -m "not slow and not browser"
+	# Playwright's sync API keeps an event loop running in its process for the whole session: a later
+	# test there that calls asyncio.run (pyHanko's sync API does) would fail, so the browser gets its own.
+	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -m "browser and not slow"
 
 test-postgres: setup node-deps ## Tests on PostgreSQL (creates and drops its own database)
 	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not slow and not browser"
