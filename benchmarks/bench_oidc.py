@@ -56,7 +56,7 @@ def load(peers: Path, url: str, client_id: str, secret: str, *, mode: str, level
          server_pids: list[int], label: str, out: Path, token_url: str | None = None) -> list[dict[str, Any]]:
     out.unlink(missing_ok=True)
     cmd = [str(peers / ".venv" / "bin" / "python"), str(peers / "load_token.py"), url, "--client-id", client_id,
-           "--client-secret", secret, "--mode", mode, "-c", levels, "-d", str(duration), "--warmup", "2",
+           f"--client-secret={secret}", "--mode", mode, "-c", levels, "-d", str(duration), "--warmup", "2",
            "--cpu", str(common.CLIENT_CPU), "--label", label, "--json", str(out)]
     if token_url:
         cmd += ["--token-url", token_url]

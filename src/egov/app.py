@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from egov.bootstrap import Container, build_container
 from egov.platform.clock import Clock
@@ -41,6 +42,20 @@ CONTEXT_ROUTERS = (
 )
 
 
+class EgovApp(FastAPI):
+    """FastAPI with the hot paths of ADR 0003 checked first: one dictionary look-up for every other request."""
+
+    hot_paths: dict[str, ASGIApp] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot_paths.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if hot is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self  # what Starlette would set: the hot paths find the container through it
+        await hot(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                container: Container | None = None) -> FastAPI:
     settings = settings or load_settings()
@@ -61,7 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             if runner is not None:
                 runner.stop()
 
-    app = FastAPI(
+    app = EgovApp(
         title="egov",
         version="0.1.0",
         description="Nền tảng chính phủ điện tử — e-government platform API",
@@ -87,12 +102,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         secure_cookies=bool(settings.cookie_secure),
         principal_cookies=PRINCIPAL_COOKIES,
     )
+    from egov.auth.oidc.fast_token import PATH as TOKEN_PATH
     from egov.auth.oidc.fast_token import ClientCredentialsFastPath
-
-    # Outermost: machine clients' plain client_credentials requests skip the framework (see its docstring).
-    app.add_middleware(ClientCredentialsFastPath, container=container, trusted_proxies=settings.trusted_proxies,
-                       secure=bool(settings.cookie_secure))
     from egov.pki.ocsp import OcspFastPath
 
-    app.add_middleware(OcspFastPath)  # outermost: pre-signed OCSP answers skip the framework
+    # Hot paths (ADR 0003) in front of everything, the framework's own middleware included: machine
+    # clients' plain client_credentials requests and OCSP. What they do not answer reaches the app.
+    framework: ASGIApp = super(EgovApp, app).__call__  # the whole framework, without the look-up
+    app.hot_paths = {
+        TOKEN_PATH: ClientCredentialsFastPath(framework, container=container,
+                                              trusted_proxies=settings.trusted_proxies,
+                                              secure=bool(settings.cookie_secure)),
+        "/pki/ocsp": OcspFastPath(framework),
+    }
     return app
