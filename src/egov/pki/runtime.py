@@ -57,18 +57,39 @@ def issue_certificate(container: Container, session: Session, *, profile: str, c
     return service.as_issued(session, row)
 
 
-def certificate_status(session: Session, certificate_der: bytes) -> str | None:
-    """"valid", "suspended" or "revoked" for a certificate our CAs issued (None for anyone else's): the
-    signing context asks before every signature, so a revocation stops signing at once."""
+_STATUS_CACHE: dict[bytes, tuple[str | None, float, int]] = {}
+
+
+def certificate_status(session: Session, certificate_der: bytes, *, max_age_seconds: float = 0.0) -> str | None:
+    """"valid", "suspended" or "revoked" for a certificate our CAs issued (None for anyone else's).
+
+    With `max_age_seconds`, an answer read that recently is reused, unless a status changed in this
+    process since (the same freshness rule as the OCSP responder's pre-signed answers): the signing
+    context asks before every signature, so a revocation stops signing at once here and within that
+    many seconds in other processes, without a query per document."""
+    import hashlib
+    import time
+
     from cryptography import x509
     from sqlalchemy import select
 
     from egov.pki.models import IssuedCertificate
+    from egov.pki.ocsp import _local_changes
 
+    key = hashlib.sha256(certificate_der).digest()
+    if max_age_seconds > 0:
+        hit = _STATUS_CACHE.get(key)
+        if hit is not None and time.monotonic() - hit[1] < max_age_seconds and hit[2] == _local_changes[0]:
+            return hit[0]
+    changes = _local_changes[0]
     serial = format(x509.load_der_x509_certificate(certificate_der).serial_number, "x")
     row = session.scalar(select(IssuedCertificate.status).where(IssuedCertificate.serial == serial,
                                                                 IssuedCertificate.cert_der == certificate_der))
-    return str(row) if row is not None else None
+    status = str(row) if row is not None else None
+    if len(_STATUS_CACHE) > 10_000:
+        _STATUS_CACHE.clear()
+    _STATUS_CACHE[key] = (status, time.monotonic(), changes)
+    return status
 
 
 def timestamp(container: Container, request_der: bytes, session: Session | None = None) -> bytes:

@@ -250,7 +250,7 @@ class SigningService:
         if len(data) > self.max_upload_bytes:
             raise SigningError("Tệp quá lớn.", "The file is too large.")
         identity = self._identity(record)
-        self._check_not_revoked(session, record.id, identity.certificate_der)
+        self._check_not_revoked(session, identity.certificate_der)
         now = self.clock.now()
         trust = self._trust(session) if level in ("B-LT", "B-LTA") else None
         timestamper = self._timestamper(session)
@@ -470,23 +470,14 @@ class SigningService:
         return doc
 
     @staticmethod
-    def _check_not_revoked(session: Session, record_id: str, certificate_der: bytes) -> None:
-        """Refuse a certificate our CA has revoked or suspended: checked once per transaction and
-        identity (a batch pays one query), so a revocation stops signing from the next transaction on."""
+    def _check_not_revoked(session: Session, certificate_der: bytes) -> None:
+        """Refuse a certificate our CA has revoked or suspended: at once in this process, within a second
+        in others (the status is re-read at most once a second unless it changed here)."""
         from egov import pki
 
-        session.connection()  # begins the transaction if none is open yet, so it can be told apart
-        transaction = session.get_transaction()
-        memo = session.info.get("egov.signing.checked_identities")
-        if memo is None or memo[0] is not transaction:  # a new transaction checks again
-            memo = session.info["egov.signing.checked_identities"] = (transaction, set())
-        checked: set[str] = memo[1]
-        if record_id in checked:
-            return
-        if pki.certificate_status(session, certificate_der) not in (None, "valid"):
+        if pki.certificate_status(session, certificate_der, max_age_seconds=1.0) not in (None, "valid"):
             raise SigningError("Chứng thư số đã bị thu hồi hoặc tạm dừng: không ký được.",
                                "The certificate is revoked or suspended: it cannot sign.")
-        checked.add(record_id)
 
     def _timestamper(self, session: Session) -> TimeStamper | None:
         """The configured TSA; the platform's own one bound to `session` (its audit joins this transaction)."""
