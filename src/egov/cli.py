@@ -82,7 +82,10 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     container.db.dispose()
     uvicorn.run("egov.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+                log_config=None, access_log=False, timeout_graceful_shutdown=10,
+                # The app decides whom to believe about X-Forwarded-For (EGOV_TRUSTED_PROXIES); uvicorn's
+                # own rewriting of the client address from loopback peers would bypass that.
+                proxy_headers=False)
 
 
 @app.command()

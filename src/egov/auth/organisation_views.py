@@ -67,11 +67,11 @@ def open_organisation(request: Request, principal: SignedInPrincipal, uow: UnitO
 def add_member(request: Request, org_id: str, principal: SignedInPrincipal, uow: UnitOfWork,
                member: Annotated[str, Form()] = "", role: Annotated[str, Form()] = "member") -> Response:
     return _act(request, uow, principal, lambda: _organisations(request).add_member(
-        uow, _account(uow, principal), org_id, member, role), "added")
+        uow, _account(uow, principal), org_id, member, role, session_level=principal.acr), "added")
 
 
 @router.post(PAGE + "/{org_id}/members/{membership_id}/remove")
 def remove_member(request: Request, org_id: str, membership_id: str, principal: SignedInPrincipal,
                   uow: UnitOfWork) -> Response:
     return _act(request, uow, principal, lambda: _organisations(request).remove_member(
-        uow, _account(uow, principal), org_id, membership_id), "removed")
+        uow, _account(uow, principal), org_id, membership_id, session_level=principal.acr), "removed")

@@ -51,6 +51,7 @@ class CertificateRefused(SigningError):
 class CertificateIdentity:
     personal_id: str | None  # from UID "CCCD:<12 digits>": a person
     agency_code: str | None  # from organizationIdentifier: an agency (seal, TLS client)
+    names_a_person: bool  # any UID at all (well-formed or not): never an agency's own certificate
     subject: str
     issuer: str
     serial: str
@@ -69,7 +70,8 @@ def _identity(der: bytes) -> CertificateIdentity:
     personal_id = uid[len(PERSONAL_ID_PREFIX):] if uid and uid.startswith(PERSONAL_ID_PREFIX) else None
     return CertificateIdentity(
         personal_id=personal_id if personal_id and personal_id.isdigit() and len(personal_id) == 12 else None,
-        agency_code=attr(ORGANIZATION_IDENTIFIER), subject=cert.subject.rfc4514_string(),
+        agency_code=attr(ORGANIZATION_IDENTIFIER), names_a_person=uid is not None,
+        subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(), serial=format(cert.serial_number, "x"),
         thumbprint=base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode())
 

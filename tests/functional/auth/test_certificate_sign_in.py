@@ -143,6 +143,24 @@ def test_an_officers_certificate_signs_in_the_officer_account(
     assert me["account_id"] == account.id and me["acr"] == "2" and me["grants"]
 
 
+def test_an_officer_who_left_the_post_cannot_sign_in_with_its_certificate(
+        via_proxy: TestClient, session: Session, container: Container, clock: FixedClock, pki: PkiSetup,
+        registry_tree: RegistryTree) -> None:
+    from egov.registry import SYSTEM_PRINCIPAL, end_position
+
+    binh = make_citizen(session, clock, agency=registry_tree.root, full_name="Trần Văn Bình")
+    officer, position = make_officer(session, clock, citizen=binh, agency=registry_tree.root, title="Chuyên viên")
+    session.commit()
+    make_account(session, kind="officer", username="binh.tv", subject_id=officer.id)
+    csr, _key = make_csr("Trần Văn Bình")
+    issued = pki_context.issue_certificate(container, session, profile="officer_signing", csr=csr,
+                                           subject_ref=position.id)
+    end_position(session, clock, position.id, ends_on=clock.now().date() - timedelta(days=1), by=SYSTEM_PRINCIPAL)
+    session.commit()  # the registry says so; the certificate itself is not revoked yet
+    resp = via_proxy.get("/login/certificate", headers=_header(issued.cert_der), follow_redirects=False)
+    assert resp.status_code == 401 and "agency_mismatch" in resp.text
+
+
 def _agency_system(session: Session, container: Container, settings: Settings, clock: FixedClock,
                    registry_tree: RegistryTree) -> tuple[Any, bytes, ec.EllipticCurvePrivateKey]:
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),

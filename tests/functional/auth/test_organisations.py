@@ -55,6 +55,8 @@ def test_the_representative_opens_the_account_adds_members_who_act_for_it(
     assert org is not None and org.kind == "organisation" and org.password_hash is None and org.subject_id == ent.id
     again = _post(client, "/account/organisations", {"enterprise_id": ent.id})
     assert again.status_code == 409 and "đã có tài khoản" in again.text
+    itself = _post(client, f"/account/organisations/{org.id}/members", {"member": boss_acct.username, "role": "admin"})
+    assert itself.status_code == 422 and "không cần thêm làm thành viên" in itself.text  # the registry decides
     unknown = _post(client, f"/account/organisations/{org.id}/members", {"member": "079999999999", "role": "member"})
     assert unknown.status_code == 422 and "Không có tài khoản công dân" in unknown.text
     added = _post(client, f"/account/organisations/{org.id}/members",

@@ -92,3 +92,19 @@ def test_what_the_fast_path_does_not_serve_reaches_the_full_path(client: Any, se
     assert _token(client, rp).json()["error"] == "invalid_client"
     refusals = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "auth:oauth:refused")).all()
     assert len(refusals) == 2
+
+
+def test_requests_the_full_path_refuses_are_not_granted_by_the_fast_path(
+        client: Any, session: Session, settings: Settings, clock: FixedClock) -> None:
+    rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                     redirect_uri="")
+    other = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                        redirect_uri="")
+    repeated = client.post("/oidc/token", content="grant_type=client_credentials&scope=registry.read&scope=x",
+                           headers={**basic(rp), "content-type": "application/x-www-form-urlencoded"})
+    assert repeated.status_code == 400 and repeated.json()["error"] == "invalid_request"
+    two_ids = client.post("/oidc/token", data={"grant_type": "client_credentials", "client_id": other.client_id},
+                          headers=basic(rp))
+    assert two_ids.status_code in (400, 401) and "access_token" not in two_ids.text
+    session.rollback()
+    assert session.scalars(select(OidcToken)).all() == []

@@ -234,7 +234,8 @@ class Federation:
 
     @staticmethod
     def _level(p: UpstreamProvider, claims: dict[str, Any]) -> str:
-        level = json.loads(p.acr_map).get(claims.get("acr"))
+        acr = claims.get("acr")
+        level = json.loads(p.acr_map).get(acr) if isinstance(acr, str) else None
         if level not in LEVELS:
             raise UpstreamError("unknown_acr", "the provider asserted a level this platform does not know")
         return str(level)

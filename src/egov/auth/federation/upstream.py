@@ -53,7 +53,7 @@ class UpstreamClient:
 
     def __init__(self, issuer: str, client_id: str, client_secret: str, *,
                  http: httpx.Client | None = None) -> None:
-        self.issuer = issuer.rstrip("/") if issuer.endswith("/") and issuer.count("/") > 3 else issuer
+        self.issuer = issuer  # compared exactly, as configured (OIDC Discovery §4.3)
         self.client_id = client_id
         self._secret = client_secret
         self._http = http or httpx.Client(timeout=HTTP_TIMEOUT_S, follow_redirects=False)
@@ -169,7 +169,10 @@ class UpstreamClient:
             raise UpstreamError("userinfo", f"userinfo: {type(exc).__name__}") from None
         if resp.status_code != 200 or "json" not in resp.headers.get("content-type", ""):
             raise UpstreamError("userinfo", f"userinfo: HTTP {resp.status_code}")
-        data = resp.json()
+        try:
+            data = resp.json()
+        except ValueError:
+            raise UpstreamError("userinfo", "userinfo is not JSON") from None
         if not isinstance(data, dict) or data.get("sub") != sub:  # OIDC Core §5.3.2: must be the same person
             raise UpstreamError("userinfo_sub", "userinfo is about another subject")
         return data

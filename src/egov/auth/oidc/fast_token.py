@@ -66,8 +66,10 @@ def _credentials(form: dict[str, str], authorization: str | None) -> tuple[str, 
         if not sep:
             return None
         # RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
-        return unquote(user.replace("+", " ")), unquote(password.replace("+", " ")), "client_secret_basic", \
-            form.get("client_id")
+        client_id = unquote(user.replace("+", " "))
+        if "client_id" in form and form["client_id"] != client_id:
+            return None  # two different client ids: the full path refuses it, so must we
+        return client_id, unquote(password.replace("+", " ")), "client_secret_basic", form.get("client_id")
     if "client_id" in form and "client_secret" in form:
         return form["client_id"], form["client_secret"], "client_secret_post", form["client_id"]
     return None
@@ -86,21 +88,25 @@ class ClientCredentialsFastPath:
             return
         headers = dict(scope.get("headers") or [])
         chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
+        size, more, too_big = 0, True, False
+        while more and not too_big:
             message = await receive()
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")
             chunks.append(chunk)
             size += len(chunk)
-            more = message.get("more_body", False) and size <= MAX_BODY
+            more = message.get("more_body", False)
+            too_big = size > MAX_BODY  # hand the rest, unread, to the full path
         body = b"".join(chunks)
         answer: bytes | None = None
-        if (not more and b"cookie" not in headers and b"dpop" not in headers
-                and headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")):
-            form = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
-            if form.get("grant_type") == "client_credentials":
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if (not more and not too_big and b"cookie" not in headers and b"dpop" not in headers
+                and media_type == b"application/x-www-form-urlencoded"):
+            pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+            form = dict(pairs)
+            # A repeated parameter is the full path's invalid_request: never decide it here.
+            if len(form) == len(pairs) and form.get("grant_type") == "client_credentials":
                 rid = new_request_id()
                 ctx = RequestContext(request_id=rid, source_ip=client_ip(scope, self.trusted_proxies),
                                      user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,

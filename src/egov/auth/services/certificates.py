@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
@@ -27,10 +27,10 @@ from egov.auth.models import Account, AccountKind, OidcAuthorization, OidcClient
 from egov.auth.services.accounts import AccountService
 from egov.auth.services.passkeys import CERTIFICATE_AMR
 from egov.auth.services.sign_in import SignedIn, SignInService
-from egov.platform.clock import Clock
+from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import DomainError
 from egov.platform.ids import new_token
-from egov.registry import find_agency_by_code, find_citizen_by_personal_id, officer_of_citizen
+from egov.registry import find_agency_by_code, find_citizen_by_personal_id, officer_of_citizen, positions_of
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -104,8 +104,14 @@ class CertificateSignIn:
             officer = officer_of_citizen(session, citizen.id)
             account = session.scalar(select(Account).where(Account.kind == AccountKind.OFFICER.value,
                                                            Account.subject_id == officer.id)) if officer else None
-            if account is None:
+            if officer is None or account is None:
                 raise _refused("no_officer_account")
+            # The certificate's agency must be one the officer holds a position in today, and open.
+            today = today_vn(self.clock)
+            agency = find_agency_by_code(session, ident.agency_code)
+            if agency is None or not agency.is_open_on(today) or agency.id not in {
+                    p.agency_id for p in positions_of(session, officer.id, on=today)}:
+                raise _refused("agency_mismatch")
         else:
             account = session.scalar(select(Account).where(Account.kind == AccountKind.CITIZEN.value,
                                                            Account.subject_id == citizen.id))
@@ -129,16 +135,20 @@ class CertificateSignIn:
     def agency_token(self, session: Session, body: dict[str, Any]) -> dict[str, Any]:
         """Check the challenge (once), the certificate, the signature and the agency; then a token for the
         agency's registered system. Every refusal is audited with its reason."""
-        from egov.auth.oidc import OidcProvider
+        from egov.auth.oidc import OAuthError, OidcProvider
         from egov.signing import CertificateRefused, verify_possession
 
         try:
             challenge = str(body.get("challenge") or "")
-            row = session.get(OidcAuthorization, hashlib.sha256(challenge.encode()).hexdigest()) if challenge else None
+            row_id = hashlib.sha256(challenge.encode()).hexdigest() if challenge else ""
             now = self.clock.now()
-            if row is None or row.kind != "chal" or row.used_at is not None or row.expires_at <= now:
+            # One try per challenge, whatever happens next: spent by an atomic update (two requests
+            # racing with the same signed body cannot both pass).
+            spent = session.execute(update(OidcAuthorization).where(
+                OidcAuthorization.id == row_id, OidcAuthorization.kind == "chal",
+                OidcAuthorization.used_at.is_(None), OidcAuthorization.expires_at > now).values(used_at=now))
+            if spent.rowcount != 1:  # type: ignore[attr-defined]
                 raise _refused("challenge")
-            row.used_at = now  # one try per challenge, whatever happens next
             try:
                 certificate = base64.b64decode(str(body.get("certificate") or ""), validate=True)
                 chain = [base64.b64decode(str(c), validate=True) for c in body.get("chain") or []]
@@ -146,7 +156,7 @@ class CertificateSignIn:
             except (binascii.Error, ValueError, TypeError):
                 raise _refused("format") from None
             ident = self._identity(session, certificate, chain)
-            if ident.agency_code is None or ident.personal_id is not None:
+            if ident.agency_code is None or ident.names_a_person:
                 raise _refused("not_an_agency")
             try:
                 verify_possession(certificate, challenge.encode(), signature, str(body.get("alg") or "ES256"))
@@ -160,9 +170,12 @@ class CertificateSignIn:
                          actor_id=client.id, actor_kind="client", actor_name=client.name, agency_id=agency.id,
                          details={"serial": ident.serial, "issuer": ident.issuer, "agency_code": ident.agency_code})
             scopes = str(body.get("scope") or "").split()
-            return OidcProvider.from_container(self.container).certificate_token(session, client, scopes)
+            try:
+                return OidcProvider.from_container(self.container).certificate_token(session, client, scopes)
+            except OAuthError:
+                raise _refused("scope") from None
         except CertificateSignInRefused as exc:
-            self._audit_refusal(session, exc.reason, burn=row.id if row is not None else None)
+            self._audit_refusal(session, exc.reason, burn=row_id or None)
             raise
 
     @staticmethod

@@ -131,8 +131,11 @@ class Organisations:
                      details={"enterprise": enterprise.id, "tax_code": enterprise.tax_code})
         return org
 
-    def add_member(self, session: Session, actor: Account, org_id: str, username: str, role: str) -> OrganisationMember:
+    def add_member(self, session: Session, actor: Account, org_id: str, username: str, role: str, *,
+                   session_level: str) -> OrganisationMember:
         org = self._managed(session, actor, org_id)
+        if session_level < OPEN_LEVEL:  # who acts for the organisation is decided at the level it was opened
+            raise LevelTooLow(OPEN_LEVEL)
         errors: list[FieldError] = []
         person = session.scalar(select(Account).where(Account.username == username.strip().lower()))
         if person is None or person.kind != AccountKind.CITIZEN.value or not person.is_active:
@@ -144,6 +147,12 @@ class Organisations:
         if errors:
             raise ValidationFailed(errors)
         assert person is not None
+        enterprise = session.get(Enterprise, org.subject_id) if org.subject_id else None
+        if enterprise is not None and person.subject_id == enterprise.legal_representative_id:
+            # The representative acts through the registry, not a membership that would outlive the role.
+            raise ValidationFailed.single("member", "representative",
+                                          "Người đại diện theo pháp luật không cần thêm làm thành viên.",
+                                          "The legal representative needs no membership.")
         if self._membership(session, org, person) is not None:
             raise Conflict("Người này đã là thành viên.", "This person is already a member.")
         row = OrganisationMember(organisation_account_id=org.id, member_account_id=person.id, role=role,
@@ -154,9 +163,12 @@ class Organisations:
                      details={"member": person.id, "role": role})
         return row
 
-    def remove_member(self, session: Session, actor: Account, org_id: str, membership_id: str) -> None:
+    def remove_member(self, session: Session, actor: Account, org_id: str, membership_id: str, *,
+                      session_level: str) -> None:
         """At once: a member acting for the organisation loses it on their next request."""
         org = self._managed(session, actor, org_id)
+        if session_level < OPEN_LEVEL:
+            raise LevelTooLow(OPEN_LEVEL)
         row = session.get(OrganisationMember, membership_id)
         if row is None or row.organisation_account_id != org.id or row.removed_at is not None:
             raise NotFound("Không tìm thấy thành viên.", "Member not found.")
