@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from egov.auth.services.certificates import CertificateSignIn, CertificateSignInRefused
-from egov.auth.sessions import SESSION_COOKIE, landing, start_session_cookies
+from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
 from egov.auth.views import safe_next
 from egov.platform.context import current_context
 from egov.platform.errors import TooManyAttempts
@@ -65,7 +65,7 @@ def _keys() -> list[str]:
 def certificate_sign_in(request: Request, _: Public, uow: UnitOfWork, next: str = "/") -> Response:
     """Sign in with the certificate presented to the TLS proxy (a USB token or smart card): level 2."""
     now = request.app.state.container.clock.now()
-    secure = bool(request.app.state.container.settings.cookie_secure)
+    secure = cookies_secure(request)
     try:
         THROTTLE.check(uow, _keys(), now)
         der = _from_proxy(request)

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from egov.auth.services import AccountService, SignInService
 from egov.auth.services.mfa import SecondFactors
 from egov.auth.services.passkeys import Passkeys
-from egov.auth.sessions import SESSION_COOKIE, landing, start_session_cookies
+from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
 from egov.platform.context import current_context
 from egov.platform.errors import DomainError
 from egov.platform.i18n import get_locale
@@ -128,5 +128,5 @@ def passkey_sign_in(request: Request, _: Public, uow: UnitOfWork,
     signed_in = sign_in.open_with_passkey(uow, account, ip=ctx.source_ip, user_agent=ctx.user_agent,
                                           previous_token=request.cookies.get(SESSION_COOKIE))
     resp = JSONResponse({"redirect": landing(safe_next(str(body.get("next", "/"))), signed_in.kind)})
-    start_session_cookies(resp, signed_in.token, bool(request.app.state.container.settings.cookie_secure))
+    start_session_cookies(resp, signed_in.token, cookies_secure(request))
     return resp

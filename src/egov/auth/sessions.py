@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from egov.auth.models import AuthSession
@@ -51,6 +52,11 @@ class SessionPolicy:
 
     def needs_touch(self, s: AuthSession, now: datetime) -> bool:
         return now - s.last_seen_at >= self.touch_every
+
+
+def cookies_secure(request: Request) -> bool:
+    """Whether this deployment's cookies carry the Secure flag (production: always)."""
+    return bool(request.app.state.container.settings.cookie_secure)
 
 
 def _cookie_flags(secure: bool) -> str:

@@ -24,6 +24,7 @@ from egov.auth.sessions import (
     PENDING_COOKIE,
     SESSION_COOKIE,
     clear_session_cookie,
+    cookies_secure,
     landing,
     session_id_for,
     set_pending_cookie,
@@ -67,8 +68,6 @@ def _sign_in(request: Request) -> SignInService:
     return SignInService.from_container(request.app.state.container)
 
 
-def _secure(request: Request) -> bool:
-    return bool(request.app.state.container.settings.cookie_secure)
 
 
 def _field_errors(exc: DomainError) -> dict[str, str]:
@@ -146,14 +145,14 @@ def login_submit(
         return resp
     if isinstance(signed_in, SecondFactorRequired):
         resp = RedirectResponse("/login/second-factor?" + urlencode({"next": target}), status_code=303)
-        set_pending_cookie(resp, signed_in.pending, _secure(request))
+        set_pending_cookie(resp, signed_in.pending, cookies_secure(request))
         return resp
     return _signed_in_redirect(request, signed_in, target)
 
 
 def _signed_in_redirect(request: Request, signed_in: SignedIn, target: str) -> Response:
     resp = RedirectResponse(landing(target, signed_in.kind), status_code=303)
-    start_session_cookies(resp, signed_in.token, _secure(request))
+    start_session_cookies(resp, signed_in.token, cookies_secure(request))
     return resp
 
 
@@ -178,7 +177,7 @@ def step_up(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, nex
     factors = SecondFactors.from_container(request.app.state.container)
     if factors.has_second_factor(uow, principal.account_id):
         resp = RedirectResponse("/login/second-factor?" + urlencode({"next": target}), status_code=303)
-        set_pending_cookie(resp, factors.pending_token(principal.account_id), _secure(request))
+        set_pending_cookie(resp, factors.pending_token(principal.account_id), cookies_secure(request))
         return resp
     has_passkey = bool(Passkeys.from_container(request.app.state.container).list(uow, principal.account_id))
     upstream = ([(p.id, p.display_name) for p in Federation.providers_reaching(uow, "2")]
@@ -222,7 +221,7 @@ def logout(request: Request, _: Public, uow: UnitOfWork) -> Response:
     if token:  # the relying parties signed in through this session are signed out too
         _end_relying_party_sessions(request, uow, session_id_for(token))
     resp = RedirectResponse("/", status_code=303)
-    clear_session_cookie(resp, _secure(request))
+    clear_session_cookie(resp, cookies_secure(request))
     return resp
 
 
@@ -274,7 +273,7 @@ def revoke_session(request: Request, session_id: str, principal: SignedInPrincip
     _end_relying_party_sessions(request, uow, session_id)
     if session_id == principal.session_id:
         resp = RedirectResponse("/login", status_code=303)
-        clear_session_cookie(resp, _secure(request))
+        clear_session_cookie(resp, cookies_secure(request))
         return resp
     return RedirectResponse("/account?done=revoked", status_code=303)
 

@@ -279,8 +279,5 @@ class Federation:
         return account
 
     def _refused(self, session: Session, provider_id: str, reason: str) -> None:
-        session.rollback()
-        record_event(session, AuthAudit.LOGIN_FAILED, outcome="failure", object_type="upstream_provider",
-                     object_id=provider_id[:64], at=self.clock.now(),
-                     details={"reason": f"federation:{reason}"})
-        session.commit()
+        self.sign_in.refused(session, {"reason": f"federation:{reason}"}, object_type="upstream_provider",
+                             object_id=provider_id[:64])

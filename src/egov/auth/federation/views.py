@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from egov.auth.federation.service import STATE_TTL_S, Federation
 from egov.auth.federation.upstream import UpstreamError
-from egov.auth.sessions import SESSION_COOKIE, landing, start_session_cookies
+from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
 from egov.auth.views import safe_next
 from egov.platform.context import current_context
 from egov.platform.i18n import get_locale
@@ -28,8 +28,6 @@ def _federation(request: Request) -> Federation:
     return Federation.from_container(request.app.state.container)
 
 
-def _secure(request: Request) -> bool:
-    return bool(request.app.state.container.settings.cookie_secure)
 
 
 @router.get("/login/federated/{provider_id}")
@@ -44,7 +42,7 @@ def start(request: Request, provider_id: str, _: Public, uow: UnitOfWork, next: 
         return _failed(request, exc)
     resp = RedirectResponse(started.url, status_code=303)
     resp.set_cookie(STATE_COOKIE, started.state_cookie, path=COOKIE_PATH, max_age=STATE_TTL_S, httponly=True,
-                    samesite="lax", secure=_secure(request))
+                    samesite="lax", secure=cookies_secure(request))
     return resp
 
 
@@ -57,11 +55,12 @@ def callback(request: Request, provider_id: str, _: Public, uow: UnitOfWork) -> 
             user_agent=ctx.user_agent, previous_token=request.cookies.get(SESSION_COOKIE))
     except UpstreamError as exc:
         resp = _failed(request, exc)
-        resp.delete_cookie(STATE_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request))
+        resp.delete_cookie(STATE_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax",
+                           secure=cookies_secure(request))
         return resp
     resp = RedirectResponse(landing(done.next_path, done.signed_in.kind), status_code=303)
-    start_session_cookies(resp, done.signed_in.token, _secure(request))
-    resp.delete_cookie(STATE_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request))
+    start_session_cookies(resp, done.signed_in.token, cookies_secure(request))
+    resp.delete_cookie(STATE_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=cookies_secure(request))
     return resp
 
 

@@ -37,6 +37,12 @@ ASSERTION_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
 SECRET_BYTES = 32
 
 
+def throttle_keys(source_ip: str | None, form_client_id: str | None) -> list[str]:
+    """The backoff keys of a client authentication: the source address, and the client id named in the
+    form (shared by the token route and its hot path, so both count and check the same buckets)."""
+    return [f"oidc-ip:{source_ip or 'unknown'}"] + ([f"oidc-client:{form_client_id}"] if form_client_id else [])
+
+
 def secret_hash(key: bytes, secret: str) -> str:
     """HMAC-SHA256 of a client secret under the platform key: a stolen table cannot be replayed."""
     return hmac.new(key, b"oidc-client-secret\x00" + secret.encode("utf-8"), hashlib.sha256).hexdigest()

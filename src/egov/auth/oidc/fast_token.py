@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from egov.auth.audit import AuthAudit
 from egov.auth.models import OidcClient, OidcToken
-from egov.auth.oidc.clients import secret_hash
+from egov.auth.oidc.clients import secret_hash, throttle_keys
 from egov.auth.oidc.provider import SCOPES, OidcProvider, _hash
 from egov.platform.context import RequestContext, use_context
 from egov.platform.ids import new_id, new_token
@@ -130,8 +130,7 @@ class ClientCredentialsFastPath:
         provider = OidcProvider.from_container(self.container)
         now = provider.clock.now()
         # The same throttle keys as the full path, so a throttled caller is handed over (and refused there).
-        keys = [f"oidc-ip:{ctx.source_ip or 'unknown'}"] + ([f"oidc-client:{form_client_id}"] if form_client_id
-                                                            else [])
+        keys = throttle_keys(ctx.source_ip, form_client_id)
         blocked = select(func.max(_BUCKETS.c.blocked_until)).where(_BUCKETS.c.key.in_(keys)).scalar_subquery()
         query = select(_CLIENTS, blocked.label("blocked")).where(_CLIENTS.c.id == client_id)
         db = self.container.db

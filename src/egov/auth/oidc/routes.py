@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from egov.auth.oidc.clients import throttle_keys
 from egov.auth.oidc.errors import OAuthError
 from egov.auth.oidc.provider import SCOPES, NotRedirectable, OidcProvider, RedirectError
 from egov.platform.context import current_context
@@ -86,14 +87,13 @@ def _client_call(request: Request, uow: Session, parsed: dict[str, str] | OAuthE
     """Authenticate the client (throttled), verify any DPoP proof, run `call`, answer JSON or an OAuth error."""
     provider = _provider(request)
     now = provider.clock.now()
-    ip_key = f"oidc-ip:{current_context().source_ip or 'unknown'}"
     client_id: str | None = None
     try:
         if isinstance(parsed, OAuthError):
             raise parsed
         form = parsed
         client_id = form.get("client_id") or None
-        keys = [ip_key] + ([f"oidc-client:{client_id}"] if client_id else [])
+        keys = throttle_keys(current_context().source_ip, client_id)
         try:
             CLIENT_THROTTLE.check(uow, keys, now)
         except TooManyAttempts as exc:

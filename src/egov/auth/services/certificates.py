@@ -191,14 +191,13 @@ class CertificateSignIn:
 
     def _audit_refusal(self, session: Session, reason: str, burn: str | None = None) -> None:
         """Undo the attempt but keep its traces: the audit event, and the challenge spent (`burn`)."""
-        session.rollback()
-        if burn is not None:
-            spent = session.get(OidcAuthorization, burn)
+
+        def spend(work: Session) -> None:
+            spent = work.get(OidcAuthorization, burn) if burn is not None else None
             if spent is not None and spent.used_at is None:
                 spent.used_at = self.clock.now()
-        record_event(session, AuthAudit.LOGIN_FAILED, outcome="failure", object_type="certificate",
-                     at=self.clock.now(), details={"reason": f"certificate:{reason}"})
-        session.commit()
+
+        self.sign_in.refused(session, {"reason": f"certificate:{reason}"}, object_type="certificate", keep=spend)
 
 
 def _padded(value: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -174,9 +175,18 @@ class SignInService:
 
     def passkey_failed(self, session: Session, reason: str) -> None:
         """Audit a refused passkey sign-in and commit it before the refusal goes back."""
+        self.refused(session, {"reason": "passkey", "detail": reason[:200]}, object_type="account")
+
+    def refused(self, session: Session, details: dict[str, Any], *, object_type: str, object_id: str | None = None,
+                keep: Callable[[Session], None] | None = None) -> None:
+        """A sign-in refused by other means than a password (passkey, upstream provider, certificate):
+        undo the attempt, then audit the refusal (and whatever `keep` must survive, e.g. a spent
+        challenge) and commit it before the refusal goes back."""
         session.rollback()
-        record_event(session, AuthAudit.LOGIN_FAILED, outcome="failure", object_type="account",
-                     at=self.clock.now(), details={"reason": "passkey", "detail": reason[:200]})
+        if keep is not None:
+            keep(session)
+        record_event(session, AuthAudit.LOGIN_FAILED, outcome="failure", object_type=object_type,
+                     object_id=object_id, at=self.clock.now(), details=details)
         session.commit()
 
     def _open(self, session: Session, account: Account, amr: tuple[str, ...], now: datetime, *, ip: str | None,
