@@ -8,10 +8,11 @@ real FileKeyStore (scrypt-encrypted on disk, unlocked once), its certificate fro
 Both sides time-stamp with the same in-process RFC 3161 TSA (pyHanko's DummyTimeStamper with its RSA
 key loaded once, so the TSA is not what is measured).
 
-  ours (library): SigningService.sign(session, identity, "pdf", doc, level="B-T", visible=False)
-                  in its own transaction: SignatureRecord row + audit event, commit.
+  ours (library): SigningService.sign_now(identity, "pdf", doc, level="B-T", visible=False): the
+                  signature row and its audit event durable before it returns (one statement on
+                  PostgreSQL); beside it `sign` inside a caller's unit of work (BEGIN, two INSERTs, COMMIT).
   peer (plain):   pyhanko PdfSigner + SimpleSigner (key object loaded once), bytes_reserved, same TSA.
-  XML:            SigningService.sign(..., "xml", level="B-B") vs signxml XAdESSigner with a loaded key.
+  XML:            SigningService.sign_now(..., "xml", level="B-B") vs signxml XAdESSigner with a loaded key.
   HTTP:           POST /api/signing/seal through the whole ASGI app in-process (session cookie, CSRF,
                   multipart, permission, audit, commit), one request at a time.
   raw:            cryptography ECDSA P-256 sign/s.
@@ -76,8 +77,9 @@ def rate_threads(fn: Callable[[], object], seconds: float, threads: int) -> floa
 
 
 def per_rep_ratios(runs: dict[str, list[float]]) -> dict[str, float]:
-    pairs = {f"pades_bt_service_{suffix}": "pades_bt_plain_pyhanko" for suffix in ("", "batch50", "4threads")}
-    pairs.update({f"xades_bb_service_{suffix}": "xades_bb_plain_signxml" for suffix in ("", "batch50", "4threads")})
+    suffixes = ("", "uow", "batch50", "4threads")
+    pairs = {f"pades_bt_service_{suffix}": "pades_bt_plain_pyhanko" for suffix in suffixes}
+    pairs.update({f"xades_bb_service_{suffix}": "xades_bb_plain_signxml" for suffix in suffixes})
     out = {}
     for ours, peer in pairs.items():
         ours = ours.rstrip("_")
@@ -117,12 +119,80 @@ def cached_tsa(world: Any) -> Any:
                         certs_to_embed=[ax.Certificate.load(c) for c in world.pki.chain_der])
 
 
+def profile(container: Any, service: Any, officer: Any, xml: bytes, pdf: bytes, tsa: Any,
+            ours_xml: Callable[[], None], ours_pdf: Callable[[], None], peer_xml: Callable[[], None],
+            peer_pdf: Callable[[], None]) -> None:
+    """Where a document's time goes: each part timed alone, then cProfile of sign_now for PDF and XML."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    from egov.platform.ids import new_id
+    from egov.signing.pades import PadesLevel, sign_pdf
+    from egov.signing.services import _SIGNATURES
+    from egov.signing.xades import sign_xml
+    from egov.soc import event_values, insert_with_event
+    from egov.soc.recorder import _COMBINED
+
+    seen: list[str] = []
+    event.listen(container.db.engine, "before_cursor_execute",
+                 lambda conn, cur, stmt, *a: seen.append(stmt.split("(")[0][:80]))
+    ours_xml()
+    log(f"statements for one document: {seen}")
+    identity = service._identity(officer)
+    now = datetime.now(UTC)
+    audit = event_values("signing:document:signed", object_type="signature", object_id="x", details={"kind": "xml"})
+
+    def row() -> dict[str, Any]:
+        return {"id": new_id(), "account_id": None, "identity_id": officer.id, "kind": "xml", "level": "B-B",
+                "document_sha256": "0" * 64, "signed_sha256": "0" * 64, "approval_id": None, "created_at": now}
+
+    def write() -> None:
+        with container.db.write_once() as conn:
+            insert_with_event(conn, _SIGNATURES, row(), dict(audit, event_id=new_id()))
+
+    write()
+    sql = next(iter(_COMBINED.values()))
+    raw_conn = container.db.engine.raw_connection()
+    raw_conn.driver_connection.autocommit = True
+
+    def raw_write() -> None:
+        params = {f"b_{k}": v for k, v in row().items()}
+        params.update({f"e_{k}": v for k, v in dict(audit, event_id=new_id()).items()})
+        raw_conn.driver_connection.execute(sql, params)
+
+    def lib_pdf() -> None:
+        sign_pdf(pdf, identity, signing_time=now, level=PadesLevel.B_T, timestamper=tsa,
+                 signer=service._signer(identity))
+
+    def lib_pdf_write() -> None:
+        lib_pdf()
+        write()
+
+    parts: list[tuple[str, Callable[[], object]]] = [
+        ("plain pyHanko", peer_pdf), ("sign_pdf alone", lib_pdf), ("sign_now pdf", ours_pdf),
+        ("sign_pdf + write", lib_pdf_write), ("raw psycopg, the combined statement", raw_write),
+        ("write_once + insert_with_event", write), ("plain signxml", peer_xml),
+        ("sign_xml alone", lambda: sign_xml(xml, identity, signing_time=now)), ("sign_now xml", ours_xml)]
+    for label, fn in parts * 2:
+        log(f"{label:38s} {1e3 / rate(fn, 2.0):8.3f} ms")
+    for fn, n in ((ours_pdf, 60), (ours_xml, 300)):
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(n):
+            fn()
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=600)
-    ap.add_argument("--profile", action="store_true", help="cProfile 300 library XML signatures (6 batches), stop")
+    ap.add_argument("--profile", action="store_true",
+                    help="time each part of a signature alone, cProfile sign_now (PDF, XML), stop")
     args = ap.parse_args()
     common.bound_time(args.timeout)
 
@@ -169,7 +239,8 @@ def main() -> None:
                     return world.trust_with()
 
             service = SigningService(clock=container.clock, keys=world.keys, secret_key=settings.secret_key_bytes(),
-                                     trust=Trust(), timestamper=tsa, step_up=StepUpVerifier(container))
+                                     trust=Trust(), timestamper=tsa, step_up=StepUpVerifier(container),
+                                     db=container.db)
             container.cache["signing.service"] = service
             with container.db.session() as s:
                 officer = service.register_identity(
@@ -186,15 +257,21 @@ def main() -> None:
                    + "".join(f"<Dong so=\"{i}\">Nguyễn Văn An — giấy tờ kèm theo số {i}</Dong>" for i in range(60))
                    + "</HoSo>").encode()
 
-            # --- ours: the library call, audit on, one transaction each -------------------------------
+            # --- ours: the library call, audit on, durable on return -----------------------------------
             def ours_pdf() -> None:
-                with container.db.session() as s:
-                    service.sign(s, officer, "pdf", pdf, level="B-T", visible=False)
-                    s.commit()
+                service.sign_now(officer, "pdf", pdf, level="B-T", visible=False)
 
             def ours_xml() -> None:
+                service.sign_now(officer, "xml", xml, level="B-B")
+
+            def ours_xml_uow() -> None:
                 with container.db.session() as s:
                     service.sign(s, officer, "xml", xml, level="B-B")
+                    s.commit()
+
+            def ours_pdf_uow() -> None:
+                with container.db.session() as s:
+                    service.sign(s, officer, "pdf", pdf, level="B-T", visible=False)
                     s.commit()
 
             def ours_pdf_batch() -> None:
@@ -261,27 +338,13 @@ def main() -> None:
                     raise RuntimeError(f"seal: {resp.status_code} {resp.text[:300]}")
 
             if args.profile:
-                import cProfile
-                import pstats
-
-                from sqlalchemy import event
-
-                seen: list[str] = []
-                event.listen(container.db.engine, "before_cursor_execute",
-                             lambda conn, cur, stmt, *a: seen.append(stmt.split("(")[0][:80]))
-                ours_xml()
-                log(f"statements for one document: {seen}")
-                ours_xml_batch()
-                prof = cProfile.Profile()
-                prof.enable()
-                for _ in range(6):
-                    ours_xml_batch()
-                prof.disable()
-                pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+                profile(container, service, officer, xml, pdf, tsa, ours_xml, ours_pdf, peer_xml, peer_pdf)
                 return
-            cases = {"pades_bt_service": ours_pdf, f"pades_bt_service_batch{BATCH}": ours_pdf_batch,
+            cases = {"pades_bt_service": ours_pdf, "pades_bt_service_uow": ours_pdf_uow,
+                     f"pades_bt_service_batch{BATCH}": ours_pdf_batch,
                      "pades_bt_service_4threads": ours_pdf, "pades_bt_plain_pyhanko": peer_pdf,
-                     "xades_bb_service": ours_xml, "xades_bb_service_4threads": ours_xml,
+                     "xades_bb_service": ours_xml, "xades_bb_service_uow": ours_xml_uow,
+                     "xades_bb_service_4threads": ours_xml,
                      f"xades_bb_service_batch{BATCH}": ours_xml_batch, "xades_bb_plain_signxml": peer_xml,
                      "pades_bt_http_seal": http_seal, "raw_ecdsa_p256_sign": raw}
             runs: dict[str, list[float]] = {k: [] for k in cases}
@@ -307,8 +370,9 @@ def main() -> None:
                 # load of a shared machine than a ratio of medians; both are kept
                 "ratio_per_rep_median": per_rep_ratios(runs),
                 "target": TARGET,
-                "notes": "library = one transaction per document (SignatureRecord + audit event, commit) on "
-                         "PostgreSQL; visible stamp off on both sides; HTTP = in-process ASGI (TestClient), "
+                "notes": "library = sign_now, durable on return (SignatureRecord + audit event in one "
+                         "statement on PostgreSQL); uow = sign in a caller's transaction (BEGIN, two INSERTs, "
+                         "COMMIT); visible stamp off on both sides; HTTP = in-process ASGI (TestClient), "
                          "visible seal stamp on; no CPU pinning (shared 2-core machine).",
                 "machine": common.machine_info(),
             })

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyhanko.pdf_utils import generic
@@ -84,11 +85,14 @@ def seal_png() -> bytes:
 def make_nssdb(directory: Path, root_pem: Path) -> Path | None:
     if shutil.which("certutil") is None:
         return None
-    directory.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], check=True,
-                   capture_output=True)
+    # A fresh directory each time: certutil -N on an existing database prompts for its password and,
+    # reading EOF, prompts again without end.
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    quiet: dict[str, Any] = {"check": True, "capture_output": True, "stdin": subprocess.DEVNULL, "timeout": 60}
+    subprocess.run(["certutil", "-N", "-d", f"sql:{directory}", "--empty-password"], **quiet)
     subprocess.run(["certutil", "-A", "-d", f"sql:{directory}", "-n", "egov-test-root", "-t", "C,C,C",
-                    "-i", str(root_pem)], check=True, capture_output=True)
+                    "-i", str(root_pem)], **quiet)
     return directory
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from egov.pki.interfaces import IssuedCert, TrustAnchors
@@ -60,7 +61,8 @@ def issue_certificate(container: Container, session: Session, *, profile: str, c
 _STATUS_CACHE: dict[bytes, tuple[str | None, float, int]] = {}
 
 
-def certificate_status(session: Session, certificate_der: bytes, *, max_age_seconds: float = 0.0) -> str | None:
+def certificate_status(session: Session | Connection, certificate_der: bytes, *,
+                       max_age_seconds: float = 0.0) -> str | None:
     """"valid", "suspended" or "revoked" for a certificate our CAs issued (None for anyone else's).
 
     With `max_age_seconds`, an answer read that recently is reused, unless a status changed in this

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from asn1crypto import cms
 from pyhanko.sign.timestamps import TimeStamper
 
-from egov.signing._sync import loop_safe
+from egov.signing._sync import loop_safe, run
 from egov.signing.interfaces import SigningError, SigningIdentity
 from egov.signing.keys import KeyStoreSigner
 
@@ -19,7 +17,7 @@ def sign_detached(data: bytes, identity: SigningIdentity, *, timestamper: TimeSt
     time-stamp (CAdES B-T). `openssl cms -verify -binary -content FILE -inform DER` accepts it."""
     signer = signer or KeyStoreSigner(identity)
     try:
-        content_info: cms.ContentInfo = asyncio.run(signer.async_sign_general_data(
+        content_info: cms.ContentInfo = run(signer.async_sign_general_data(
             data, "sha256", detached=True, use_cades=True, timestamper=timestamper))
     except SigningError:
         raise

@@ -27,7 +27,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import TextStampStyle
 
 from egov.platform.clock import local
-from egov.signing._sync import loop_safe
+from egov.signing._sync import loop_safe, run
 from egov.signing.interfaces import SigningError, SigningIdentity, TrustSource
 from egov.signing.keys import KeyStoreSigner
 from egov.signing.trust import validation_context
@@ -242,8 +242,8 @@ def sign_pdf(
                                  stamp_style=stamp_style, new_field_spec=new_field, signing_time=signing_time)
     out = io.BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, output=out, bytes_reserved=BYTES_RESERVED[level.needs_timestamp],
-                            appearance_text_params=params)
+        run(pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=BYTES_RESERVED[level.needs_timestamp],
+                                      appearance_text_params=params))
     except PyHankoSigningError as exc:
         raise SigningError("Không ký được văn bản.", f"Signing failed: {exc}") from exc
     return out.getvalue()

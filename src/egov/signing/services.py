@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography import x509
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.orm import Session
 
 from egov.platform.clock import Clock
+from egov.platform.db import Database
 from egov.platform.errors import NotFound
 from egov.platform.ids import new_id
 from egov.platform.keys import KeyStore
@@ -46,7 +47,7 @@ from egov.signing.validation import (
     validate_xml,
 )
 from egov.signing.xades import sign_xml
-from egov.soc import record_event
+from egov.soc import event_values, insert_with_event, record_event
 
 if TYPE_CHECKING:
     from egov.bootstrap import Container
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 DocumentKind = Literal["pdf", "xml", "cms"]
 OFFICER_BOX = (330, 40, 565, 118)
 SEAL_BOX = (330, 124, 565, 202)
+_SIGNATURES: Table = SignatureRecord.__table__  # type: ignore[assignment]
 # Renew an archive time-stamp this long before its TSA certificate expires.
 RENEW_MARGIN = timedelta(days=90)
 
@@ -127,8 +129,10 @@ class SigningService:
 
     def __init__(self, *, clock: Clock, keys: KeyStore, secret_key: bytes, trust: TrustProvider,
                  timestamper: TimeStamper | None, step_up: Any, approval_seconds: int = 300,
-                 max_upload_bytes: int = 10 * 1024 * 1024, validation_timeout: float = 20.0) -> None:
+                 max_upload_bytes: int = 10 * 1024 * 1024, validation_timeout: float = 20.0,
+                 db: Database | None = None) -> None:
         self.clock = clock
+        self.db = db
         self.keys = keys
         self.trust = trust
         self.timestamper = timestamper
@@ -160,7 +164,7 @@ class SigningService:
             # the signing transaction (so SQLite's one writer does not wait on itself).
             timestamper=(HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url else PkiTimeStamper(container)),
             step_up=StepUpVerifier(container), approval_seconds=s.signing_approval_seconds,
-            max_upload_bytes=s.signing_max_upload_mb * 1024 * 1024)
+            max_upload_bytes=s.signing_max_upload_mb * 1024 * 1024, db=container.db)
         container.cache["signing.service"] = service
         return service
 
@@ -247,28 +251,11 @@ class SigningService:
 
         Callers check who may use the key: `sign_remote` for a person's key, SEAL_APPLY for a seal.
         """
-        if len(data) > self.max_upload_bytes:
-            raise SigningError("Tệp quá lớn.", "The file is too large.")
-        identity = self._identity(record)
-        self._check_not_revoked(session, identity.certificate_der)
+        identity = self._usable(session, record, data)
         now = self.clock.now()
-        trust = self._trust(session) if level in ("B-LT", "B-LTA") else None
-        timestamper = self._timestamper(session)
-        if kind == "pdf":
-            box = VisibleSignature("seal", SEAL_BOX, seal_png=seal_png) if as_seal else VisibleSignature(
-                "officer", OFFICER_BOX)
-            out = sign_pdf(data, identity, signing_time=now, level=PadesLevel(level), timestamper=timestamper,
-                           trust=trust, visible=box if visible else None, signer=self._signer(identity),
-                           validation_moment=self._moment())
-        elif kind == "xml":
-            out = sign_xml(data, identity, signing_time=now, level=level, timestamper=timestamper)
-        elif kind == "cms":
-            if level not in ("B-B", "B-T"):
-                raise SigningError("CMS chỉ hỗ trợ mức B-B và B-T.", "CMS supports levels B-B and B-T.")
-            out = sign_detached(data, identity, timestamper=timestamper if level == "B-T" else None,
-                                signer=self._signer(identity))
-        else:
-            raise SigningError("Loại văn bản không hỗ trợ.", f"Unsupported document kind {kind!r}.")
+        out = self._produce(identity, kind, data, now=now, level=level, visible=visible, seal_png=seal_png,
+                            as_seal=as_seal, trust=self._trust(session) if level in ("B-LT", "B-LTA") else None,
+                            timestamper=self._timestamper(session))
         signature = SignatureRecord(id=new_id(), account_id=account_id, identity_id=record.id, kind=kind,
                                     level=level, document_sha256=sha256_hex(data), signed_sha256=sha256_hex(out),
                                     approval_id=approval_id, created_at=now)
@@ -277,13 +264,81 @@ class SigningService:
             session.flush()
         record_event(session, SigningAudit.SEALED if as_seal else SigningAudit.SIGNED,
                      object_type="signature", object_id=signature.id, at=now,
-                     details={"kind": kind, "level": level, "document_sha256": signature.document_sha256,
-                              "signed_sha256": signature.signed_sha256, "identity": record.id,
-                              "approval": approval_id})
+                     details=self._event_details(signature.kind, level, signature.document_sha256,
+                                                 signature.signed_sha256, record.id, approval_id))
         if kind == "pdf" and level == "B-LTA":
             session.flush()  # the archive row refers to the signature row
             self.archive(session, signature.id, out, title=f"signature {signature.id}")
         return SignedDocument(signature.id, kind, level, out, signature.document_sha256)
+
+    def sign_now(self, record: SigningIdentityRecord, kind: DocumentKind, data: bytes, *, level: str = "B-T",
+                 visible: bool = True, seal_png: bytes | None = None, as_seal: bool = False,
+                 account_id: str | None = None) -> SignedDocument:
+        """Sign one document on its own and make its record durable before returning it.
+
+        For a caller with nothing else to write (a seal run, an integrator's library call): the signature
+        row and its audit event are one atomic write (`Database.write_once`: on PostgreSQL one statement
+        in autocommit, one round trip) instead of a unit of work's BEGIN, two INSERTs and COMMIT, which
+        cost more than a whole XML signature. Levels that write more (B-LT/B-LTA keep revocation data and
+        archives) and the platform's own TSA (which audits each time-stamp) take `sign` in a transaction.
+        """
+        from egov.signing.pki_bridge import PkiTimeStamper
+
+        if self.db is None:
+            raise RuntimeError("sign_now needs the service's database")
+        own_tsa = isinstance(self.timestamper, PkiTimeStamper) and level != "B-B"
+        if level in ("B-LT", "B-LTA") or own_tsa:
+            with self.db.session() as session:
+                return self.sign(session, record, kind, data, level=level, visible=visible, seal_png=seal_png,
+                                 as_seal=as_seal, account_id=account_id)
+        with self.db.write_once() as conn:
+            identity = self._usable(conn, record, data)
+            now = self.clock.now()
+            out = self._produce(identity, kind, data, now=now, level=level, visible=visible, seal_png=seal_png,
+                                as_seal=as_seal, trust=None, timestamper=self.timestamper)
+            signature_id, document_sha256, signed_sha256 = new_id(), sha256_hex(data), sha256_hex(out)
+            event = event_values(SigningAudit.SEALED if as_seal else SigningAudit.SIGNED, object_type="signature",
+                                 object_id=signature_id, at=now,
+                                 details=self._event_details(kind, level, document_sha256, signed_sha256,
+                                                             record.id, None))
+            insert_with_event(conn, _SIGNATURES, {
+                "id": signature_id, "account_id": account_id, "identity_id": record.id, "kind": kind,
+                "level": level, "document_sha256": document_sha256, "signed_sha256": signed_sha256,
+                "approval_id": None, "created_at": now}, event)
+        return SignedDocument(signature_id, kind, level, out, document_sha256)
+
+    def _usable(self, db: Session | Connection, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
+        """The identity's signer, once the document's size and the certificate's status allow signing."""
+        if len(data) > self.max_upload_bytes:
+            raise SigningError("Tệp quá lớn.", "The file is too large.")
+        identity = self._identity(record)
+        self._check_not_revoked(db, identity.certificate_der)
+        return identity
+
+    def _produce(self, identity: SigningIdentity, kind: DocumentKind, data: bytes, *, now: datetime, level: str,
+                 visible: bool, seal_png: bytes | None, as_seal: bool, trust: TrustSource | None,
+                 timestamper: TimeStamper | None) -> bytes:
+        """The signed PDF or XML, or the detached CMS: the signature itself, nothing recorded."""
+        if kind == "pdf":
+            box = VisibleSignature("seal", SEAL_BOX, seal_png=seal_png) if as_seal else VisibleSignature(
+                "officer", OFFICER_BOX)
+            return sign_pdf(data, identity, signing_time=now, level=PadesLevel(level), timestamper=timestamper,
+                            trust=trust, visible=box if visible else None, signer=self._signer(identity),
+                            validation_moment=self._moment())
+        if kind == "xml":
+            return sign_xml(data, identity, signing_time=now, level=level, timestamper=timestamper)
+        if kind == "cms":
+            if level not in ("B-B", "B-T"):
+                raise SigningError("CMS chỉ hỗ trợ mức B-B và B-T.", "CMS supports levels B-B and B-T.")
+            return sign_detached(data, identity, timestamper=timestamper if level == "B-T" else None,
+                                 signer=self._signer(identity))
+        raise SigningError("Loại văn bản không hỗ trợ.", f"Unsupported document kind {kind!r}.")
+
+    @staticmethod
+    def _event_details(kind: str, level: str, document_sha256: str, signed_sha256: str, identity_id: str,
+                       approval_id: str | None) -> dict[str, Any]:
+        return {"kind": kind, "level": level, "document_sha256": document_sha256, "signed_sha256": signed_sha256,
+                "identity": identity_id, "approval": approval_id}
 
     def sign_batch(self, session: Session, record: SigningIdentityRecord, kind: DocumentKind,
                    documents: Sequence[bytes], *, level: str = "B-T", visible: bool = True,
@@ -470,12 +525,12 @@ class SigningService:
         return doc
 
     @staticmethod
-    def _check_not_revoked(session: Session, certificate_der: bytes) -> None:
+    def _check_not_revoked(db: Session | Connection, certificate_der: bytes) -> None:
         """Refuse a certificate our CA has revoked or suspended: at once in this process, within a second
         in others (the status is re-read at most once a second unless it changed here)."""
         from egov import pki
 
-        if pki.certificate_status(session, certificate_der, max_age_seconds=1.0) not in (None, "valid"):
+        if pki.certificate_status(db, certificate_der, max_age_seconds=1.0) not in (None, "valid"):
             raise SigningError("Chứng thư số đã bị thu hồi hoặc tạm dừng: không ký được.",
                                "The certificate is revoked or suspended: it cannot sign.")
 

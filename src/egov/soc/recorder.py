@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack, cast
 
-from sqlalchemy import CTE, Connection, Table, event
+from sqlalchemy import Connection, Table, bindparam, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from egov.platform.context import current_context
@@ -102,20 +102,45 @@ def event_values(event_type: str, **fields: Unpack[EventFields]) -> dict[str, An
     return values
 
 
-def insert_events(conn: Connection, rows: list[dict[str, Any]], *, with_cte: CTE | None = None) -> None:
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Write audit rows made by `event_values` on a Core connection, inside the caller's transaction
-    (for hot paths that skip the ORM session; the rows are the same as `record_event`'s).
+    (for hot paths that skip the ORM session; the rows are the same as `record_event`'s)."""
+    conn.execute(_INSERT, rows)
+    _count(rows)
 
-    `with_cte` (PostgreSQL, one row): a data-modifying CTE, e.g. the business INSERT, run in the same
-    statement, so the change and its audit event are one atomic statement and one round trip.
-    """
-    if with_cte is not None:
-        assert len(rows) == 1, "one event per combined statement"
-        conn.execute(_TABLE.insert().values(rows[0]).add_cte(with_cte))
-    else:
-        conn.execute(_INSERT, rows)
+
+def _count(rows: list[dict[str, Any]]) -> None:
     for event_type, n in Counter(v["event_type"] for v in rows).items():
         AUDIT_EVENTS.labels(event_type=event_type).inc(n)
+
+
+_COMBINED: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def insert_with_event(conn: Connection, table: Table, row: dict[str, Any], event: dict[str, Any]) -> None:
+    """A business row and its audit event (from `event_values`) written together: on PostgreSQL as one
+    statement (the business INSERT as a data-modifying CTE), atomic even on an autocommit connection
+    (`Database.write_once`); elsewhere as two statements in the connection's transaction.
+
+    The combined statement is compiled once per shape (table, row keys, event keys)."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), row)
+        insert_events(conn, [event])
+        return
+    shape = (table.name, tuple(row), tuple(event))
+    sql = _COMBINED.get(shape)
+    if sql is None:
+        business = table.insert().values({name: bindparam(f"b_{name}", type_=table.c[name].type) for name in row})
+        statement = _TABLE.insert().values(
+            {name: bindparam(f"e_{name}", type_=_TABLE.c[name].type) for name in event}
+        ).add_cte(business.cte("business_row"))
+        sql = _COMBINED[shape] = str(statement.compile(dialect=conn.dialect))
+    params = {f"b_{name}": value for name, value in row.items()}
+    params.update({f"e_{name}": value for name, value in event.items()})
+    # Straight to psycopg with the statement compiled once per shape: SQLAlchemy's execution layer cost
+    # about as much as the round trip itself, and these column types need none of its conversions.
+    conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    _count([event])
 
 
 def _given(fields: EventFields, name: str, default: str | None) -> str | None:

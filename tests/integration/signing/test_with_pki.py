@@ -108,3 +108,61 @@ def test_b_lt_and_b_t_with_the_platform_tsa(pki: PkiSetup, session: Session, con
     assert (x.indication, x.level) == (Indication.TOTAL_PASSED, "B-T"), x
     c = validate_cms(cms.data, data, trust, moment=clock.now()).signatures[0]
     assert (c.indication, c.level) == (Indication.TOTAL_PASSED, "B-T"), c
+
+
+def test_sign_now_is_durable_on_return_and_stops_at_a_revocation(
+        pki: PkiSetup, session: Session, container: Container, clock: FixedClock, db: Database) -> None:
+    from sqlalchemy import func, select
+
+    from egov.signing import SigningError
+    from egov.signing.models import SignatureRecord
+    from egov.soc.models import AuditEvent
+
+    service = SigningService.from_container(container)
+    issued, record = _officer_identity(session, container, clock, service)
+    session.commit()
+    xml = '<HoSo xmlns="urn:egov:hoso:1"><A>ý kiến</A></HoSo>'.encode()
+    # B-B: the one-write path (one statement on PostgreSQL); B-T with the platform's own TSA, whose
+    # time-stamp is audited too, goes through a transaction of its own.
+    fast = service.sign_now(record, "xml", xml, level="B-B")
+    stamped = service.sign_now(record, "cms", b"bien ban", level="B-T")
+
+    def recorded(signature_id: str) -> tuple[int, list[str]]:
+        with db.session() as s:
+            rows = s.scalar(select(func.count()).select_from(SignatureRecord).where(SignatureRecord.id == signature_id))
+            types = list(s.scalars(select(AuditEvent.event_type).where(AuditEvent.object_id == signature_id)))
+        return rows or 0, types
+
+    assert recorded(fast.signature_id) == (1, ["signing:document:signed"])
+    assert recorded(stamped.signature_id) == (1, ["signing:document:signed"])
+    with db.session() as s:
+        row = s.get(SignatureRecord, fast.signature_id)
+        assert row is not None and (row.kind, row.level, row.identity_id) == ("xml", "B-B", record.id)
+        assert row.document_sha256 == fast.document_sha256 and row.signed_sha256 == sha256(fast.data)
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.event_type == "pki:timestamp:issued")) == 1
+    trust = service.trust.trust_source()
+    x = validate_xml(fast.data, trust, moment=clock.now()).report.signatures[0]
+    assert (x.indication, x.level) == (Indication.TOTAL_PASSED, "B-B"), x
+
+    def counts() -> tuple[int | None, int | None]:
+        with db.session() as s:
+            return (s.scalar(select(func.count()).select_from(SignatureRecord)),
+                    s.scalar(select(func.count()).select_from(AuditEvent)))
+
+    before = counts()
+    with pytest.raises(SigningError):  # not XML at all: refused, nothing written
+        service.sign_now(record, "xml", b"<HoSo>", level="B-B")
+    assert counts() == before
+    with db.session() as s:
+        pki.service.revoke(s, issued.id, reason="key_compromise", by=PKI_SYSTEM)
+    before = counts()
+    with pytest.raises(SigningError, match="revoked"):
+        service.sign_now(record, "xml", xml, level="B-B")
+    assert counts() == before
+
+
+def sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

@@ -39,7 +39,7 @@ from egov.platform.ids import new_id, new_token
 from egov.platform.ids import request_id as new_request_id
 from egov.platform.keys.jose import sign_compact
 from egov.platform.throttle import ThrottleBucket
-from egov.soc import event_values, insert_events
+from egov.soc import event_values, insert_with_event
 from egov.web.middleware import client_ip, security_headers
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ MAX_BODY = 16 * 1024
 _CLIENTS: Table = OidcClient.__table__  # type: ignore[assignment]
 _TOKENS: Table = OidcToken.__table__  # type: ignore[assignment]
 _BUCKETS: Table = ThrottleBucket.__table__  # type: ignore[assignment]
-_INSERT_TOKEN = _TOKENS.insert()
 
 
 def _credentials(form: dict[str, str], authorization: str | None) -> tuple[str, str, str, str | None] | None:
@@ -134,24 +133,14 @@ class ClientCredentialsFastPath:
         blocked = select(func.max(_BUCKETS.c.blocked_until)).where(_BUCKETS.c.key.in_(keys)).scalar_subquery()
         query = select(_CLIENTS, blocked.label("blocked")).where(_CLIENTS.c.id == client_id)
         db = self.container.db
-        with use_context(ctx):
-            if db.is_postgres:
-                # Autocommit: the read needs no transaction, and the token row and its audit event go in
-                # one statement (a data-modifying CTE), atomic by itself: two round trips in all.
-                with db.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-                    found = self._grant(conn.execute(query).first(), form, secret, method, provider, now)
-                    if found is None:
-                        return None
-                    body, token_row, audit_row = found
-                    insert_events(conn, [audit_row], with_cte=_TOKENS.insert().values(token_row).cte("issued"))
-            else:
-                with db.engine.begin() as conn:
-                    found = self._grant(conn.execute(query).first(), form, secret, method, provider, now)
-                    if found is None:
-                        return None
-                    body, token_row, audit_row = found
-                    conn.execute(_INSERT_TOKEN, token_row)
-                    insert_events(conn, [audit_row])
+        # Autocommit on PostgreSQL: the read needs no transaction, and the token row and its audit event
+        # go in one statement (a data-modifying CTE), atomic by itself: two round trips in all.
+        with use_context(ctx), db.write_once() as conn:
+            found = self._grant(conn.execute(query).first(), form, secret, method, provider, now)
+            if found is None:
+                return None
+            body, token_row, audit_row = found
+            insert_with_event(conn, _TOKENS, token_row, audit_row)
         return body
 
 
