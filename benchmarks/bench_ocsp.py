@@ -10,6 +10,8 @@ P-256 OCSP signer certified by our CA (its key must be a PEM file; ours stays in
 Load: ApacheBench (`ab`, C, HTTP/1.0, a new connection per request, as the peer closes each one)
 on CPU 1, the server on CPU 0 (ours shares CPU 0 with PostgreSQL), POSTs of one DER OCSP request
 (SHA-1 CertID, like openssl's client), -c levels, --duration seconds, --reps runs, medians. Shown:
+Ours runs twice: the web app (`egov serve`, the ASGI hot path) and the stand-alone responder
+(`egov pki ocsp-serve`, uvloop + httptools, the same OcspResponder).
   no-nonce   the same request bytes each time: we answer from the pre-signed cache (fast path)
   nonce      a request with a nonce: we look the serial up and sign afresh every time
   raw        `cryptography` ECDSA P-256 sign/s on one core: the signing limit for the nonce path
@@ -255,7 +257,8 @@ def main() -> int:
     data_dir = work / "var"
     result: dict[str, Any] = {"benchmark": "ocsp", "levels": levels, "duration_s": a.duration, "reps": a.reps,
                               "generator": "ab (HTTP/1.0, new connection per request)"}
-    series = ("peer_no_nonce", "peer_nonce", "ours_no_nonce", "ours_nonce", "ours_no_nonce_keepalive")
+    series = ("peer_no_nonce", "peer_nonce", "ours_no_nonce", "ours_nonce", "ours_no_nonce_keepalive",
+              "va_no_nonce", "va_nonce", "va_no_nonce_keepalive")
     runs: dict[str, dict[int, list[dict[str, Any]]]] = {s: {c: [] for c in levels} for s in series}
     with common.pinned() as pin, common.bench_database() as db:
         result["pinning"] = pin
@@ -268,7 +271,6 @@ def main() -> int:
         ca_dir = Path(result["ca"]["dir"])
         port, peer_port = common.free_port(), common.free_port()
         egov = str(common.VENV_BIN / "egov")
-        url = f"http://127.0.0.1:{port}/pki/ocsp"
         for rep in range(1, a.reps + 1):
             for c in levels:
                 for kind, body in (("no_nonce", "good"), ("nonce", "nonce")):
@@ -276,20 +278,28 @@ def main() -> int:
                     runs[f"peer_{kind}"][c].append(row)
                     log(f"rep {rep} peer {kind} c={c}: {row['rps']:,.0f}/s (errors {row['errors']:.0f}, "
                         f"{row['bytes_per_response']:.0f} B/answer)")
-            with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(port)], env,
-                               cpu=common.SERVER_CPU, log_path=work / "serve.log",
-                               ready=lambda: common.port_open(port)) as _srv:
-                if rep == 1:
-                    result["ours_answers"] = verify_answers(url, ca_dir, "ours")
-                for c in levels:
-                    for kind, body, keep in (("no_nonce", "good", False), ("nonce", "nonce", False),
-                                             ("no_nonce_keepalive", "good", True)):
-                        proc = subprocess.run(ab_cmd(url, ca_dir / "req" / f"{body}.der", c, a.duration, keep),
-                                              shell=True, capture_output=True, text=True, timeout=a.duration + 60)
-                        row = parse_ab(proc.stdout)
-                        runs[f"ours_{kind}"][c].append(row)
-                        log(f"rep {rep} ours {kind} c={c}: {row['rps']:,.0f}/s (errors {row['errors']:.0f}, "
-                            f"{row['bytes_per_response']:.0f} B/answer)")
+            # ours twice: the web app (`egov serve`, its ASGI hot path) and the stand-alone responder
+            # (`egov pki ocsp-serve`), each alone on the server CPU
+            va_port = common.free_port()
+            for prefix, name, argv, srv_port in (
+                    ("ours", "egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(port)], port),
+                    ("va", "egov pki ocsp-serve", [egov, "pki", "ocsp-serve", "--host", "127.0.0.1",
+                                                   "--port", str(va_port)], va_port)):
+                srv_url = f"http://127.0.0.1:{srv_port}/pki/ocsp"
+                with common.server(name, argv, env, cpu=common.SERVER_CPU, log_path=work / f"{prefix}.log",
+                                   ready=lambda p=srv_port: common.port_open(p)) as _srv:
+                    if rep == 1:
+                        result[f"{prefix}_answers"] = verify_answers(srv_url, ca_dir, prefix)
+                    for c in levels:
+                        for kind, body, keep in (("no_nonce", "good", False), ("nonce", "nonce", False),
+                                                 ("no_nonce_keepalive", "good", True)):
+                            proc = subprocess.run(ab_cmd(srv_url, ca_dir / "req" / f"{body}.der", c, a.duration,
+                                                         keep), shell=True, capture_output=True, text=True,
+                                                  timeout=a.duration + 60)
+                            row = parse_ab(proc.stdout)
+                            runs[f"{prefix}_{kind}"][c].append(row)
+                            log(f"rep {rep} {prefix} {kind} c={c}: {row['rps']:,.0f}/s (errors "
+                                f"{row['errors']:.0f}, {row['bytes_per_response']:.0f} B/answer)")
         result["peer_answers"] = {}
         for name in ("good", "revoked", "unknown"):
             resp = ca_dir / f"resp-peer-{name}.der"
@@ -308,6 +318,11 @@ def main() -> int:
     result["ratio"] = {kind: {str(c): result["median_rps"][f"ours_{kind}"][str(c)]
                               / max(result["median_rps"][f"peer_{kind}"][str(c)], 1e-9) for c in levels}
                        for kind in ("no_nonce", "nonce")}
+    # the stand-alone responder against the peer, and within each rep (the runs of one rep are minutes
+    # apart at most, so a ratio within a rep is less exposed to a shared machine's drift)
+    result["ratio_standalone"] = {kind: {str(c): result["median_rps"][f"va_{kind}"][str(c)]
+                                         / max(result["median_rps"][f"peer_{kind}"][str(c)], 1e-9) for c in levels}
+                                  for kind in ("no_nonce", "nonce")}
     result["target_ratio"] = TARGET_RATIO
     result["when_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     common.write_result(a.name, result)
@@ -319,14 +334,15 @@ def print_summary(result: dict[str, Any], levels: list[int]) -> None:
     m = result["median_rps"]
     print("\n| request | c | ours responses/s | openssl ocsp responses/s | ratio |")
     print("|---|---:|---:|---:|---:|")
-    for kind, label in (("no_nonce", "no nonce (ours pre-signed)"), ("nonce", "nonce (signed each time)")):
+    for prefix, where in (("va", "stand-alone responder"), ("ours", "web app hot path")):
+        for kind, label in (("no_nonce", "no nonce (ours pre-signed)"), ("nonce", "nonce (signed each time)")):
+            for c in levels:
+                o, p = m[f"{prefix}_{kind}"][str(c)], m[f"peer_{kind}"][str(c)]
+                print(f"| {where}: {label} | {c} | {o:,.0f} | {p:,.0f} | {o / max(p, 1e-9):.2f}x |")
         for c in levels:
-            o, p = m[f"ours_{kind}"][str(c)], m[f"peer_{kind}"][str(c)]
-            print(f"| {label} | {c} | {o:,.0f} | {p:,.0f} | {o / max(p, 1e-9):.2f}x |")
-    for c in levels:
-        o = m["ours_no_nonce_keepalive"][str(c)]
-        print(f"| no nonce, HTTP keep-alive (ours only: openssl ocsp closes every connection) | {c} | "
-              f"{o:,.0f} | - | - |")
+            o = m[f"{prefix}_no_nonce_keepalive"][str(c)]
+            print(f"| {where}: no nonce, HTTP keep-alive (openssl ocsp closes every connection) | {c} | "
+                  f"{o:,.0f} | - | - |")
     raw = result["raw_ecdsa_p256_sign_per_s"]["median"]
     print(f"\nraw limit: cryptography ECDSA P-256 sign {raw:,.0f}/s on one core; "
           f"answers ours {result.get('ours_answers')}, peer {result.get('peer_answers')}")

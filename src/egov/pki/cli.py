@@ -187,6 +187,31 @@ def crl(ca: Annotated[str, typer.Argument(help="specialised | public")] = "speci
                f"next update {row.next_update:%d/%m/%Y %H:%M} UTC")
 
 
+@app.command("ocsp-serve")
+def ocsp_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    reuse_port: Annotated[bool, typer.Option(help="Share the port with other responder processes "
+                                                  "(SO_REUSEPORT): run one per core.")] = False,
+) -> None:
+    """Run the stand-alone OCSP responder (POST /pki/ocsp, GET /pki/ocsp/{base64}, GET /healthz).
+
+    The same answers as /pki/ocsp in the web app, without the web stack: point the certificates' AIA
+    at it (or route /pki/ocsp to it at the reverse proxy). Stops on SIGTERM/Ctrl-C.
+
+    Example: egov pki ocsp-serve --host 0.0.0.0 --port 8080 --reuse-port
+    """
+    from egov.cli import container_or_exit
+    from egov.pki.ocsp_server import run
+    from egov.pki.runtime import ocsp_responder
+    from egov.platform.logging import configure_logging
+
+    container = container_or_exit()
+    configure_logging(container.settings.log_level, container.settings.log_json)
+    console.print(f"OCSP responder on http://{host}:{port}/pki/ocsp (Ctrl-C stops it)")
+    run(ocsp_responder(container), host, port, reuse_port=reuse_port)
+
+
 @app.command("reconcile")
 def reconcile() -> None:
     """Revoke certificates whose officer left the post or whose agency code was closed (registry)."""
