@@ -104,6 +104,9 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=1500)
     ap.add_argument("--name", default="password")
+    ap.add_argument("--profile", action="store_true",
+                    help="py-spy the server through one load run and print where its time goes, then stop "
+                         "(pip install -e '.[profile]')")
     a = ap.parse_args()
     common.bound_time(a.timeout)
     work = common.WORK / f"password-{int(time.time())}"
@@ -128,8 +131,12 @@ def main() -> int:
             raw = raw_rate(a.duration / 2)
             with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(port)], env,
                                cpu=common.SERVER_CPU, log_path=work / "serve.log",
-                               ready=lambda: common.port_open(port)):
+                               ready=lambda: common.port_open(port)) as _srv:
                 asyncio.run(sign_ins(port, usernames, 2.0, a.concurrency, with_form=False))  # warm-up
+                if a.profile:
+                    common.profile_server(_srv.proc.pid, work / "password.pyspy", lambda: asyncio.run(
+                        sign_ins(port, usernames, a.duration, a.concurrency, with_form=False)))
+                    return 0
                 ours = asyncio.run(sign_ins(port, usernames, a.duration, a.concurrency, with_form=False))
                 full = asyncio.run(sign_ins(port, usernames, a.duration / 2, a.concurrency, with_form=True))
             run = {"raw_verify_per_s": raw, **ours, "ratio": common.ratio(ours["per_s"], raw),

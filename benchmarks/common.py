@@ -617,3 +617,38 @@ def profiled(path: Path | None, interval: float = 0.001) -> Iterator[None]:
 
 def profile_path(name: str, part: str) -> Path:
     return RESULTS / "profiles" / f"{name}-{part}.txt"
+
+
+def profile_server(pid: int, out: Path, load: Callable[[], object], top: int = 40) -> None:
+    """Sample `pid` with py-spy while `load()` runs; print the functions with the most samples, by
+    themselves (self) and with what they call (inclusive), as shares of all samples."""
+    import collections
+    import shutil
+
+    spy = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("py-spy is not installed: pip install -e '.[profile]'")
+    rec = subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
+                            "--threads", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    load()
+    rec.send_signal(2)
+    rec.wait(timeout=60)
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        frames = [f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].rstrip(")") for f in stack.split(";")[1:]]
+        if not frames or frames[-1].startswith(("select ", "epoll_wait", "_worker ", "wait ")):
+            continue  # an idle thread waiting for work
+        total += n
+        own[frames[-1]] += n
+        for f in set(frames):
+            inclusive[f] += n
+    log(f"{total} busy samples")
+    for title, counter in (("self", own), ("inclusive", inclusive)):
+        print(f"\n--- {title} ---")
+        for name, n in counter.most_common(top):
+            print(f"{100 * n / max(total, 1):5.1f}%  {name}")

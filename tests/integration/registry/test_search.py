@@ -107,6 +107,27 @@ def test_every_plan_returns_the_reference_answer(
     assert seen_plans <= plans and len(seen_plans) > 1
 
 
+def test_words_known_rare_together_skip_the_walk_and_answer_the_same(
+        session: Session, population: list[Citizen], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a search has counted its words (remembered per process), a later search of words known
+    rare together drives from the rarest at once: same answers, no walk."""
+    from egov.registry.services import search as module
+
+    monkeypatch.setattr(module, "REMEMBER_FROM", 1)  # the test table is small: remember every count
+    monkeypatch.setattr(module, "SECOND_CAP", 30)  # ... and call a word of under 30 citizens rare
+    module._COMMON.clear()
+    queries = ["nguyen an", "thi h", "h hen", "y moan", "dang hoa", "van thi", "anh an", "an an", "ngoc anh",
+               "le nguyen", "nguyen thi hoa", "nguyen van a"]
+    plans = set()
+    for _ in range(2):
+        for query in queries:
+            got, plan = search_by_name(session, query, allowed=None, limit=5, cap=1, window=7)
+            plans.add(plan.kind)
+            assert [c.id for c in got] == [c.id for c in reference(population, query, None, 5)], (query, plan)
+    module._COMMON.clear()
+    assert plans & {"known+word", "prefix+known+word"}, plans
+
+
 def test_prefix_end() -> None:
     assert prefix_end("an") == "ao"
     assert prefix_end("az") == "a{"

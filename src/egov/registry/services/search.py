@@ -50,7 +50,7 @@ from egov.registry.names import matches, search_terms
 
 CANDIDATE_CAP = 2_000
 WALK_WINDOW = 10_000
-SECOND_CAP = 100_000
+SECOND_CAP = 25_000
 COMMON_TTL_SECONDS = 600.0
 MAX_LIMIT = 100
 _PAGE = 500
@@ -66,7 +66,8 @@ REMEMBER_FROM = CANDIDATE_CAP  # counts at least this large are remembered
 class SearchPlan:
     """How a search ran, for tests and the benchmark (never shown to users)."""
 
-    kind: str  # "id" | "prefix" | "word" | "scope" | "walk" | "walk+word" | "walk+scope" | "none", "prefix+…"
+    kind: str  # "id" | "prefix" | "word" | "scope" | "walk" | "walk+word" | "walk+scope" | "known+word" |
+    # "known+scope" (the walk skipped: a word known rare) | "none", "prefix+…"
     driver: str | None = None
     estimates: tuple[tuple[str, int], ...] = ()
 
@@ -132,6 +133,13 @@ class _Search:
                     _COMMON[(db, self._source_key(source), cap)] = (n, now + COMMON_TTL_SECONDS)
             known.update(fresh)
         return {source: known[source] for source in sources}
+
+    def remembered(self, sources: Sequence[str], cap: int) -> list[int]:
+        """The counts of `sources` remembered from earlier searches (no query; unknown ones left out)."""
+        db = self.session.get_bind().engine.url.render_as_string()
+        now = time.monotonic()
+        found = (_COMMON.get((db, self._source_key(source), cap)) for source in sources)
+        return [hit[0] for hit in found if hit is not None and hit[1] > now]
 
     def _source_key(self, source: str) -> str:
         return source if source != _SCOPE else _SCOPE + ",".join(self.scope or ())
@@ -326,7 +334,10 @@ def _search_anywhere(
         # One common word: the walk always suffices (a word with `cap` citizens fills `limit` within
         # `window` rows once the table is large). Several: a walk pays off only for combinations
         # common together ("nguyen van"); a full name goes to the fallback, so keep its walk short.
-        rows = search.walk(window if len(distinct_terms) == 1 else max(window // 3, fetch), fetch)
+        # A walk is wasted on words known (from an earlier search's second count) to be rare together:
+        # one of them under the second cap has too few matches to fill a page within the window.
+        rare = len(distinct_terms) > 1 and any(n < SECOND_CAP for n in search.remembered(sources, SECOND_CAP))
+        rows = [] if rare else search.walk(window if len(distinct_terms) == 1 else max(window // 3, fetch), fetch)
         plan = SearchPlan("walk", None, shown)
         if len(rows) < fetch:
             # The typed words are each common but rare together (a full name, usually): the walk
@@ -341,7 +352,8 @@ def _search_anywhere(
 
             driver = min(sources, key=second_cost)
             rows = search.run(driver, fetch)
-            plan = SearchPlan("walk+scope" if driver == _SCOPE else "walk+word", driver, shown)
+            kind = ("walk+" if not rare else "known+") + ("scope" if driver == _SCOPE else "word")
+            plan = SearchPlan(kind, driver, shown)
     if not exact:
         return rows[:limit], plan
     # Typed words sharing a prefix ("an an", "nguyen ng") need distinct name words, which SQL does
