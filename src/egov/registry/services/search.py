@@ -50,7 +50,8 @@ from egov.registry.names import matches, search_terms
 
 CANDIDATE_CAP = 2_000
 WALK_WINDOW = 10_000
-SECOND_CAP = 25_000
+SECOND_CAP = 25_000  # ranks drivers: a given name is under it, a common surname over it
+THIRD_CAP = 100_000  # only when every source is over the second cap (a rare query of common words)
 COMMON_TTL_SECONDS = 600.0
 MAX_LIMIT = 100
 _PAGE = 500
@@ -346,6 +347,8 @@ def _search_anywhere(
             # later word (the given name; a short prefix like "n" also covers Nguyễn, so it must not
             # win blind), then to a word over the scope (a large scope's scan grows with the scope).
             second = search.counts(sources, SECOND_CAP)
+            if min(second.values()) >= SECOND_CAP:  # every one past the cap: rank them with a higher one
+                second = search.counts(sources, THIRD_CAP)
 
             def second_cost(source: str) -> tuple[int, int]:
                 return second[source], -order.get(source, -1)
