@@ -1,4 +1,5 @@
-"""`egov signing …`: validate a signed file, register a signing identity, schedule archive renewals."""
+"""`egov signing …`: validate a signed file, seal a run of PDFs, register a signing identity, schedule archive
+renewals."""
 
 from __future__ import annotations
 
@@ -106,6 +107,58 @@ def register_identity(
                                            .subject.rfc4514_string(), position=position, agency_name=agency)
         session.commit()
         out.print(f"registered signing identity {record.id} for {holder}")
+
+
+@app.command("seal")
+def seal(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="PDF files to seal")],
+    agency: Annotated[str, typer.Option(help="the agency id whose seal is applied")],
+    out_dir: Annotated[Path, typer.Option(help="where the sealed copies go (created; nothing is overwritten)")],
+    level: Annotated[str, typer.Option(help="B-B, B-T, B-LT or B-LTA")] = "B-T",
+    seal_image: Annotated[Path | None, typer.Option(exists=True, help="PNG of the seal for the stamp")] = None,
+) -> None:
+    """Apply an agency's seal to many PDFs (a run of receipts or decisions), each one audited.
+
+    Every sealed copy is recorded (signature row and audit event) before the next one starts; a file
+    that cannot be sealed is reported and the run goes on. Exit code 1 if any file failed.
+
+    Example: egov signing seal out/*.pdf --agency <agency-id> --out-dir sealed/
+    """
+    from rich.progress import Progress
+
+    from egov.platform.errors import DomainError
+    from egov.signing.interfaces import SigningError
+    from egov.signing.services import SigningService
+
+    container = _container()
+    service = SigningService.from_container(container)
+    png = seal_image.read_bytes() if seal_image is not None else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    with _cli_context():
+        with container.db.session() as session:
+            try:
+                record = service.identity_of(session, f"agency:{agency}")
+            except DomainError as exc:  # no seal for that agency
+                err.print(f"[red]error:[/red] {exc.detail_en}")
+                raise typer.Exit(2) from None
+            session.expunge(record)
+        with Progress(console=err) as progress:
+            task = progress.add_task("Đóng dấu / sealing", total=len(files))
+            for path in files:
+                target = out_dir / f"{path.stem}.sealed.pdf"
+                try:
+                    if target.exists():
+                        raise SigningError("Tệp đích đã có.", f"{target} exists; nothing is overwritten.")
+                    signed = service.sign_now(record, "pdf", path.read_bytes(), level=level, as_seal=True,
+                                              seal_png=png)
+                    target.write_bytes(signed.data)
+                except SigningError as exc:
+                    failed += 1
+                    err.print(f"[red]{path}:[/red] {exc.detail_en}", soft_wrap=True)
+                progress.advance(task)
+    out.print(f"sealed {len(files) - failed} of {len(files)} files into {out_dir}")
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command("renew-archives")

@@ -10,8 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy.orm import Session
+from tests.factories.pki import PkiSetup
 from tests.factories.signing import SigningWorld, make_pdf
 
+from egov.bootstrap import Container
+from egov.platform.clock import FixedClock
 from egov.settings import Settings
 from egov.signing.pades import PadesLevel, sign_pdf
 
@@ -43,3 +47,54 @@ def test_validate_command_uses_the_trust_directory(settings: Settings, db: objec
     trusted = egov(["signing", "validate", str(doc)], settings)
     assert trusted.returncode == 0, trusted.stdout + trusted.stderr
     assert "TOTAL-PASSED" in trusted.stdout and "Nguyễn Văn An" in trusted.stdout
+
+
+def test_seal_command_seals_a_run_and_records_each_file(settings: Settings, pki: PkiSetup, session: Session,
+                                                        container: Container, clock: FixedClock,
+                                                        tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+    from tests.factories.registry import make_agency
+
+    from egov import pki as pki_context
+    from egov.signing import SigningService, certification_request, ensure_remote_key
+    from egov.signing.models import SignatureRecord
+    from egov.soc.models import AuditEvent
+
+    agency = make_agency(session, clock, "000.00.00.H29", "Ủy ban nhân dân Thành phố Hồ Chí Minh")
+    session.commit()
+    key = ensure_remote_key(container.keys, "seal-h29")
+    csr = certification_request(container.keys, key, common_name="Ủy ban nhân dân Thành phố Hồ Chí Minh")
+    issued = pki_context.issue_certificate(container, session, profile="agency_seal", csr=csr,
+                                           subject_ref=agency.code)
+    service = SigningService.from_container(container)
+    service.validation_moment = clock.now  # the pki's CRLs follow the test clock
+    service.register_identity(
+        session, holder=f"agency:{agency.id}", key_name=key, certificate_der=issued.cert_der,
+        chain_der=issued.chain_der, display_name="Ủy ban nhân dân Thành phố Hồ Chí Minh")
+    session.commit()
+    docs = []
+    for i in range(3):
+        doc = tmp_path / f"bien-nhan-{i}.pdf"
+        doc.write_bytes(make_pdf(text=f"Bien nhan {i}"))
+        docs.append(doc)
+    broken = tmp_path / "hong.pdf"
+    broken.write_bytes(b"%PDF-1.7 not really")
+    out_dir = tmp_path / "sealed"
+    run = egov(["signing", "seal", *map(str, docs), str(broken), "--agency", agency.id, "--out-dir", str(out_dir),
+                "--level", "B-B"], settings)
+    assert run.returncode == 1, run.stdout + run.stderr  # one file could not be sealed
+    assert "sealed 3 of 4 files" in run.stdout and "hong.pdf" in run.stderr
+    sealed = sorted(out_dir.iterdir())
+    assert [p.name for p in sealed] == [f"bien-nhan-{i}.sealed.pdf" for i in range(3)]
+    session.expire_all()
+    rows = session.scalars(select(SignatureRecord)).all()
+    assert len(rows) == 3 and {r.kind for r in rows} == {"pdf"}
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.event_type == "signing:document:sealed", AuditEvent.channel == "cli")) == 3
+    out = subprocess.run(["pdfsig", "-nocert", str(sealed[0])], capture_output=True, text=True)
+    assert "Signature is Valid." in out.stdout, out.stdout
+    again = egov(["signing", "seal", str(docs[0]), "--agency", agency.id, "--out-dir", str(out_dir)], settings)
+    assert again.returncode == 1 and "nothing is overwritten" in again.stderr
+    nobody = egov(["signing", "seal", str(docs[0]), "--agency", "no-such-agency", "--out-dir", str(out_dir)],
+                  settings)
+    assert nobody.returncode == 2 and "No valid signing certificate" in nobody.stderr
