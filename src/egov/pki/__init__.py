@@ -7,6 +7,7 @@ from egov.pki.permissions import PkiPermission
 from egov.pki.profiles import Issuer, Profile
 from egov.pki.runtime import (
     ca_service,
+    cached_certificate_status,
     certificate_status,
     endpoints,
     issue_certificate,
@@ -32,6 +33,7 @@ __all__ = [
     "Profile",
     "TrustAnchors",
     "ca_service",
+    "cached_certificate_status",
     "certificate_status",
     "endpoints",
     "issue_certificate",

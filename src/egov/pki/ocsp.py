@@ -131,10 +131,12 @@ class OcspResponder:
                 self._load_issuers()
         return self._issuers.get((req.issuer_name_hash, req.issuer_key_hash, req.hash_algorithm.name))
 
-    def _epoch(self, ca_id: str) -> int:
+    def _epoch(self, ca_id: str, may_read: bool = True) -> int:
         local = _local_changes[0]
         t = time.monotonic()
         if t - self._epochs_at > self._poll or local != self._epochs_local:
+            if not may_read:  # an event loop must not wait on the database: a worker thread polls
+                raise _NeedsRead
             with self._reads.connect() as conn:
                 rows = conn.execute(self._epoch_stmt).all()
             self._epochs = {i: e for i, e in rows}
@@ -177,7 +179,7 @@ class OcspResponder:
         if nonce is not None:
             return self._sign(issuer, req, nonce, may_read)
         key = (issuer.ca_id, serial, algorithm.name)
-        epoch = self._epoch(issuer.ca_id)
+        epoch = self._epoch(issuer.ca_id, may_read)
         hit = self._cache.get(key)
         if hit is not None and hit.epoch == epoch and self._clock.now() < hit.refresh_at:
             return hit.der
@@ -191,19 +193,29 @@ class OcspResponder:
 
     def presigned(self, request_der: bytes) -> bytes | None:
         """The pre-signed answer to exactly these request bytes if it is still fresh and the CA's status
-        epoch has not moved; None otherwise (then call respond()). No parsing, no signing: the hot path."""
+        epoch has not moved; None otherwise (then call respond()). No parsing, no signing, no database
+        (an epoch due for its poll says None): the event loop's path."""
         hit = self._by_bytes.get(request_der)
         if hit is None:
             return None
         ca_id, entry = hit
-        if entry.epoch != self._epoch(ca_id) or self._clock.now() >= entry.refresh_at:
+        try:
+            epoch = self._epoch(ca_id, may_read=False)
+        except _NeedsRead:
+            return None
+        if entry.epoch != epoch or self._clock.now() >= entry.refresh_at:
             return None
         return entry.der
+
+    def poll_epochs(self) -> None:
+        """Read the CAs' status epochs now if their poll is due (a worker thread's job, so the event
+        loop's path keeps finding them fresh)."""
+        self._epoch("", may_read=True)
 
     def _status(self, ca_id: str, serial: int, may_read: bool) -> tuple[str | None, datetime | None, str | None]:
         """The certificate's status, from memory while the CA's status epoch has not moved (the same
         freshness rule as the pre-signed answers), else from the database."""
-        epoch = self._epoch(ca_id)
+        epoch = self._epoch(ca_id, may_read)
         hit = self._statuses.get((ca_id, serial))
         if hit is not None and hit[0] == epoch:
             return hit[1]

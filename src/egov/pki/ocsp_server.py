@@ -41,6 +41,7 @@ PATH = b"/pki/ocsp"
 MAX_URL_BYTES = 2 * MAX_REQUEST_BYTES  # base64 and percent-encoding of the largest request
 REQUEST_SECONDS = 10.0
 MAX_CONNECTIONS = 4096
+EPOCH_POLL_SECONDS = 0.5
 _REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed",
             413: b"Content Too Large", 503: b"Service Unavailable"}
 _DATE: list[Any] = [0, b""]
@@ -72,22 +73,35 @@ def _plain(status: int, text: bytes) -> bytes:
     return response(status, text, b"text/plain; charset=utf-8", close=status >= 400)
 
 
+MAX_PIPELINE = 16  # answers queued on one connection before it stops being read
+
+
 class OcspServer:
-    """What every connection shares: the responder, the limits, the count of open connections."""
+    """What every connection shares: the responder, the limits, the open connections."""
 
     def __init__(self, responder: OcspResponder, *, request_seconds: float = REQUEST_SECONDS,
                  max_connections: int = MAX_CONNECTIONS) -> None:
         self.responder = responder
         self.request_seconds = request_seconds
         self.max_connections = max_connections
-        self.open = 0
+        self.connections: set[_Connection] = set()
 
     def protocol(self) -> _Connection:
         return _Connection(self)
 
+    def stop(self) -> None:
+        """Close idle connections now, the others once their answers are out."""
+        for connection in list(self.connections):
+            connection.stop()
+
 
 class _Connection(asyncio.Protocol):
-    """One client connection; answers leave in the order their requests arrived (HTTP pipelining)."""
+    """One client connection; answers leave in the order their requests arrived (HTTP pipelining).
+
+    Flow control: reading stops while a worker thread prepares an answer, while more than
+    MAX_PIPELINE answers wait, and while the client is not reading what was written (the transport's
+    high-water mark), so a client cannot make the server hold more than a few answers for it.
+    """
 
     def __init__(self, server: OcspServer) -> None:
         self.server = server
@@ -101,24 +115,37 @@ class _Connection(asyncio.Protocol):
         # each entry: [answer bytes or None while a worker thread signs it, close after it]
         self.queue: deque[list[Any]] = deque()
         self.closing = False
+        self.stopping = False
+        self.working = False  # a worker thread is preparing an answer for this connection
+        self.jobs: deque[tuple[list[Any], bytes, bool, bytes | None, bool]] = deque()
+        self.write_paused = False
+        self.reading = True
         self.deadline: asyncio.TimerHandle | None = None
 
     # --- asyncio -----------------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is one, without the subclass
-        self.server.open += 1
-        if self.server.open > self.server.max_connections:
+        self.server.connections.add(self)
+        if len(self.server.connections) > self.server.max_connections:
             self.transport.write(_plain(503, b"busy"))
             self._close()
             return
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.open -= 1
+        self.server.connections.discard(self)
         self.closing = True
         if self.deadline is not None:
             self.deadline.cancel()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._regulate()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._regulate()
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -127,6 +154,9 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._finish(_plain(400, b"no upgrades"), close=True)
+        except httptools.HttpParserCallbackError:
+            log.exception("OCSP request handling failed")
+            self._finish(_plain(503, b"try later"), close=True)
         except httptools.HttpParserError:
             self._finish(_plain(400, b"malformed request"), close=True)
 
@@ -150,7 +180,15 @@ class _Connection(asyncio.Protocol):
             self.body.append(body)
 
     def on_message_complete(self) -> None:
-        close = not self.parser.should_keep_alive()
+        if self.closing:
+            return  # the rest of a chunk read before the connection was condemned: ignored
+        if self.parser.should_upgrade():
+            self._finish(_plain(400, b"no upgrades"), close=True)
+            return
+        if len(self.queue) >= MAX_PIPELINE:
+            self._finish(_plain(503, b"too many pipelined requests"), close=True)
+            return
+        close = not self.parser.should_keep_alive() or self.stopping
         self.keep_1_0 = not close and self.parser.get_http_version() == "1.0"
         if self.too_large:
             self._finish(_plain(413, b"request too large"), close=True)
@@ -178,19 +216,32 @@ class _Connection(asyncio.Protocol):
 
     def _answer(self, der: bytes, close: bool, cache: bytes | None) -> None:
         responder = self.server.responder
+        keep_1_0 = self.keep_1_0
         # Pre-signed answers, and fresh signatures for statuses in memory, here on the loop (CPU only);
         # whatever must read the database in a worker thread, the loop going on with other clients.
         answer = (responder.presigned(der) or responder.respond(der, may_read=False)) if der else responder.respond(der)
         if answer is not None:
             self._finish(response(200, answer, b"application/ocsp-response", close=close, cache=cache,
-                                  keep_alive_1_0=self.keep_1_0), close)
+                                  keep_alive_1_0=keep_1_0), close)
             return
         entry: list[Any] = [None, close]
-        keep_1_0 = self.keep_1_0
         self.queue.append(entry)
-        assert self.transport is not None
-        self.transport.pause_reading()
-        future = asyncio.get_running_loop().run_in_executor(None, responder.respond, der)
+        # One worker-thread answer per connection at a time, in order; the others wait their turn (at
+        # most MAX_PIPELINE: reading has stopped, so only requests already received can wait).
+        self.jobs.append((entry, der, close, cache, keep_1_0))
+        if self.deadline is not None:  # the request arrived whole: the answer may take its time
+            self.deadline.cancel()
+        if not self.working:
+            self._next_job()
+        self._regulate()
+
+    def _next_job(self) -> None:
+        if not self.jobs or self.closing:
+            self.jobs.clear()
+            return
+        entry, der, close, cache, keep_1_0 = self.jobs.popleft()
+        self.working = True
+        future = asyncio.get_running_loop().run_in_executor(None, self.server.responder.respond, der)
 
         def done(f: asyncio.Future[bytes | None]) -> None:
             failed = f.cancelled() or f.exception() is not None
@@ -200,9 +251,10 @@ class _Connection(asyncio.Protocol):
             entry[0] = (response(200, body, b"application/ocsp-response", close=close, cache=cache,
                                  keep_alive_1_0=keep_1_0)
                         if body is not None else _plain(503, b"try later"))
-            if self.transport is not None and not self.closing:
-                self.transport.resume_reading()
+            self.working = False
             self._flush()
+            self._next_job()
+            self._regulate()
 
         future.add_done_callback(done)
 
@@ -216,17 +268,32 @@ class _Connection(asyncio.Protocol):
             data, close = self.queue.popleft()
             assert transport is not None
             transport.write(data)
-            if close:
+            if close or (self.stopping and not self.queue):
                 self._close()
                 return
         if not self.queue and not self.closing:
             self._arm()
+        self._regulate()
+
+    def _regulate(self) -> None:
+        """Read only while nothing holds answers back (a worker thread, a long queue, a full socket)."""
+        if self.transport is None or self.closing:
+            return
+        wanted = not (self.working or self.write_paused or len(self.queue) >= MAX_PIPELINE)
+        if wanted != self.reading:
+            self.reading = wanted
+            (self.transport.resume_reading if wanted else self.transport.pause_reading)()
 
     def _arm(self) -> None:
         """The next request must arrive whole within the limit; data trickling in does not extend it."""
         if self.deadline is not None:
             self.deadline.cancel()
         self.deadline = asyncio.get_running_loop().call_later(self.server.request_seconds, self._close)
+
+    def stop(self) -> None:
+        self.stopping = True
+        if not self.queue:
+            self._close()
 
     def _close(self) -> None:
         self.closing = True
@@ -273,10 +340,25 @@ async def _serve(responder: OcspResponder, host: str, port: int, reuse_port: boo
             loop.call_soon_threadsafe(stop.set)
 
         ready(bound, stop_soon)
+    poller = asyncio.ensure_future(_poll_epochs(responder))
     await stop.wait()
+    poller.cancel()
     server.close()
+    state.stop()
     for _ in range(50):
-        if state.open == 0:
+        if not state.connections:
             break
         await asyncio.sleep(0.1)
     log.info("OCSP responder stopped")
+
+
+async def _poll_epochs(responder: OcspResponder) -> None:
+    """Keep the CAs' status epochs fresh from a worker thread, so answers on the loop never wait for
+    the database (a revocation elsewhere still shows within the responder's poll, about a second)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await loop.run_in_executor(None, responder.poll_epochs)
+        except Exception:  # a database hiccup: answers go to worker threads until it is back
+            log.exception("OCSP status epoch poll failed")
+        await asyncio.sleep(EPOCH_POLL_SECONDS)

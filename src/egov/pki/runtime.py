@@ -80,9 +80,9 @@ def certificate_status(session: Session | Connection, certificate_der: bytes, *,
 
     key = hashlib.sha256(certificate_der).digest()
     if max_age_seconds > 0:
-        hit = _STATUS_CACHE.get(key)
-        if hit is not None and time.monotonic() - hit[1] < max_age_seconds and hit[2] == _local_changes[0]:
-            return hit[0]
+        found, status = cached_certificate_status(certificate_der, max_age_seconds=max_age_seconds, key=key)
+        if found:
+            return status
     changes = _local_changes[0]
     serial = format(x509.load_der_x509_certificate(certificate_der).serial_number, "x")
     row = session.scalar(select(IssuedCertificate.status).where(IssuedCertificate.serial == serial,
@@ -92,6 +92,21 @@ def certificate_status(session: Session | Connection, certificate_der: bytes, *,
         _STATUS_CACHE.clear()
     _STATUS_CACHE[key] = (status, time.monotonic(), changes)
     return status
+
+
+def cached_certificate_status(certificate_der: bytes, *, max_age_seconds: float,
+                              key: bytes | None = None) -> tuple[bool, str | None]:
+    """(True, status) when `certificate_status` read this certificate's status within `max_age_seconds`
+    and nothing changed in this process since; (False, None) when it must read the database."""
+    import hashlib
+    import time
+
+    from egov.pki.ocsp import _local_changes
+
+    hit = _STATUS_CACHE.get(key or hashlib.sha256(certificate_der).digest())
+    if hit is not None and time.monotonic() - hit[1] < max_age_seconds and hit[2] == _local_changes[0]:
+        return True, hit[0]
+    return False, None
 
 
 def timestamp(container: Container, request_der: bytes, session: Session | None = None) -> bytes:

@@ -130,6 +130,9 @@ def seal(
     from egov.signing.interfaces import SigningError
     from egov.signing.services import SigningService
 
+    if level not in ("B-B", "B-T", "B-LT", "B-LTA"):
+        err.print(f"[red]error:[/red] --level must be B-B, B-T, B-LT or B-LTA, not {level!r}")
+        raise typer.Exit(2)
     container = _container()
     service = SigningService.from_container(container)
     png = seal_image.read_bytes() if seal_image is not None else None
@@ -148,14 +151,24 @@ def seal(
             for path in files:
                 target = out_dir / f"{path.stem}.sealed.pdf"
                 try:
-                    if target.exists():
-                        raise SigningError("Tệp đích đã có.", f"{target} exists; nothing is overwritten.")
-                    signed = service.sign_now(record, "pdf", path.read_bytes(), level=level, as_seal=True,
-                                              seal_png=png)
-                    target.write_bytes(signed.data)
-                except SigningError as exc:
+                    # The target is claimed first (never overwritten, even by a file that appears meanwhile),
+                    # so a sealed copy that is recorded can always be written.
+                    with open(target, "xb") as sink:
+                        try:
+                            signed = service.sign_now(record, "pdf", path.read_bytes(), level=level, as_seal=True,
+                                                      seal_png=png)
+                        except BaseException:
+                            sink.close()
+                            target.unlink(missing_ok=True)
+                            raise
+                        sink.write(signed.data)
+                except FileExistsError:
                     failed += 1
-                    err.print(f"[red]{path}:[/red] {exc.detail_en}", soft_wrap=True)
+                    err.print(f"[red]{path}:[/red] {target} exists; nothing is overwritten.", soft_wrap=True)
+                except (SigningError, OSError) as exc:
+                    failed += 1
+                    reason = exc.detail_en if isinstance(exc, SigningError) else f"{exc.strerror or exc}"
+                    err.print(f"[red]{path}:[/red] {reason}", soft_wrap=True)
                 progress.advance(task)
     out.print(f"sealed {len(files) - failed} of {len(files)} files into {out_dir}")
     raise typer.Exit(1 if failed else 0)

@@ -291,11 +291,13 @@ class SigningService:
             with self.db.session() as session:
                 return self.sign(session, record, kind, data, level=level, visible=visible, seal_png=seal_png,
                                  as_seal=as_seal, account_id=account_id)
+        identity = self._usable_now(self.db, record, data)
+        now = self.clock.now()
+        # Signed with no connection held (on SQLite a write transaction would stop every other writer
+        # for the length of a signature and its time-stamp); recorded in one write afterwards.
+        out = self._produce(identity, kind, data, now=now, level=level, visible=visible, seal_png=seal_png,
+                            as_seal=as_seal, trust=None, timestamper=self.timestamper)
         with self.db.write_once() as conn:
-            identity = self._usable(conn, record, data)
-            now = self.clock.now()
-            out = self._produce(identity, kind, data, now=now, level=level, visible=visible, seal_png=seal_png,
-                                as_seal=as_seal, trust=None, timestamper=self.timestamper)
             signature_id, document_sha256, signed_sha256 = new_id(), sha256_hex(data), sha256_hex(out)
             event = event_values(SigningAudit.SEALED if as_seal else SigningAudit.SIGNED, object_type="signature",
                                  object_id=signature_id, at=now,
@@ -307,13 +309,28 @@ class SigningService:
                 "approval_id": None, "created_at": now}, event)
         return SignedDocument(signature_id, kind, level, out, document_sha256)
 
+    def _usable_now(self, db: Database, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
+        """As `_usable`, reading the database only when the certificate's status is not fresh in memory
+        (and then on a connection of its own, returned before signing starts)."""
+        from egov import pki
+
+        found, status = pki.cached_certificate_status(record.certificate_der, max_age_seconds=1.0)
+        if not found:
+            with db.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
+                status = pki.certificate_status(conn, record.certificate_der, max_age_seconds=1.0)
+        _refuse_unless_valid(status)
+        return self._identity_for(record, data)
+
     def _usable(self, db: Session | Connection, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
         """The identity's signer, once the document's size and the certificate's status allow signing."""
-        if len(data) > self.max_upload_bytes:
-            raise SigningError("Tệp quá lớn.", "The file is too large.")
-        identity = self._identity(record)
+        identity = self._identity_for(record, data)
         self._check_not_revoked(db, identity.certificate_der)
         return identity
+
+    def _identity_for(self, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
+        if len(data) > self.max_upload_bytes:
+            raise SigningError("Tệp quá lớn.", "The file is too large.")
+        return self._identity(record)
 
     def _produce(self, identity: SigningIdentity, kind: DocumentKind, data: bytes, *, now: datetime, level: str,
                  visible: bool, seal_png: bytes | None, as_seal: bool, trust: TrustSource | None,
@@ -530,9 +547,7 @@ class SigningService:
         in others (the status is re-read at most once a second unless it changed here)."""
         from egov import pki
 
-        if pki.certificate_status(db, certificate_der, max_age_seconds=1.0) not in (None, "valid"):
-            raise SigningError("Chứng thư số đã bị thu hồi hoặc tạm dừng: không ký được.",
-                               "The certificate is revoked or suspended: it cannot sign.")
+        _refuse_unless_valid(pki.certificate_status(db, certificate_der, max_age_seconds=1.0))
 
     def _timestamper(self, session: Session) -> TimeStamper | None:
         """The configured TSA; the platform's own one bound to `session` (its audit joins this transaction)."""
@@ -568,6 +583,13 @@ class SigningService:
         now = self.clock.now()
         return list(session.scalars(select(ArchivedDocument.id).where(ArchivedDocument.renew_after <= now)
                                     .order_by(ArchivedDocument.renew_after).limit(limit)))
+
+
+def _refuse_unless_valid(status: str | None) -> None:
+    """None: not one of our CAs' certificates (an external CA's revocation is checked by validation)."""
+    if status not in (None, "valid"):
+        raise SigningError("Chứng thư số đã bị thu hồi hoặc tạm dừng: không ký được.",
+                           "The certificate is revoked or suspended: it cannot sign.")
 
 
 def _last_doc_timestamp_expiry(pdf: bytes) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,7 +125,8 @@ def _build_signature(root: etree._Element, identity: SigningIdentity, signing_ti
     token = secrets.token_hex(8)
     sig_id, ref_id, props_id, key_id = f"sig-{token}", f"ref-{token}", f"props-{token}", f"keyinfo-{token}"
     root_id = root.get("Id", root.get("ID"))
-    doc_uri = f"#{root_id}" if root_id is not None else ""
+    # "#id" only for an Id a verifier can resolve (an XML name); otherwise the whole document, URI="".
+    doc_uri = f"#{root_id}" if root_id is not None and _NCNAME.fullmatch(root_id) else ""
     # The enveloped-signature transform removes the signature, so the document is digested before it.
     doc_digest = _b64sha256(_c14n(root))
     references = (
@@ -144,8 +146,9 @@ def _build_signature(root: etree._Element, identity: SigningIdentity, signing_ti
             "<xades:Description>Văn bản điện tử / electronic document</xades:Description>"
             "<xades:MimeType>text/xml</xades:MimeType></xades:DataObjectFormat></xades:SignedDataObjectProperties>"
             "</xades:SignedProperties></xades:QualifyingProperties></ds:Object>")
-    references += (f'<ds:Reference URI="#{key_id}"><ds:DigestMethod Algorithm="{SHA256_URI}"/>'
-                   "<ds:DigestValue/></ds:Reference>")
+    if xades:  # XAdES covers KeyInfo too (as signxml's signer does); plain XML-DSig signs the document only
+        references += (f'<ds:Reference URI="#{key_id}"><ds:DigestMethod Algorithm="{SHA256_URI}"/>'
+                       "<ds:DigestValue/></ds:Reference>")
     text = (
         f'<ds:Signature xmlns:ds="{DS_NS}" xmlns:xades="{XADES_NS}" Id="{sig_id}"><ds:SignedInfo>'
         f'<ds:CanonicalizationMethod Algorithm="{C14N11}"/><ds:SignatureMethod Algorithm="{prepared.method_uri}"/>'
@@ -155,7 +158,7 @@ def _build_signature(root: etree._Element, identity: SigningIdentity, signing_ti
     root.append(signature)
     signed_info, _value, key_info = signature[0], signature[1], signature[2]
     digests = signed_info.findall(f"{{{DS_NS}}}Reference/{{{DS_NS}}}DigestValue")[1:]
-    targets = ([signature[3][0][0]] if xades else []) + [key_info]
+    targets = [signature[3][0][0], key_info] if xades else []
     for digest_value, target in zip(digests, targets, strict=True):
         digest_value.text = _b64sha256(_c14n(target))
     signature[1].text = base64.b64encode(_signature_value(identity, _c14n(signed_info))).decode("ascii")
@@ -163,6 +166,7 @@ def _build_signature(root: etree._Element, identity: SigningIdentity, signing_ti
 
 
 _ATTR = {'"': "&quot;"}
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
 @loop_safe
@@ -181,14 +185,14 @@ def sign_xml(data: bytes, identity: SigningIdentity, *, signing_time: datetime, 
         raise SigningError("Mức B-T cần XAdES.", "Level B-T needs XAdES qualifying properties.")
     root = parse_xml(data)
     try:
-        _build_signature(root, identity, signing_time, xades)
+        signature = _build_signature(root, identity, signing_time, xades)
     except SigningError:
         raise
     except Exception as exc:  # a key store or token failure must not escape as a 500
         raise SigningError("Không ký được tệp XML.", f"XML signing failed: {exc}") from exc
     if level == "B-T":
         assert timestamper is not None
-        _add_signature_timestamp(root, timestamper)
+        _add_signature_timestamp(signature, timestamper)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
@@ -200,10 +204,8 @@ def signature_value_imprint(signature: etree._Element) -> bytes:
     return hashlib.sha256(etree.tostring(value, method="c14n", exclusive=True)).digest()
 
 
-def _add_signature_timestamp(root: etree._Element, timestamper: TimeStamper) -> None:
-    signature = root.find(f"{{{DS_NS}}}Signature")
-    if signature is None:
-        raise SigningError("Không tìm thấy chữ ký vừa tạo.", "The new signature was not found.")
+def _add_signature_timestamp(signature: etree._Element, timestamper: TimeStamper) -> None:
+    """The new signature's xades:SignatureTimeStamp (not an earlier signature's, if the document had one)."""
     qualifying = signature.find(f".//{{{XADES_NS}}}QualifyingProperties")
     if qualifying is None:
         raise SigningError("Mức B-T cần XAdES.", "Level B-T needs XAdES qualifying properties.")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import Connection, Table, bindparam, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from egov.platform.context import current_context
@@ -134,12 +135,24 @@ def insert_with_event(conn: Connection, table: Table, row: dict[str, Any], event
         statement = _TABLE.insert().values(
             {name: bindparam(f"e_{name}", type_=_TABLE.c[name].type) for name in event}
         ).add_cte(business.cte("business_row"))
-        sql = _COMBINED[shape] = str(statement.compile(dialect=conn.dialect))
+        compiled = statement.compile(dialect=conn.dialect)
+        # Every value comes from the caller: a column left to a Python-side default would compile to a
+        # parameter nobody fills (the ORM fills those; this path does not).
+        unfilled = [name for name in compiled.params if not name.startswith(("b_", "e_"))]
+        if unfilled:
+            raise ValueError(f"insert_with_event: give every column a value ({', '.join(unfilled)})")
+        sql = _COMBINED[shape] = str(compiled)
+    for value in (*row.values(), *event.values()):
+        if isinstance(value, datetime) and value.tzinfo is None:  # what UtcDateTime refuses on the ORM path
+            raise ValueError("insert_with_event: naive datetime; every time is stored in UTC")
     params = {f"b_{name}": value for name, value in row.items()}
     params.update({f"e_{name}": value for name, value in event.items()})
     # Straight to psycopg with the statement compiled once per shape: SQLAlchemy's execution layer cost
     # about as much as the round trip itself, and these column types need none of its conversions.
-    conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    try:
+        conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, …)
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
     _count([event])
 
 

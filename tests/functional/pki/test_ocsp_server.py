@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -23,10 +24,33 @@ from egov.pki.runtime import ocsp_responder
 from egov.platform.clock import FixedClock
 
 
+class Counting:
+    """The real responder, counting the answers it is asked for."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.calls = inner, 0
+
+    def presigned(self, der: bytes) -> bytes | None:
+        self.calls += 1
+        return self.inner.presigned(der)  # type: ignore[no-any-return]
+
+    def respond(self, der: bytes, *, may_read: bool = True) -> bytes | None:
+        self.calls += 1
+        return self.inner.respond(der, may_read=may_read)  # type: ignore[no-any-return]
+
+    def poll_epochs(self) -> None:
+        self.inner.poll_epochs()
+
+
 @pytest.fixture
-def responder_port(container: Container, pki: PkiSetup) -> Iterator[int]:
+def counting(container: Container, pki: PkiSetup) -> Counting:
+    return Counting(ocsp_responder(container))
+
+
+@pytest.fixture
+def responder_port(counting: Counting) -> Iterator[int]:
     started: list[tuple[int, Callable[[], None]]] = []
-    thread = threading.Thread(target=run, args=(ocsp_responder(container), "127.0.0.1", 0), daemon=True,
+    thread = threading.Thread(target=run, args=(counting, "127.0.0.1", 0), daemon=True,
                               kwargs={"request_seconds": 1.0, "ready": lambda p, stop: started.append((p, stop))})
     thread.start()
     for _ in range(200):
@@ -124,6 +148,40 @@ def test_get_keep_alive_pipelining_and_status_changes(responder_port: int, pki: 
     held = ocsp.load_der_ocsp_response(body)
     assert held.certificate_status is ocsp.OCSPCertStatus.REVOKED
     assert held.revocation_reason is not None and held.revocation_reason.name == "certificate_hold"
+
+
+def test_nothing_after_a_closing_answer_is_worked_on(responder_port: int, counting: Counting, pki: PkiSetup,
+                                                     session: Session, clock: FixedClock) -> None:
+    good, _ = _issue_two(pki, session, clock)
+    nonce_req = _request(good.cert_der, pki.specialised.cert_der, nonce=b"0123456789abcdef")
+    before = counting.calls
+    raw = exchange(responder_port, b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" + post(nonce_req) * 200)
+    assert [a[0] for a in split(raw)] == [404]
+    time.sleep(0.2)
+    assert counting.calls == before  # the 200 pipelined requests behind the 404 were never answered
+
+
+def test_an_upgrade_gets_one_refusal(responder_port: int) -> None:
+    raw = exchange(responder_port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                                   b"Upgrade: websocket\r\n\r\n")
+    assert [a[0] for a in split(raw)] == [400]
+
+
+def test_a_client_that_does_not_read_is_not_buffered_without_end(responder_port: int) -> None:
+    """Pipelined requests from a client that reads nothing: the server stops reading once answers
+    back up, so the client's sends block long before it has pushed 40 MB."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    burst = request * 10_000
+    sent = 0
+    with socket.create_connection(("127.0.0.1", responder_port), timeout=5) as s:
+        s.setblocking(False)
+        deadline = time.monotonic() + 3
+        while sent < 40_000_000 and time.monotonic() < deadline:
+            try:
+                sent += s.send(burst)
+            except BlockingIOError:
+                time.sleep(0.01)
+    assert sent < 25_000_000, sent
 
 
 @pytest.mark.parametrize(("raw", "status"), [

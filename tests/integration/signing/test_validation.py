@@ -246,7 +246,33 @@ def test_plain_xmldsig_verified_by_xmlsec1(signing_world: SigningWorld, tmp_path
     out = subprocess.run(["xmlsec1", "--verify", "--id-attr:Id", "urn:egov:hoso:1:HoSo",
                           "--trusted-pem", str(w.root_pem), str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert one(validate_xml(signed, w.trust).report).format == "XML-DSig"
+    s = one(validate_xml(signed, w.trust).report)
+    assert (s.format, s.indication) == ("XML-DSig", Indication.TOTAL_PASSED), s
+
+
+def test_xml_ids_that_are_no_xml_name_sign_the_whole_document(signing_world: SigningWorld) -> None:
+    """A root Id a verifier cannot resolve ("", a space, an XPointer) is not used: URI="" instead."""
+    w = signing_world
+    for bad in ("", "hs 1", "xpointer(id('x'))"):
+        doc = XML.replace(b'Id="hs-1"', f'Id="{bad}"'.encode())
+        signed = sign_xml(doc, w.officer, signing_time=NOW)
+        assert b'URI=""' in signed
+        s = one(validate_xml(signed, w.trust).report)
+        assert s.indication is Indication.TOTAL_PASSED, s
+
+
+def test_b_t_on_a_signed_document_stamps_the_new_signature(signing_world: SigningWorld) -> None:
+    from lxml import etree
+
+    w = signing_world
+    first = sign_xml(XML, w.officer, signing_time=NOW, level="B-B")
+    # a second, counter-style enveloped signature is not what validate_xml accepts; what matters here is
+    # which ds:Signature carries the time-stamp
+    root = etree.fromstring(sign_xml(first, w.officer, signing_time=NOW, level="B-T", timestamper=w.timestamper))
+    signatures = root.findall("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    assert len(signatures) == 2
+    stamps = [s.find(".//{http://uri.etsi.org/01903/v1.3.2#}SignatureTimeStamp") is not None for s in signatures]
+    assert stamps == [False, True]
 
 
 def test_xml_tampered_is_hash_failure(signing_world: SigningWorld, tmp_path: Path) -> None:

@@ -93,7 +93,8 @@ class Database:
         # Deferred on SQLite: reading takes no write lock, so it can stay open while others write.
         # write_once's own small pool of connections that are always in autocommit: switching a shared
         # connection in and out of autocommit on every checkout cost a third of a hot write.
-        self._autocommit = (make_engine(url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8)
+        pooled = {} if "poolclass" in kwargs else {"pool_size": 4, "max_overflow": 8}
+        self._autocommit = (make_engine(url, **{**kwargs, **pooled, "isolation_level": "AUTOCOMMIT"})
                             if self.is_postgres else None)
         self.deferred_sessions = sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
