@@ -20,16 +20,19 @@ V1_FIELDS = (
 )
 
 
-# The sequencer and verify encode millions of leaves, so v1 is written directly: every v1 value is a
-# string or None, and for those canonical_json's output is exactly `"key":` + the JSON string (the
-# C-accelerated encode_basestring that JSONEncoder(ensure_ascii=False) itself uses) or null, with the
-# keys in sorted order. Any other value type falls back to canonical_json. tests/unit/soc/test_leaf.py
+# The writer, the sequencer and verify encode millions of leaves, so v1 is written directly: every v1
+# value is a string or None, and for those canonical_json's output is exactly `"key":` + the JSON
+# string (the C-accelerated encode_basestring that JSONEncoder(ensure_ascii=False) itself uses) or
+# null, with the keys in sorted order; the keys and punctuation are one constant template, filled
+# with the encoded values. Any other value type falls back to canonical_json. tests/unit/soc/test_leaf.py
 # pins the bytes and holds the fast path to the plain definition (encode_leaf_reference).
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 V1_ORDERED = tuple(sorted(V1_FIELDS))  # the order the v1 JSON writes them in (and bulk readers select them)
 _V1_VALUES = operator.attrgetter(*V1_ORDERED)
 _V1_KEYS = tuple(encode_basestring(name) + ":" for name in V1_ORDERED)
 _TIME_INDEX = V1_ORDERED.index("occurred_at")
+# `{"actor_id":%s,"actor_kind":%s,...}` (a % in a key would be doubled; none has one).
+_V1_TEMPLATE = "{" + ",".join(key.replace("%", "%%") + "%s" for key in _V1_KEYS) + "}"
 
 
 class EventLike(Protocol):
@@ -52,19 +55,19 @@ def encode_values(version: int | None, values: Sequence[Any]) -> bytes:
     """Leaf bytes from the V1 values in V1_ORDERED order (occurred_at a UTC datetime), for bulk readers."""
     if (version or LEAF_VERSION) != 1:
         raise ValueError(f"unknown audit leaf version {version}")
-    parts = []
-    for i, (key, value) in enumerate(zip(_V1_KEYS, values, strict=True)):
-        if i == _TIME_INDEX:
-            parts.append(key + '"' + format_time(value) + '"')
-        elif value is None:
-            parts.append(key + "null")
-        elif type(value) is str:
-            parts.append(key + encode_basestring(value))
-        else:
-            plain = dict(zip(V1_ORDERED, values, strict=True))
-            plain["occurred_at"] = format_time(plain["occurred_at"])
-            return _PREFIX_V1 + canonical_json(plain).encode("utf-8")
-    return _PREFIX_V1 + ("{" + ",".join(parts) + "}").encode("utf-8")
+    if len(values) != len(V1_ORDERED):
+        raise ValueError(f"a v1 leaf has {len(V1_ORDERED)} values, got {len(values)}")
+    moment = '"' + format_time(values[_TIME_INDEX]) + '"'
+    strings = list(values)
+    strings[_TIME_INDEX] = None
+    try:
+        encoded = ["null" if value is None else encode_basestring(value) for value in strings]
+    except TypeError:  # a value that is not a string: the general path, still the reference bytes
+        plain = dict(zip(V1_ORDERED, values, strict=True))
+        plain["occurred_at"] = format_time(plain["occurred_at"])
+        return _PREFIX_V1 + canonical_json(plain).encode("utf-8")
+    encoded[_TIME_INDEX] = moment
+    return _PREFIX_V1 + (_V1_TEMPLATE % tuple(encoded)).encode("utf-8")
 
 
 def encode_leaf(event: Any) -> bytes:

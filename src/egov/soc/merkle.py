@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from itertools import count, repeat
 from typing import Protocol
 
 HASH_SIZE = 32
@@ -115,25 +116,29 @@ def frontier(size: int) -> list[tuple[int, int]]:
 
 
 def new_perfect_nodes(
-    start: int, leaf_hashes: Iterable[bytes], get: Callable[[int, int], bytes]
+    start: int, leaf_hashes: Iterable[bytes], get: Callable[[int, int], bytes], *, from_level: int = 0
 ) -> list[StoredNode]:
-    """Every node completed by appending `leaf_hashes` as leaves start, start + 1, ..., in order.
+    """Every node completed by appending `leaf_hashes` as leaves start, start + 1, ..., level by level.
 
     Node (L, i) becomes complete, and never changes again, when leaf (i + 1) * 2**L - 1 arrives, so
-    storage can be insert-only. Level-0 nodes (the leaf hashes) are included. A left sibling comes
-    from this batch when it can, else from `get` (always a node of `frontier(start)`).
+    storage can be insert-only. The nodes a batch completes on each level are consecutive: they are
+    the parents of the complete pairs of the level below, the first of which may pair with a node
+    completed before the batch, read from `get` (always a node of `frontier(start)`). So each level is
+    hashed in one pass (as `InMemoryNodes` builds its levels). Nodes below `from_level` are not
+    returned (level 0 are the leaf hashes themselves); they are returned level by level, and in
+    index order on each level.
     """
-    pending: dict[tuple[int, int], bytes] = {}  # completed in this batch, still waiting for a right sibling
     completed: list[StoredNode] = []
-    for leaf, value in enumerate(leaf_hashes, start):
-        level, index = 0, leaf
-        completed.append((level, index, value))
-        while index & 1:
-            left = pending.pop((level, index - 1), None)
-            value = node_hash(get(level, index - 1) if left is None else left, value)
-            level, index = level + 1, index >> 1
-            completed.append((level, index, value))
-        pending[(level, index)] = value
+    level, first = 0, start
+    row = leaf_hashes if isinstance(leaf_hashes, list) else list(leaf_hashes)
+    while row:
+        if level >= from_level:
+            completed.extend(zip(repeat(level), count(first), row))
+        if first & 1:  # a right child: its left sibling was completed before this batch
+            row = [get(level, first - 1), *row]
+            first -= 1
+        row = _hash_pairs(row)
+        level, first = level + 1, first >> 1
     return completed
 
 

@@ -1,19 +1,21 @@
 """record_event(): every context writes its audit events here, inside its own transaction.
 
 Events recorded in a session's main transaction are held in the session and written in one
-multi-row INSERT just before it commits (or at once when `FLUSH_AT` are waiting, or before the
-session next reads): a request that audits one event pays one round trip as before, and a batch
-job that audits thousands pays a handful instead of one each. A rollback, or closing the session
-without commit, drops them with the business change, as it must. Inside a savepoint
-(`begin_nested`) an event is written at once, so a savepoint rolled back takes its events with it
-and one released keeps them.
+statement (on PostgreSQL a COPY from `COPY_FROM` events on, else one INSERT) just before it commits
+(or at once when `FLUSH_AT` are waiting, or before the session next reads): a request that audits
+one event pays one round trip as before, and a batch job that audits thousands pays a handful
+instead of one each. A rollback, or closing the session without commit, drops them with the
+business change, as it must. Inside a savepoint (`begin_nested`) an event is written at once, so a
+savepoint rolled back takes its events with it and one released keeps them.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import Connection, Table, bindparam, event
@@ -30,30 +32,67 @@ from egov.soc.models import AuditEvent
 
 _TABLE = cast(Table, AuditEvent.__table__)
 _INSERT = _TABLE.insert()
+_V1_VALUES = operator.itemgetter(*V1_ORDERED)  # an event_values row's leaf fields, in encode_values order
 
 _PENDING = "egov.soc.pending_events"
 FLUSH_AT = 1_000
 COPY_FROM = 16  # from this many held events on, one COPY (PostgreSQL) beats a multi-row INSERT
 
 _SECRET_KEYS = re.compile(r"pass|secret|token|otp|pin|code_verifier|private|credential|cookie|authorization", re.I)
+# Verdicts of _SECRET_KEYS on plain-str keys already seen: details keys are the few names the code
+# writes, so a lookup replaces a regex search per key. Bounded, so keys made from data cannot grow it;
+# past the bound the regex simply runs every time.
+_KEY_IS_SECRET: dict[str, bool] = {}
+_KEY_CACHE_MAX = 4096
+_CONTAINERS = (dict, list, tuple)
+
+
+def _secret_key(key: Any) -> bool:
+    if type(key) is not str:
+        return _SECRET_KEYS.search(str(key)) is not None
+    secret = _KEY_IS_SECRET.get(key)
+    if secret is None:
+        secret = _SECRET_KEYS.search(key) is not None
+        if len(_KEY_IS_SECRET) < _KEY_CACHE_MAX:
+            _KEY_IS_SECRET[key] = secret
+    return secret
 
 
 def scrub(value: Any) -> Any:
     """Drop secret-looking keys at any depth: an audit log must never become a password store."""
-    kind = type(value)
-    if kind is dict or isinstance(value, dict):
+    if isinstance(value, dict):
         out = {}
+        cached = _KEY_IS_SECRET.get
         for k, v in value.items():
-            if _SECRET_KEYS.search(k if type(k) is str else str(k)):
+            secret = cached(k) if type(k) is str else None
+            if secret is None:
+                secret = _secret_key(k)
+            if secret:
                 out[k] = "[scrubbed]"
-            elif isinstance(v, dict | list | tuple):
+            elif isinstance(v, _CONTAINERS):
                 out[k] = scrub(v)
             else:
                 out[k] = v
         return out
-    if kind is list or kind is tuple or isinstance(value, list | tuple):
+    if isinstance(value, list | tuple):
         return [scrub(v) for v in value]
     return value
+
+
+# canonical_json for scrub()'s output, without JSONEncoder.encode's per-call set-up (a new C encoder and
+# its circular-reference table each time). Same C encoder, same options, so the same text; the table
+# is not needed because scrub() copies every dict and list, and so could not have returned a cycle.
+_encode_scrubbed = c_make_encoder(
+    None, str, encode_basestring, None, ":", ",", True, False, True
+) if c_make_encoder is not None else None
+
+
+def scrubbed_json(details: Any) -> str:
+    """canonical_json(scrub(details)): the stored `details` text of an event."""
+    clean = scrub(details)
+    if _encode_scrubbed is None:  # pragma: no cover - CPython always has the C encoder
+        return canonical_json(clean)
+    return "".join(_encode_scrubbed(clean, 0))
 
 
 class EventFields(TypedDict, total=False):
@@ -96,10 +135,10 @@ def event_values(event_type: str, **fields: Unpack[EventFields]) -> dict[str, An
         "channel": ctx.channel,
         "object_type": f.get("object_type"),
         "object_id": f.get("object_id"),
-        "details": canonical_json(scrub(f.get("details") or {})),
+        "details": scrubbed_json(f.get("details") or {}),
         "leaf_version": LEAF_VERSION,
     }
-    values["leaf_hash"] = leaf_hash(encode_values(LEAF_VERSION, [values[name] for name in V1_ORDERED]))
+    values["leaf_hash"] = leaf_hash(encode_values(LEAF_VERSION, _V1_VALUES(values)))
     return values
 
 
@@ -181,19 +220,37 @@ def record_event(session: Session, event_type: str, **fields: Unpack[EventFields
 
 
 def flush_events(session: Session) -> int:
-    """Write the events `session` holds (one multi-row INSERT); returns how many. Called by the hooks
-    below; call it yourself only to read the events back through another connection before commit."""
+    """Write the events `session` holds (COPY, or a multi-row INSERT for a few); returns how many. Called
+    by the hooks below; call it yourself only to read the events back through another connection
+    before commit."""
     pending: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
     if not pending:
         return 0
-    if len(pending) >= COPY_FROM:
-        columns = tuple(pending[0])
-        bulk_load(session, _TABLE, columns, (tuple(v[c] for c in columns) for v in pending))
-    else:
+    conn = session.connection()  # in the session's transaction (begun if need be), as any statement
+    columns = tuple(pending[0])  # every row comes from event_values: the same keys, in the same order
+    if conn.dialect.name != "postgresql":
         session.execute(_INSERT, pending)
-    for event_type, n in Counter(v["event_type"] for v in pending).items():
-        AUDIT_EVENTS.labels(event_type=event_type).inc(n)
+    elif len(pending) >= COPY_FROM:
+        bulk_load(session, _TABLE, columns, map(operator.itemgetter(*columns), pending))
+    else:
+        # Straight to psycopg, the statement compiled once per shape (as insert_with_event does): the
+        # execution layer cost as much as the round trip, and these column types need no conversion.
+        # inline(): no RETURNING of the new ids, which nobody reads.
+        sql = _PLAIN.get(columns)
+        if sql is None:
+            statement = _TABLE.insert().inline().values(
+                {name: bindparam(name, type_=_TABLE.c[name].type) for name in columns})
+            sql = _PLAIN[columns] = str(statement.compile(dialect=conn.dialect))
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            if len(pending) == 1:
+                cur.execute(sql, pending[0])
+            else:
+                cur.executemany(sql, pending)
+    _count(pending)
     return len(pending)
+
+
+_PLAIN: dict[tuple[str, ...], str] = {}
 
 
 @event.listens_for(Session, "before_commit")

@@ -35,8 +35,8 @@ its id is drawn) and its COMMIT, clock skew between workers included:
 Defaults: D = 60 s, a full sweep every 10 minutes. Measured on PostgreSQL with a million leaves:
 a steady pass with nothing new costs ~10 ms, a full sweep ~1 s, a backlog goes in at ~30k/s.
 
-Leaf hashes follow the versioned encoding in `leaf.py`. Rows go in with `bulk_load` (COPY on
-PostgreSQL), leaves and the newly completed perfect subtrees (levels >= 1; level 0 is the leaf
+Leaf hashes follow the versioned encoding in `leaf.py`. Rows go in with `bulk_load` (binary COPY
+on PostgreSQL), leaves and the newly completed perfect subtrees (levels >= 1; level 0 is the leaf
 hash itself) in batches of `batch_size`, each batch its own short transaction.
 """
 
@@ -48,6 +48,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import count, repeat
 from typing import cast
 
 from sqlalchemy import Table, exists, func, select, text
@@ -233,10 +234,12 @@ class Sequencer:
             hashes = [h if h is not None else encoded[int(row[0])] for row, h in zip(rows, hashes, strict=True)]
         nodes = StoredNodes(session)
         nodes.fetch(merkle.frontier(start))
-        completed = merkle.new_perfect_nodes(start, cast(list[bytes], hashes), nodes.perfect_subtree)
+        # Level 0 is the leaf hash itself, stored in audit_leaves; the node table holds levels >= 1.
+        completed = merkle.new_perfect_nodes(start, cast(list[bytes], hashes), nodes.perfect_subtree, from_level=1)
+        # Binary COPY: every value is already its column's type (ints, 32-byte hashes, an aware datetime).
         bulk_load(session, LEAVES, _LEAF_COLUMNS,
-                  ((start + i, row[0], h, now) for i, (row, h) in enumerate(zip(rows, hashes, strict=True))))
-        bulk_load(session, NODES, _NODE_COLUMNS, (node for node in completed if node[0] > 0))
+                  zip(count(start), (row[0] for row in rows), hashes, repeat(now)), binary=True)
+        bulk_load(session, NODES, _NODE_COLUMNS, completed, binary=True)
         return len(rows), start + len(rows), int(rows[-1][0])
 
 

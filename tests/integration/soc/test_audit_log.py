@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from egov.soc.checkpoints import Checkpointer, CheckpointRefused, latest_checkpo
 from egov.soc.leaf import encode_leaf
 from egov.soc.proofs import consistency, inclusion
 from egov.soc.recorder import _PENDING as PENDING_KEY
-from egov.soc.recorder import FLUSH_AT, record_event
+from egov.soc.recorder import COPY_FROM, FLUSH_AT, record_event
 from egov.soc.sequencer import sequence_pending
 from egov.soc.tree import tree_size
 from egov.soc.verify import AuditVerificationError, verify_log
@@ -492,3 +493,62 @@ def test_the_writer_hashes_each_leaf_and_the_sequencer_falls_back_for_rows_witho
     assert [e.leaf_hash is None for e, _ in rows] == [False, False, True]
     assert rows[0][0].leaf_hash == rows[0][1]
     assert _verify(container).ok
+
+
+@pytest.mark.parametrize("n", [1, 2, COPY_FROM - 1, COPY_FROM, COPY_FROM + 1])
+def test_held_events_are_stored_exactly_as_recorded_by_each_write_path(session, db: Database, n: int) -> None:  # type: ignore[no-untyped-def]
+    """One event (single INSERT), a few (executemany) and COPY_FROM or more (COPY) on PostgreSQL; the
+    ORM session's INSERT on SQLite: every column comes back as record_event made it, and the stored
+    leaf hash is the hash of the stored row's leaf."""
+    at = datetime(2026, 11, 25, 3, 4, 5, 123456, tzinfo=UTC)
+    recorded = [
+        record_event(session, f"test:path:{i % 3}", object_type="thing", object_id=f"p-{i}", at=at,
+                     outcome="denied" if i % 2 else "success", actor_name="Nguyễn\tThị \\ \"Hoa\"\n",
+                     details={"i": i, "note": "100% %s %(x)s", "token": "never stored", "nested": [{"pin": 1}]})
+        for i in range(n)
+    ]
+    session.commit()
+    with db.deferred_sessions() as other:
+        stored = list(other.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert len(stored) == n
+    for want, row in zip(recorded, stored, strict=True):
+        assert {name: getattr(row, name) for name in want} == want
+        assert row.leaf_hash == merkle.leaf_hash(encode_leaf(row))
+        assert "never stored" not in row.details and '"pin":"[scrubbed]"' in row.details
+
+
+def test_binary_bulk_load_round_trips_and_refuses_values_of_another_type(session) -> None:  # type: ignore[no-untyped-def]
+    """The sequencer's binary COPY (PostgreSQL; SQLite ignores the flag): values land as sent, and a value
+    that is not its column's Python type is refused, never reinterpreted."""
+    from egov.platform.db import bulk_load
+    from egov.soc.tree import LEAVES, NODES
+
+    at = datetime(2026, 11, 25, 3, 4, 5, 123456, tzinfo=UTC)
+    make_events(session, 2, commit=False)
+    session.flush()
+    pks = list(session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
+    leaves = [(0, pks[0], bytes(range(32)), at), (1, pks[1], b"\xff" * 32, at)]
+    assert bulk_load(session, LEAVES, ("leaf_index", "event_pk", "leaf_hash", "sequenced_at"), leaves, binary=True) == 2
+    nodes = [(1, 0, b"\x00" * 32), (2**31 - 1, 2**62, b"\x01" * 32)]
+    assert bulk_load(session, NODES, ("level", "idx", "hash"), iter(nodes), binary=True) == 2
+    got = session.execute(select(LEAVES.c.leaf_index, LEAVES.c.event_pk, LEAVES.c.leaf_hash, LEAVES.c.sequenced_at)
+                          .order_by(LEAVES.c.leaf_index)).all()
+    assert [(i, pk, bytes(h), t) for i, pk, h, t in got] == leaves
+    got_nodes = session.execute(select(NODES.c.level, NODES.c.idx, NODES.c.hash).order_by(NODES.c.level)).all()
+    assert [(lv, i, bytes(h)) for lv, i, h in got_nodes] == nodes
+    session.rollback()
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    # a string for an integer or bytea, an int8 too large, an int4 out of range (which psycopg's binary
+    # dumper alone would wrap to -2**31), a naive datetime
+    for table, columns, bad in [
+        (NODES, ("level", "idx", "hash"), ("1", 0, b"\x00" * 32)),
+        (NODES, ("level", "idx", "hash"), (1, 0, "00" * 32)),
+        (NODES, ("level", "idx", "hash"), (1, 2**63, b"\x00" * 32)),
+        (NODES, ("level", "idx", "hash"), (2**31, 0, b"\x00" * 32)),
+        (NODES, ("level", "idx", "hash"), (-(2**31) - 1, 0, b"\x00" * 32)),
+        (LEAVES, ("leaf_index", "event_pk", "leaf_hash", "sequenced_at"), (0, pks[0], b"", at.replace(tzinfo=None))),
+    ]:
+        with pytest.raises((TypeError, ValueError, OverflowError)):
+            bulk_load(session, table, columns, [bad], binary=True)
+        session.rollback()

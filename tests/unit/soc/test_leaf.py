@@ -59,7 +59,8 @@ def test_canonical_json_sorts_and_keeps_unicode() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "plain", 'quote " and \\ backslash', "dòng\nmới\t", "\x00\x1f\x7f",
-                                  "emoji 🇻🇳", "\u2028\u2029", "ß" * 300, "</script>"])
+                                  "emoji 🇻🇳", "\u2028\u2029", "ß" * 300, "</script>",
+                                  "100% %s %(x)s %%"])
 def test_the_fast_encoding_is_the_reference_encoding(text: str) -> None:
     from egov.soc.leaf import encode_leaf_reference
 
@@ -71,3 +72,16 @@ def test_the_fast_encoding_is_the_reference_encoding(text: str) -> None:
     for moment in (datetime(2026, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
         event = _event(occurred_at=moment)  # whole seconds still write .000000; tiny years keep strftime's form
         assert encode_leaf(event) == encode_leaf_reference(event)
+
+
+def test_encode_values_refuses_a_wrong_shape() -> None:
+    from egov.soc.leaf import V1_ORDERED, encode_values
+
+    values = [getattr(_event(), name) for name in V1_ORDERED]
+    assert encode_values(1, values) == GOLDEN
+    assert encode_values(None, tuple(values)) == GOLDEN  # rows without a version are v1
+    with pytest.raises(ValueError, match="16 values, got 15"):
+        encode_values(1, values[:-1])
+    moment = V1_ORDERED.index("occurred_at")
+    with pytest.raises(AttributeError):  # occurred_at must be a datetime, never passed through as text
+        encode_values(1, [*values[:moment], "2026-11-25T03:04:05.000006Z", *values[moment + 1:]])

@@ -302,6 +302,21 @@ def test_batch_append_reads_only_the_frontier(batches: list[int]) -> None:
     assert stored == want
 
 
+@pytest.mark.parametrize(("start", "count"), [(0, 70), (1, 1), (5, 3), (6, 26), (63, 1), (64, 0), (37, 27)])
+def test_new_nodes_come_level_by_level_and_from_level_leaves_out_the_lower_ones(start: int, count: int) -> None:
+    stored = {(lv, i): h for lv, level in enumerate(BIG_NODES.levels) for i, h in enumerate(level)}
+    border = {key: stored[key] for key in frontier(start)}
+    nodes = new_perfect_nodes(start, BIG_LEAVES[start:start + count], lambda level, index: border[(level, index)])
+    assert nodes == sorted(nodes, key=lambda node: node[:2])  # level by level, index order on each
+    assert [n for n in nodes if n[0] == 0] == [(0, start + i, h) for i, h in enumerate(BIG_LEAVES[start:start + count])]
+    for level, index, value in nodes:
+        assert stored[(level, index)] == value
+        assert start <= ((index + 1) << level) - 1 < start + count  # completed by this batch
+    above = new_perfect_nodes(start, iter(BIG_LEAVES[start:start + count]), lambda level, index: border[(level, index)],
+                              from_level=1)
+    assert above == [n for n in nodes if n[0] >= 1]
+
+
 def test_frontier_is_what_the_root_reads() -> None:
     assert frontier(0) == []
     assert frontier(7) == [(2, 0), (1, 2), (0, 6)]
