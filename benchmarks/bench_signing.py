@@ -14,7 +14,8 @@ key loaded once, so the TSA is not what is measured).
   peer (plain):   pyhanko PdfSigner + SimpleSigner (key object loaded once), bytes_reserved, same TSA.
   XML:            SigningService.sign_now(..., "xml", level="B-B") vs signxml XAdESSigner with a loaded key.
   HTTP:           POST /api/signing/seal through the whole ASGI app in-process (session cookie, CSRF,
-                  multipart, permission, audit, commit), one request at a time.
+                  multipart, permission, audit, commit), one request at a time: the PDF with the
+                  visible seal at B-T, the XML at B-B.
   raw:            cryptography ECDSA P-256 sign/s.
 
 Targets: PAdES B-T and XML >= 0.9x the plain script. Medians of 3 runs.
@@ -337,6 +338,13 @@ def main() -> None:
                 if resp.status_code != 200:
                     raise RuntimeError(f"seal: {resp.status_code} {resp.text[:300]}")
 
+            def http_seal_xml() -> None:
+                resp = client.post("/api/signing/seal", files={"file": ("d.xml", xml, "application/xml")},
+                                   data={"agency_id": "agency-bench", "level": "B-B"},
+                                   headers={"X-CSRF-Token": client.cookies.get("egov_csrf") or ""})
+                if resp.status_code != 200:
+                    raise RuntimeError(f"seal xml: {resp.status_code} {resp.text[:300]}")
+
             if args.profile:
                 profile(container, service, officer, xml, pdf, tsa, ours_xml, ours_pdf, peer_xml, peer_pdf)
                 return
@@ -346,7 +354,8 @@ def main() -> None:
                      "xades_bb_service": ours_xml, "xades_bb_service_uow": ours_xml_uow,
                      "xades_bb_service_4threads": ours_xml,
                      f"xades_bb_service_batch{BATCH}": ours_xml_batch, "xades_bb_plain_signxml": peer_xml,
-                     "pades_bt_http_seal": http_seal, "raw_ecdsa_p256_sign": raw}
+                     "pades_bt_http_seal": http_seal, "xades_bb_http_seal": http_seal_xml,
+                     "raw_ecdsa_p256_sign": raw}
             runs: dict[str, list[float]] = {k: [] for k in cases}
             for rep in range(args.reps):
                 for name, fn in cases.items():

@@ -147,9 +147,10 @@ def sign(request: Request, approval_id: str, uow: UnitOfWork, by: Signer,
 def seal(request: Request, uow: UnitOfWork, by: SealKeeper, agency_id: Annotated[str, Form()],
                file: Annotated[UploadFile | None, File()] = None, level: Annotated[str, Form()] = "B-T",
                seal_image: Annotated[UploadFile | None, File()] = None) -> Response:
-    """Apply the agency's seal (PAdES, visible as Decree 30/2020 Appendix I describes) to a PDF."""
+    """Apply the agency's seal to a PDF (PAdES, visible as Decree 30/2020 Appendix I describes) or to an
+    XML document (XAdES B-B/B-T, enveloped)."""
     service = _service(request)
     data = read_upload(file, service.max_upload_bytes)
     png = read_upload(seal_image, 1024 * 1024, "seal_image") if seal_image is not None else None
-    signed = service.apply_seal(uow, by, agency_id, data, seal_png=png, level=level)
-    return Response(signed.data, media_type="application/pdf", headers={"X-Signature-Id": signed.signature_id})
+    signed = service.apply_seal(uow, by, agency_id, data, seal_png=png, level=level, kind=detect_kind(data))
+    return Response(signed.data, media_type=MEDIA[signed.kind], headers={"X-Signature-Id": signed.signature_id})

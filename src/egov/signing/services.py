@@ -366,11 +366,14 @@ class SigningService:
                           account_id=account_id, flush=False) for data in documents]
 
     def apply_seal(self, session: Session, by: Principal, agency_id: str, data: bytes, *,
-                   seal_png: bytes | None = None, level: str = "B-T") -> SignedDocument:
-        """The agency's seal on a PDF (usually after the officer's signature); needs SEAL_APPLY there."""
+                   seal_png: bytes | None = None, level: str = "B-T", kind: DocumentKind = "pdf") -> SignedDocument:
+        """The agency's seal on a PDF (usually after the officer's signature) or an XML document (XAdES);
+        needs SEAL_APPLY there."""
         by.require(P.SEAL_APPLY, agency_id)
+        if kind not in ("pdf", "xml"):
+            raise SigningError("Chỉ đóng dấu lên tệp PDF hoặc XML.", "Only PDF and XML files are sealed.")
         record = self.identity_of(session, f"agency:{agency_id}")
-        return self.sign(session, record, "pdf", data, level=level, as_seal=True, seal_png=seal_png,
+        return self.sign(session, record, kind, data, level=level, as_seal=True, seal_png=seal_png,
                          account_id=by.account_id)
 
     # --- remote signing: a platform-held key, activated per document by a fresh second factor -----------

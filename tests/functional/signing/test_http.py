@@ -18,7 +18,7 @@ from egov.platform.clock import FixedClock
 from egov.signing import Indication, SigningService
 from egov.signing.pades import PadesLevel, sign_pdf
 from egov.signing.services import StepUpVerifier, sha256_hex
-from egov.signing.validation import validate_pdf
+from egov.signing.validation import validate_pdf, validate_xml
 
 
 class WorldTrust:
@@ -188,3 +188,12 @@ def test_seal_api_needs_the_role_in_that_agency(client: Any, session: Session, s
     other = client.post("/api/signing/seal", headers=headers, data={"agency_id": "agency-2"},
                         files={"file": ("cv.pdf", pdf, "application/pdf")})
     assert other.status_code == 403
+    xml = b'<HoSo xmlns="urn:egov:hoso:1"><SoHieu>99/CV</SoHieu></HoSo>'
+    sealed_xml = client.post("/api/signing/seal", headers=headers, data={"agency_id": "agency-1", "level": "B-B"},
+                             files={"file": ("cv.xml", xml, "application/xml")})
+    assert sealed_xml.status_code == 200 and sealed_xml.headers["content-type"] == "application/xml", sealed_xml.text
+    x = validate_xml(sealed_xml.content, w.trust_with()).report.signatures[0]
+    assert (x.indication, x.format) == (Indication.TOTAL_PASSED, "XAdES"), x
+    refused = client.post("/api/signing/seal", headers=headers, data={"agency_id": "agency-1"},
+                          files={"file": ("x.bin", b"\x00\x01binary", "application/octet-stream")})
+    assert refused.status_code == 422 and "PDF" in refused.text
