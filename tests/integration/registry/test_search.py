@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -14,7 +15,7 @@ from egov.platform.clock import FixedClock
 from egov.platform.db import Database
 from egov.registry import SYSTEM_PRINCIPAL, Citizen, search_citizens
 from egov.registry.names import matches, search_terms
-from egov.registry.services.search import _Search, prefix_end, search_by_name
+from egov.registry.services.search import _COMMON, _Search, prefix_end, search_by_name
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng", "Đỗ", "Hoàng", "Huỳnh", "Ngô", "H'Hen"]
 MIDDLE = ["Văn", "Thị", "Ngọc", "Minh", "Đức", "Thanh", "Hữu"]
@@ -23,6 +24,15 @@ GIVEN = ["An", "Anh", "Ánh", "Hoa", "Hòa", "Hương", "Dũng", "Đạt", "Nam"
 
 def names_of(citizens: list[Citizen]) -> list[str]:
     return [c.full_name for c in citizens]
+
+
+@pytest.fixture(autouse=True)
+def _forget_word_counts() -> Iterator[None]:
+    """The planner remembers word counts per process and database URL; every test database here reuses
+    its URL with other data, so each test starts with none (answers never depend on them; plans do)."""
+    _COMMON.clear()
+    yield
+    _COMMON.clear()
 
 
 @pytest.fixture
@@ -115,7 +125,6 @@ def test_words_known_rare_together_skip_the_walk_and_answer_the_same(
 
     monkeypatch.setattr(module, "REMEMBER_FROM", 1)  # the test table is small: remember every count
     monkeypatch.setattr(module, "SECOND_CAP", 30)  # ... and call a word of under 30 citizens rare
-    module._COMMON.clear()
     queries = ["nguyen an", "thi h", "h hen", "y moan", "dang hoa", "van thi", "anh an", "an an", "ngoc anh",
                "le nguyen", "nguyen thi hoa", "nguyen van a"]
     plans = set()
@@ -124,7 +133,6 @@ def test_words_known_rare_together_skip_the_walk_and_answer_the_same(
             got, plan = search_by_name(session, query, allowed=None, limit=5, cap=1, window=7)
             plans.add(plan.kind)
             assert [c.id for c in got] == [c.id for c in reference(population, query, None, 5)], (query, plan)
-    module._COMMON.clear()
     assert plans & {"known+word", "prefix+known+word"}, plans
 
 
