@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from asn1crypto import algos, x509
+from collections.abc import Iterable
+from typing import Any
+
+from asn1crypto import algos, tsp, x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.sign import signers
+from pyhanko.sign import attributes, signers
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from egov.platform.keys import KeyAlgorithm
@@ -45,6 +49,14 @@ class KeyStoreSigner(signers.Signer):
         )
         self._key = identity.signer
         self._dry_run_bytes = _DRY_RUN_BYTES[info.algorithm]
+        # The ESS signing-certificate-v2 attribute depends on the certificate alone: built once, and
+        # re-read from its DER so that every later signature only copies its bytes.
+        self._signing_certificate = _CachedSigningCertificate(
+            tsp.SigningCertificateV2.load(as_signing_certificate_v2(cert).dump()))
+
+    def _signed_attr_provider_spec(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithCachedSigningCertificate(super()._signed_attr_provider_spec(*args, **kwargs),
+                                             self._signing_certificate)
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         if digest_algorithm != "sha256":
@@ -62,3 +74,25 @@ class KeyStoreSigner(signers.Signer):
 def _normalise_spki(spki_der: bytes) -> bytes:
     key = serialization.load_der_public_key(spki_der)
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class _CachedSigningCertificate(attributes.SigningCertificateV2Provider):
+    """pyHanko's provider of the signing-certificate-v2 attribute, with its value made in advance."""
+
+    def __init__(self, value: tsp.SigningCertificateV2) -> None:
+        self._value = value
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return self._value
+
+
+class _WithCachedSigningCertificate:
+    """pyHanko's own signed-attribute providers for the signature, the certificate's one swapped for ours."""
+
+    def __init__(self, inner: Any, cached: _CachedSigningCertificate) -> None:
+        self._inner = inner
+        self._cached = cached
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str) -> Iterable[Any]:
+        for provider in self._inner.signed_attr_providers(data_digest=data_digest, digest_algorithm=digest_algorithm):
+            yield self._cached if isinstance(provider, attributes.SigningCertificateV2Provider) else provider
