@@ -135,17 +135,22 @@ def live_server(app: Any) -> Iterator[str]:
     thread.join(5)
 
 
-def test_openssl_ocsp_client_against_a_live_server(live_server: str, pki: PkiSetup, session: Session,
-                                                   clock: FixedClock) -> None:
+def openssl_client_checks(url: str, pki: PkiSetup, session: Session, clock: FixedClock) -> None:
+    """openssl's OCSP client asks `url` about a good and a revoked certificate, with its default nonce."""
     good, bad = _issue_two(pki, session, clock)
     chain = pki.chain_file(pki.specialised)
     issuer = pki.pem(pki.specialised.cert_der, "issuer.pem")
     for cert, expect in ((good, ": good"), (bad, ": revoked")):
         out = openssl("ocsp", "-issuer", str(issuer), "-cert", str(pki.pem(cert.cert_der, "c.pem")),
-                      "-url", f"{live_server}/pki/ocsp", "-CAfile", str(chain), "-resp_text")
+                      "-url", url, "-CAfile", str(chain), "-resp_text")
         text = out.stdout + out.stderr
         assert "Response verify OK" in text and expect in text, text
         assert "WARNING: no nonce in response" not in text  # openssl sends a nonce by default; we echo it
+
+
+def test_openssl_ocsp_client_against_a_live_server(live_server: str, pki: PkiSetup, session: Session,
+                                                   clock: FixedClock) -> None:
+    openssl_client_checks(f"{live_server}/pki/ocsp", pki, session, clock)
 
 
 def test_time_stamp_verifies_with_openssl_ts(client: Any, pki: PkiSetup, session: Session, tmp_path: Path) -> None:
