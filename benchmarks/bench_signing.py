@@ -331,19 +331,17 @@ def main() -> None:
             client.post("/login", data={"username": "vanthu.bench", "password": DEFAULT_PASSWORD, "next": "/",
                                         "csrf_token": client.cookies.get("egov_csrf")}, follow_redirects=False)
 
-            def http_seal() -> None:
-                resp = client.post("/api/signing/seal", files={"file": ("d.pdf", pdf, "application/pdf")},
-                                   data={"agency_id": "agency-bench", "level": "B-T"},
-                                   headers={"X-CSRF-Token": client.cookies.get("egov_csrf") or ""})
-                if resp.status_code != 200:
-                    raise RuntimeError(f"seal: {resp.status_code} {resp.text[:300]}")
+            def seal_over_http(name: str, data: bytes, media: str, level: str) -> Callable[[], None]:
+                def post() -> None:
+                    resp = client.post("/api/signing/seal", files={"file": (name, data, media)},
+                                       data={"agency_id": "agency-bench", "level": level},
+                                       headers={"X-CSRF-Token": client.cookies.get("egov_csrf") or ""})
+                    if resp.status_code != 200:
+                        raise RuntimeError(f"seal {name}: {resp.status_code} {resp.text[:300]}")
+                return post
 
-            def http_seal_xml() -> None:
-                resp = client.post("/api/signing/seal", files={"file": ("d.xml", xml, "application/xml")},
-                                   data={"agency_id": "agency-bench", "level": "B-B"},
-                                   headers={"X-CSRF-Token": client.cookies.get("egov_csrf") or ""})
-                if resp.status_code != 200:
-                    raise RuntimeError(f"seal xml: {resp.status_code} {resp.text[:300]}")
+            http_seal = seal_over_http("d.pdf", pdf, "application/pdf", "B-T")
+            http_seal_xml = seal_over_http("d.xml", xml, "application/xml", "B-B")
 
             if args.profile:
                 profile(container, service, officer, xml, pdf, tsa, ours_xml, ours_pdf, peer_xml, peer_pdf)

@@ -186,13 +186,22 @@ def insert_with_event(conn: Connection, table: Table, row: dict[str, Any], event
             raise ValueError("insert_with_event: naive datetime; every time is stored in UTC")
     params = {f"b_{name}": value for name, value in row.items()}
     params.update({f"e_{name}": value for name, value in event.items()})
-    # Straight to psycopg with the statement compiled once per shape: SQLAlchemy's execution layer cost
-    # about as much as the round trip itself, and these column types need none of its conversions.
-    try:
-        conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
-    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, …)
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+    _send(conn, sql, [params])
     _count([event])
+
+
+def _send(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
+    """Statements compiled once per shape go straight to psycopg, in the connection's transaction (or
+    its autocommit): SQLAlchemy's execution layer cost as much as the round trip, and these column types
+    need none of its conversions. Errors come back as SQLAlchemy would raise them (IntegrityError, …)."""
+    try:
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            if len(rows) == 1:
+                cur.execute(sql, rows[0])
+            else:
+                cur.executemany(sql, rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
 def _given(fields: EventFields, name: str, default: str | None) -> str | None:
@@ -233,19 +242,14 @@ def flush_events(session: Session) -> int:
     elif len(pending) >= COPY_FROM:
         bulk_load(session, _TABLE, columns, map(operator.itemgetter(*columns), pending))
     else:
-        # Straight to psycopg, the statement compiled once per shape (as insert_with_event does): the
-        # execution layer cost as much as the round trip, and these column types need no conversion.
-        # inline(): no RETURNING of the new ids, which nobody reads.
+        # A few events: one INSERT compiled once per shape, sent by _send. inline(): no RETURNING of the
+        # new ids, which nobody reads.
         sql = _PLAIN.get(columns)
         if sql is None:
             statement = _TABLE.insert().inline().values(
                 {name: bindparam(name, type_=_TABLE.c[name].type) for name in columns})
             sql = _PLAIN[columns] = str(statement.compile(dialect=conn.dialect))
-        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-            if len(pending) == 1:
-                cur.execute(sql, pending[0])
-            else:
-                cur.executemany(sql, pending)
+        _send(conn, sql, pending)
     _count(pending)
     return len(pending)
 

@@ -125,18 +125,26 @@ def _issued_id(session: Session, der: bytes) -> str:
     return str(rows[0].id)
 
 
-def test_an_officers_certificate_signs_in_the_officer_account(
-        via_proxy: TestClient, session: Session, container: Container, clock: FixedClock, pki: PkiSetup,
-        registry_tree: RegistryTree) -> None:
+def _officer_with_certificate(session: Session, container: Container, clock: FixedClock,
+                              registry_tree: RegistryTree, **account: Any) -> tuple[Any, Any, Any]:
+    """Trần Văn Bình, an officer of the root agency with an account and an officer-signing certificate."""
     binh = make_citizen(session, clock, agency=registry_tree.root, full_name="Trần Văn Bình")
     officer, position = make_officer(session, clock, citizen=binh, agency=registry_tree.root, title="Chuyên viên")
     session.commit()
-    account = make_account(session, kind="officer", username="binh.tv", subject_id=officer.id,
-                           roles=[("registry_clerk", registry_tree.root.id)], primary_agency_id=registry_tree.root.id)
+    row = make_account(session, kind="officer", username="binh.tv", subject_id=officer.id, **account)
     csr, _key = make_csr("Trần Văn Bình")
     issued = pki_context.issue_certificate(container, session, profile="officer_signing", csr=csr,
                                            subject_ref=position.id)
     session.commit()
+    return row, position, issued
+
+
+def test_an_officers_certificate_signs_in_the_officer_account(
+        via_proxy: TestClient, session: Session, container: Container, clock: FixedClock, pki: PkiSetup,
+        registry_tree: RegistryTree) -> None:
+    account, _position, issued = _officer_with_certificate(
+        session, container, clock, registry_tree, roles=[("registry_clerk", registry_tree.root.id)],
+        primary_agency_id=registry_tree.root.id)
     resp = via_proxy.get("/login/certificate", headers=_header(issued.cert_der), follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/back-office"
     me = via_proxy.get("/api/auth/me").json()
@@ -148,13 +156,7 @@ def test_an_officer_who_left_the_post_cannot_sign_in_with_its_certificate(
         registry_tree: RegistryTree) -> None:
     from egov.registry import SYSTEM_PRINCIPAL, end_position
 
-    binh = make_citizen(session, clock, agency=registry_tree.root, full_name="Trần Văn Bình")
-    officer, position = make_officer(session, clock, citizen=binh, agency=registry_tree.root, title="Chuyên viên")
-    session.commit()
-    make_account(session, kind="officer", username="binh.tv", subject_id=officer.id)
-    csr, _key = make_csr("Trần Văn Bình")
-    issued = pki_context.issue_certificate(container, session, profile="officer_signing", csr=csr,
-                                           subject_ref=position.id)
+    _account, position, issued = _officer_with_certificate(session, container, clock, registry_tree)
     end_position(session, clock, position.id, ends_on=clock.now().date() - timedelta(days=1), by=SYSTEM_PRINCIPAL)
     session.commit()  # the registry says so; the certificate itself is not revoked yet
     resp = via_proxy.get("/login/certificate", headers=_header(issued.cert_der), follow_redirects=False)

@@ -117,30 +117,28 @@ class _Search:
         the count is only a planning estimate. A remembered count is never zero, so a stale one can
         cost time but never hide a result.
         """
-        db = self.session.get_bind().engine.url.render_as_string()  # password hidden: only a cache key
-        now = time.monotonic()
-        known: dict[str, int] = {}
-        for source in sources:
-            remembered = _COMMON.get((db, self._source_key(source), cap))
-            if remembered is not None and remembered[1] > now:
-                known[source] = remembered[0]
+        known = self.remembered(sources, cap)
         missing = [source for source in sources if source not in known]
         if missing:
             fresh = self._count(missing, cap)
+            expires = time.monotonic() + COMMON_TTL_SECONDS
             for source, n in fresh.items():
                 if n >= REMEMBER_FROM:
                     if len(_COMMON) >= _COMMON_MAX:
                         _COMMON.clear()
-                    _COMMON[(db, self._source_key(source), cap)] = (n, now + COMMON_TTL_SECONDS)
+                    _COMMON[self._cache_key(source, cap)] = (n, expires)
             known.update(fresh)
         return {source: known[source] for source in sources}
 
-    def remembered(self, sources: Sequence[str], cap: int) -> list[int]:
+    def remembered(self, sources: Sequence[str], cap: int) -> dict[str, int]:
         """The counts of `sources` remembered from earlier searches (no query; unknown ones left out)."""
-        db = self.session.get_bind().engine.url.render_as_string()
         now = time.monotonic()
-        found = (_COMMON.get((db, self._source_key(source), cap)) for source in sources)
-        return [hit[0] for hit in found if hit is not None and hit[1] > now]
+        found = ((source, _COMMON.get(self._cache_key(source, cap))) for source in sources)
+        return {source: hit[0] for source, hit in found if hit is not None and hit[1] > now}
+
+    def _cache_key(self, source: str, cap: int) -> tuple[str, str, int]:
+        db = self.session.get_bind().engine.url.render_as_string()  # password hidden: only a cache key
+        return db, self._source_key(source), cap
 
     def _source_key(self, source: str) -> str:
         return source if source != _SCOPE else _SCOPE + ",".join(self.scope or ())
@@ -337,7 +335,7 @@ def _search_anywhere(
         # common together ("nguyen van"); a full name goes to the fallback, so keep its walk short.
         # A walk is wasted on words known (from an earlier search's second count) to be rare together:
         # one of them under the second cap has too few matches to fill a page within the window.
-        rare = len(distinct_terms) > 1 and any(n < SECOND_CAP for n in search.remembered(sources, SECOND_CAP))
+        rare = len(distinct_terms) > 1 and any(n < SECOND_CAP for n in search.remembered(sources, SECOND_CAP).values())
         rows = [] if rare else search.walk(window if len(distinct_terms) == 1 else max(window // 3, fetch), fetch)
         plan = SearchPlan("walk", None, shown)
         if len(rows) < fetch:
