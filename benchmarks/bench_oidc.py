@@ -94,11 +94,14 @@ def medians(runs: list[list[dict[str, Any]]]) -> dict[int, dict[str, float]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-c", "--concurrency", default="1,8,32")
+    ap.add_argument("-c", "--concurrency", default="1,8,32,64")  # the peer harness's levels
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--name", default="oidc")
+    ap.add_argument("--profile", action="store_true",
+                    help="py-spy our server through one client_credentials load run at the highest level and "
+                         "print where its time goes, then stop (pip install -e '.[profile]')")
     a = ap.parse_args()
     common.bound_time(a.timeout)
     peers = prepare_peers()
@@ -122,6 +125,15 @@ def main() -> int:
         node_port, our_port = common.free_port(), common.free_port()
         node_env = {**os.environ, "PORT": str(node_port), "ACCESS_TOKEN_ALG": "ES256", "TOKEN_TTL": "300"}
         egov = str(common.VENV_BIN / "egov")
+        if a.profile:
+            with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(our_port)], env,
+                               cpu=common.SERVER_CPU, log_path=work / "serve.log",
+                               ready=lambda: common.port_open(our_port)) as srv:
+                top = a.concurrency.split(",")[-1]
+                common.profile_server(srv.pid, work / "oidc.pyspy", lambda: load(
+                    peers, f"http://127.0.0.1:{our_port}/oidc/token", *made["jwt"], mode="token", levels=top,
+                    duration=a.duration, server_pids=[srv.pid], label="ours", out=work / "ours_token.jsonl"))
+            return 0
         for rep in range(1, a.reps + 1):
             log(f"rep {rep}/{a.reps}: node oidc-provider")
             with common.server("node oidc-provider", ["node", "server.mjs"], node_env, cpu=common.SERVER_CPU,

@@ -118,7 +118,8 @@ class BenchDatabase:
 
     def egov_env(self, data_dir: Path, **extra: str) -> dict[str, str]:
         """Environment for `egov …` subprocesses: the PostgreSQL profile, production settings, real key store."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
+        # EGOV_ARGON2_* pass through: bench_password.py with cheap hashing shows a sign-in's own overhead.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_") or k.startswith("EGOV_ARGON2_")}
         env.update({
             "EGOV_ENVIRONMENT": "production",
             "EGOV_COOKIE_SECURE": "true",
@@ -628,8 +629,13 @@ def profile_server(pid: int, out: Path, load: Callable[[], object], top: int = 4
     spy = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
     if spy is None:
         raise SystemExit("py-spy is not installed: pip install -e '.[profile]'")
-    rec = subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking",
-                            "--threads", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # EGOV_BENCH_PROFILE_GIL=1: only samples holding the GIL (Python's own CPU, without the time threads
+    # spend waiting for it or inside C code that released it, such as Argon2); EGOV_BENCH_PROFILE_RATE: Hz.
+    gil = ["--gil"] if os.environ.get("EGOV_BENCH_PROFILE_GIL") else []
+    rate = os.environ.get("EGOV_BENCH_PROFILE_RATE", "250")
+    rec = subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", rate,
+                            "--format", "raw", "--nonblocking", "--threads", *gil, "-o", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)
     load()
     rec.send_signal(2)

@@ -102,17 +102,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         secure_cookies=bool(settings.cookie_secure),
         principal_cookies=PRINCIPAL_COOKIES,
     )
-    from egov.auth.oidc.fast_token import PATH as TOKEN_PATH
+    from egov.auth.oidc.fast_introspect import IntrospectionFastPath
     from egov.auth.oidc.fast_token import ClientCredentialsFastPath
     from egov.pki.ocsp import OcspFastPath
 
     # Hot paths (ADR 0003) in front of everything, the framework's own middleware included: machine
-    # clients' plain client_credentials requests and OCSP. What they do not answer reaches the app.
+    # clients' plain client_credentials and introspection requests, and OCSP. What they do not answer
+    # reaches the app.
     framework: ASGIApp = super(EgovApp, app).__call__  # the whole framework, without the look-up
-    app.hot_paths = {
-        TOKEN_PATH: ClientCredentialsFastPath(framework, container=container,
-                                              trusted_proxies=settings.trusted_proxies,
-                                              secure=bool(settings.cookie_secure)),
-        "/pki/ocsp": OcspFastPath(framework),
-    }
+    oauth = {hot.path: hot(framework, container=container, trusted_proxies=settings.trusted_proxies,
+                           secure=bool(settings.cookie_secure))
+             for hot in (ClientCredentialsFastPath, IntrospectionFastPath)}
+    app.hot_paths = {**oauth, "/pki/ocsp": OcspFastPath(framework)}
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,13 +67,13 @@ def _principal_of(request: Any) -> Principal | None:
     return getattr(request.state, "principal", None)
 
 
-def requires(*permissions: str) -> Callable[..., Principal]:
+def requires(*permissions: str) -> Callable[..., Awaitable[Principal]]:
     """Route dependency: the caller must hold at least one of `permissions` in some agency.
 
     Agency-level checks on the record itself happen in the service (Principal.require with the
     record's agency), so guessing another agency's record id yields 404/403, not the record.
     """
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:  # async: FastAPI runs it inline, no thread hop
         principal = _principal_of(request)
         if principal is None:
             raise AuthenticationRequired("Vui lòng đăng nhập để tiếp tục.", "Please sign in to continue.")
@@ -88,7 +88,7 @@ def requires(*permissions: str) -> Callable[..., Principal]:
     return dependency
 
 
-def _public(request: Request) -> Principal | None:
+async def _public(request: Request) -> Principal | None:
     return _principal_of(request)
 
 
@@ -97,7 +97,7 @@ public = _public
 """Route dependency that declares a route open to everyone; returns the principal if signed in."""
 
 
-def _authenticated(request: Request) -> Principal:
+async def _authenticated(request: Request) -> Principal:
     principal = _principal_of(request)
     if principal is None:
         raise AuthenticationRequired("Vui lòng đăng nhập để tiếp tục.", "Please sign in to continue.")

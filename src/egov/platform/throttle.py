@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, Integer, ScalarSelect, String, delete, exists, func, select
+from sqlalchemy import BindParameter, Exists, Integer, ScalarSelect, String, delete, exists, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from egov.platform.db import Base, UtcDateTime
@@ -45,7 +46,8 @@ class Throttle:
         return {r.key for r in rows}
 
     @staticmethod
-    def columns(keys: list[str], own: str) -> tuple[ScalarSelect[datetime], Exists]:
+    def columns(keys: Sequence[str | BindParameter[str]], own: str | BindParameter[str]
+                ) -> tuple[ScalarSelect[datetime], Exists]:
         """`check` folded into the caller's own query: the latest `blocked_until` among `keys`, and
         whether `own` has a bucket (so a success knows whether there is anything to clear)."""
         blocked = select(func.max(ThrottleBucket.blocked_until)).where(ThrottleBucket.key.in_(keys))

@@ -2,7 +2,14 @@
 
 from egov.soc.audit_types import SocAudit
 from egov.soc.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
-from egov.soc.recorder import event_values, insert_events, insert_with_event, record_event, scrub
+from egov.soc.recorder import (
+    event_values,
+    insert_events,
+    insert_many_with_events,
+    insert_with_event,
+    record_event,
+    scrub,
+)
 
 __all__ = [
     "AuditCheckpoint",
@@ -12,6 +19,7 @@ __all__ = [
     "SocAudit",
     "event_values",
     "insert_events",
+    "insert_many_with_events",
     "insert_with_event",
     "record_event",
     "scrub",

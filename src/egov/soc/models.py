@@ -20,7 +20,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    event_type: Mapped[str] = mapped_column(String(80), index=True)
+    event_type: Mapped[str] = mapped_column(String(80))  # indexed by ix_audit_events_type_time, below
     outcome: Mapped[str] = mapped_column(String(16))  # success | failure | denied
     actor_id: Mapped[str | None] = mapped_column(String(64), index=True)
     actor_kind: Mapped[str | None] = mapped_column(String(20))

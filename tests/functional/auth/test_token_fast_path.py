@@ -3,16 +3,21 @@ yes to, with the same token, token row and audit event; everything else reaches 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.factories.oidc import RP, basic, make_client, verify_jwt
 
 from egov.auth.models import OidcClient, OidcToken
+from egov.auth.oidc import fast_token
 from egov.bootstrap import Container
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
@@ -108,3 +113,74 @@ def test_requests_the_full_path_refuses_are_not_granted_by_the_fast_path(
     assert two_ids.status_code in (400, 401) and "access_token" not in two_ids.text
     session.rollback()
     assert session.scalars(select(OidcToken)).all() == []
+
+
+async def _concurrently(app: Any, rp: RP, n: int) -> list[Any]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as ac:
+        return list(await asyncio.gather(*(
+            ac.post("/oidc/token", data={"grant_type": "client_credentials", "scope": "registry.read"},
+                    headers=basic(rp)) for _ in range(n))))
+
+
+def _hold_first_batch(writer: Any, total: int) -> list[int]:
+    """Make the writer's first batch wait until all `total` requests have arrived, so the next batch
+    surely holds the rest; returns the sizes of the batches it decides."""
+    sizes: list[int] = []
+    issue = writer.decide
+
+    def held(batch: list[Any]) -> Any:
+        if not sizes:
+            deadline = time.monotonic() + 10
+            while len(batch) + len(writer.waiting) < total and time.monotonic() < deadline:
+                time.sleep(0.005)
+        sizes.append(len(batch))
+        return issue(batch)
+
+    writer.decide = held
+    return sizes
+
+
+def test_requests_that_arrive_together_are_written_together(app: Any, client: Any, session: Session,
+                                                             settings: Settings, clock: FixedClock) -> None:
+    """Group commit: the requests queued behind a batch go in one statement, and each still gets its own
+    token, token row and audit event."""
+    rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                     redirect_uri="")
+    sizes = _hold_first_batch(app.hot_paths["/oidc/token"]._batches, total=8)
+    answers = asyncio.run(_concurrently(app, rp, 8))
+    assert [r.status_code for r in answers] == [200] * 8
+    assert sum(sizes) == 8 and len(sizes) <= 2  # what queued behind the first batch went in one
+    jtis = {verify_jwt(client, r.json()["access_token"], audience=API, typ="at+jwt")["jti"] for r in answers}
+    assert len(jtis) == 8
+    session.rollback()
+    rows = session.scalars(select(OidcToken).where(OidcToken.client_id == rp.client_id)).all()
+    assert {json.loads(r.claims)["jti"] for r in rows} == jtis
+    events = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "auth:token:issued")).all()
+    assert sorted(json.loads(e.details)["jti"] for e in events) == sorted(jtis)
+    assert len({e.request_id for e in events}) == 8  # each event names its own request
+
+
+def test_a_batch_the_database_refuses_is_served_by_the_full_path(app: Any, session: Session, settings: Settings,
+                                                                  clock: FixedClock,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing of a refused batch is written, and every request in it still gets its answer (from the full
+    path, one by one): one token row and one event per answer, none twice."""
+    rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                     redirect_uri="")
+    real = fast_token.insert_many_with_events
+    calls: list[int] = []
+
+    def refuse_first(conn: Any, table: Any, rows: list[Any], events: list[Any]) -> None:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            raise DBAPIError("INSERT …", None, RuntimeError("the database went away"))
+        real(conn, table, rows, events)
+
+    monkeypatch.setattr(fast_token, "insert_many_with_events", refuse_first)
+    answers = asyncio.run(_concurrently(app, rp, 3))
+    assert [r.status_code for r in answers] == [200] * 3 and calls[0] >= 1
+    session.rollback()
+    rows = session.scalars(select(OidcToken).where(OidcToken.client_id == rp.client_id)).all()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "auth:token:issued")).all()
+    assert len(rows) == len(events) == 3

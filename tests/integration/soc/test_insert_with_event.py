@@ -4,6 +4,7 @@ both or neither, on both databases; on PostgreSQL one statement sent straight to
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, select
@@ -11,11 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from egov.platform.db import Database
 from egov.platform.ids import new_id
+from egov.platform.throttle import ThrottleBucket
 from egov.signing.models import SignatureRecord
-from egov.soc import event_values, insert_with_event
+from egov.soc import event_values, insert_many_with_events, insert_with_event
 from egov.soc.models import AuditEvent
 
 SIGNATURES: Table = SignatureRecord.__table__  # type: ignore[assignment]
+BUCKETS: Table = ThrottleBucket.__table__  # type: ignore[assignment]
 
 
 def row(identity_id: str, **changes: object) -> dict[str, object]:
@@ -48,3 +51,28 @@ def test_every_column_needs_a_value_and_times_are_utc(db: Database) -> None:
     with pytest.raises(ValueError, match="naive"), db.write_once() as conn:
         insert_with_event(conn, SIGNATURES, row("whatever", created_at=datetime(2026, 11, 26, 9, 0)), event)
     assert events_with(db, event["event_id"]) == 0
+
+
+
+def test_many_rows_and_their_events_are_written_together_or_not_at_all(db: Database) -> None:
+    """The batch form (the token hot path's group commit): every row and event, values intact (times,
+    NULLs, bytes); one refused row takes the whole batch with it, events included."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    key = new_id()
+    rows: list[dict[str, Any]] = [{"key": f"{key}-{i}", "failures": i, "last_failure_at": now, "blocked_until": now}
+                                  for i in range(3)]
+    events = [event_values("platform:test:batch", object_type="bucket", object_id=r["key"], details={"n": i})
+              for i, r in enumerate(rows)]
+    with db.write_once() as conn:
+        insert_many_with_events(conn, BUCKETS, rows, events)
+    again = [{**rows[0], "key": f"{key}-new"}, rows[1]]  # the second repeats a key: refused
+    refused = [event_values("platform:test:batch", object_type="bucket", object_id=r["key"]) for r in again]
+    with pytest.raises(IntegrityError), db.write_once() as conn:
+        insert_many_with_events(conn, BUCKETS, again, refused)
+    with db.session() as s:
+        stored = s.execute(select(BUCKETS.c.key, BUCKETS.c.failures, BUCKETS.c.blocked_until)
+                           .where(BUCKETS.c.key.like(f"{key}-%")).order_by(BUCKETS.c.key)).all()
+        logged = {e.event_id: (e.object_id, e.details, e.leaf_hash, e.actor_id) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.event_id.in_([e["event_id"] for e in events + refused])))}
+    assert [tuple(r) for r in stored] == [(r["key"], r["failures"], now) for r in rows]
+    assert logged == {e["event_id"]: (e["object_id"], e["details"], e["leaf_hash"], None) for e in events}

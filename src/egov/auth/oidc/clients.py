@@ -45,7 +45,7 @@ def throttle_keys(source_ip: str | None, form_client_id: str | None) -> list[str
 
 def secret_hash(key: bytes, secret: str) -> str:
     """HMAC-SHA256 of a client secret under the platform key: a stolen table cannot be replayed."""
-    return hmac.new(key, b"oidc-client-secret\x00" + secret.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, b"oidc-client-secret\x00" + secret.encode("utf-8"), "sha256").hex()
 
 
 def _json_list(value: str) -> list[str]:

@@ -639,16 +639,18 @@ class OidcProvider:
             return session.get(OidcToken, _hash("jti:" + jti))
         return session.get(OidcToken, _hash(token))
 
-    def _live(self, row: OidcToken | None, now: datetime) -> bool:
+    def _live(self, row: Any, now: datetime) -> bool:
         return (row is not None and row.revoked_at is None and row.expires_at > now
                 and (row.kind == "access" or row.used_at is None))
 
     def introspect(self, session: Session, client: OidcClient, token: str) -> dict[str, Any]:
         """RFC 7662: `{"active": false}` for anything not live, else what a resource server needs."""
-        now = self.clock.now()
         if client.client_type != "confidential":
             raise OAuthError("unauthorized_client", "only confidential clients may introspect", 401)
-        row = self._find(session, token) if token else None
+        return self.describe(self._find(session, token) if token else None, self.clock.now())
+
+    def describe(self, row: Any, now: datetime) -> dict[str, Any]:
+        """The introspection answer for a token's row (an ORM object or a Core row), or for no row."""
         if row is None or not self._live(row, now):
             return {"active": False}
         claims = json.loads(row.claims)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, literal, select
+from sqlalchemy import BindParameter, Select, String, Table, bindparam, exists, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,12 +27,13 @@ from egov.platform.clock import Clock
 from egov.platform.errors import NotFound, TooManyAttempts, ValidationFailed
 from egov.platform.permissions import Principal
 from egov.platform.throttle import Throttle
-from egov.soc import record_event
+from egov.soc import event_values, insert_with_event, record_event
 
 if TYPE_CHECKING:
     from egov.bootstrap import Container
 
 STAFF_KINDS = ("officer", "admin")
+_SESSIONS: Table = AuthSession.__table__  # type: ignore[assignment]
 # A source address gets more free failures than an account: a ward office shares one address.
 IP_FREE_ATTEMPTS = 20
 
@@ -46,6 +48,25 @@ class SessionView:
     ip: str | None
     user_agent: str | None
     current: bool
+
+
+@cache
+def _lookup_statement() -> Select[Account, bool, bool, bool, datetime, bool]:
+    """The sign-in lookup, built once: constructing it and computing its cache key on every sign-in
+    cost a tenth of the request's own CPU (sign-in is Argon2-bound; what is left must be lean)."""
+    keys: list[BindParameter[str]] = [bindparam("acct_key", type_=String), bindparam("ip_key", type_=String)]
+    blocked, own_bucket = Throttle.columns(keys, keys[0])
+    agent = bindparam("agent", type_=String)
+    factor = exists().where(Authenticator.account_id == Account.id, Authenticator.kind == "totp",
+                            Authenticator.revoked_at.is_(None))
+    seen_any = exists().where(AuthSession.account_id == Account.id)
+    # IS NOT DISTINCT FROM: a browser that sent no user agent is "the same browser" as another without one.
+    seen_here = exists().where(AuthSession.account_id == Account.id,
+                               AuthSession.user_agent.is_not_distinct_from(agent))
+    one = select(literal(1).label("one")).subquery()
+    return (select(Account, factor.label("f"), seen_any.label("a"), seen_here.label("h"), blocked.label("b"),
+                   own_bucket.label("o"))
+            .select_from(one).outerjoin(Account, Account.username == bindparam("username")))
 
 
 class SignInService:
@@ -68,13 +89,19 @@ class SignInService:
 
     @classmethod
     def from_container(cls, container: Container) -> SignInService:
+        """Built once per container (it holds only settings-derived parts): every sign-in asks for it."""
+        cached = container.cache.get("auth.sign_in")
+        if isinstance(cached, SignInService):
+            return cached
         s = container.settings
         backoff: dict[str, Any] = {"base_seconds": s.login_backoff_base_seconds,
                                    "max_seconds": s.login_backoff_max_seconds}
-        return cls(Passwords.from_settings(s), container.clock, SessionPolicy.from_settings(s),
-                   Throttle(free=s.login_free_attempts, **backoff),
-                   Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff),
-                   SecondFactors.from_container(container), bool(s.staff_require_passkey))
+        service = cls(Passwords.from_settings(s), container.clock, SessionPolicy.from_settings(s),
+                      Throttle(free=s.login_free_attempts, **backoff),
+                      Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff),
+                      SecondFactors.from_container(container), bool(s.staff_require_passkey))
+        container.cache["auth.sign_in"] = service
+        return service
 
     def sign_in(self, session: Session, username: str, password: str, *, ip: str | None,
                 user_agent: str | None, previous_token: str | None = None) -> SignedIn | SecondFactorRequired:
@@ -123,16 +150,9 @@ class SignInService:
                 ) -> tuple[Account | None, bool, bool, datetime | None, bool]:
         """(account, has a second factor, new browser, blocked until, the account's key has a bucket), from
         one query that costs the same whether the account exists or not (no enumeration by timing)."""
-        blocked, own_bucket = Throttle.columns(keys, keys[0])
-        factor = exists().where(Authenticator.account_id == Account.id, Authenticator.kind == "totp",
-                                Authenticator.revoked_at.is_(None))
-        seen_any = exists().where(AuthSession.account_id == Account.id)
-        seen_here = exists().where(AuthSession.account_id == Account.id, AuthSession.user_agent == agent)
-        one = select(literal(1).label("one")).subquery()
         wanted = name if looks_like_username(name) else ""
-        row = session.execute(
-            select(Account, factor.label("f"), seen_any.label("a"), seen_here.label("h"), blocked.label("b"),
-                   own_bucket.label("o")).select_from(one).outerjoin(Account, Account.username == wanted)).one()
+        row = session.execute(_lookup_statement(), {"username": wanted, "agent": agent, "acct_key": keys[0],
+                                                    "ip_key": keys[1]}).one()
         account = row[0]
         return (account, bool(row[1]) and account is not None, account is not None and bool(row[2])
                 and not bool(row[3]), row[4], bool(row[5]))
@@ -199,16 +219,20 @@ class SignInService:
         if new_device:
             notify(session, account, "new_device", now=now, where=f"{ip or '?'}, {agent or '?'}")
         token = new_session_token()
-        row = AuthSession(id=session_id_for(token), account_id=account.id, created_at=now, last_seen_at=now,
-                          expires_at=now + self.policy.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
-                          acr=acr or session_acr(account, amr), amr=" ".join(amr))
-        session.add(row)
-        record_event(session, AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
-                     actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
-                     agency_id=account.primary_agency_id, at=now,
-                     details={"session_id": row.id, "acr": row.acr, "amr": list(amr),
-                              "second_factor": second, "replaced_session_id": replaced})
-        return SignedIn(token=token, session_id=row.id, account_id=account.id, expires_at=row.expires_at,
+        expires = now + self.policy.absolute
+        row: dict[str, Any] = {"id": session_id_for(token), "account_id": account.id, "created_at": now,
+                               "last_seen_at": now, "expires_at": expires, "ip": ip, "user_agent": agent,
+                               "acr": acr or session_acr(account, amr), "amr": " ".join(amr), "acting_for": None,
+                               "acting_label": None, "revoked_at": None}
+        event = event_values(AuthAudit.LOGIN_SUCCEEDED, object_type="account", object_id=account.id,
+                             actor_id=account.id, actor_kind=account.kind, actor_name=account.display_name,
+                             agency_id=account.primary_agency_id, at=now,
+                             details={"session_id": row["id"], "acr": row["acr"], "amr": list(amr),
+                                      "second_factor": second, "replaced_session_id": replaced})
+        # The session row and its audit event in one statement (the ORM's flush of one new row cost
+        # more than the INSERT itself); still inside the request's transaction.
+        insert_with_event(session.connection(), _SESSIONS, row, event)
+        return SignedIn(token=token, session_id=row["id"], account_id=account.id, expires_at=expires,
                         kind=account.kind)
 
     def _refusal(self, account: Account | None, password: str) -> str | None:

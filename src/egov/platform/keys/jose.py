@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -72,10 +73,14 @@ def jws_signature(signer: Signer, signing_input: bytes) -> bytes:
     return signature
 
 
+@lru_cache(maxsize=64)
+def _header(alg: str, kid: str, typ: str) -> str:
+    return b64url(json.dumps({"alg": alg, "kid": kid, "typ": typ}, separators=(",", ":")).encode("utf-8"))
+
+
 def sign_compact(signer: Signer, kid: str, claims: dict[str, Any], typ: str = "JWT") -> str:
     """A compact JWS (a signed JWT) of `claims` with header {alg, kid, typ}."""
-    header = {"alg": JOSE_ALG[signer.info.algorithm], "kid": kid, "typ": typ}
-    head = b64url(json.dumps(header, separators=(",", ":")).encode("utf-8"))
+    head = _header(JOSE_ALG[signer.info.algorithm], kid, typ)  # the same few headers over and over
     body = b64url(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     signing_input = f"{head}.{body}".encode("ascii")
     return f"{head}.{body}.{b64url(jws_signature(signer, signing_input))}"

@@ -1,0 +1,45 @@
+"""The introspection hot path (RFC 7662; ADR 0003; what it shares with the others: `hot_path`).
+
+Resource servers ask about every opaque token they are shown, so introspection is the provider's
+busiest read. This path answers exactly what `OidcProvider.introspect` answers for opaque tokens, for
+confidential clients authenticating with a secret: the batch's clients, backoff and token rows are
+read in three queries, nothing is written (the full path writes nothing for a successful call either).
+JWT access tokens (verified by signature first), anything unusual and any failure of the caller go to
+the full path unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Table, bindparam, select
+
+from egov.auth.models import OidcToken
+from egov.auth.oidc.hot_path import Ask, ClientHotPath
+from egov.auth.oidc.provider import OidcProvider, _hash
+
+PATH = "/oidc/introspect"
+_TOKENS: Table = OidcToken.__table__  # type: ignore[assignment]
+_READ_TOKENS = select(_TOKENS).where(_TOKENS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+class IntrospectionFastPath(ClientHotPath):
+    path = PATH
+
+    def wants(self, form: dict[str, str]) -> bool:
+        token = form.get("token", "")
+        return bool(token) and token.count(".") != 2  # JWTs need their signature checked: the full path's
+
+    def decide(self, asks: list[Ask]) -> list[bytes | None]:
+        provider = OidcProvider.from_container(self.container)
+        now = provider.clock.now()
+        answers: list[bytes | None] = [None] * len(asks)
+        with self.container.db.write_once() as conn:
+            callers = self.callers(conn, asks)
+            ids = sorted({_hash(a.form["token"]) for a, c in zip(asks, callers, strict=True) if c is not None})
+            rows = {row.id: row for row in conn.execute(_READ_TOKENS, {"ids": ids})} if ids else {}
+        for i, (ask, caller) in enumerate(zip(asks, callers, strict=True)):
+            if caller is not None and caller.authenticated(provider.clients.secret_key, now):
+                answers[i] = json.dumps(provider.describe(rows.get(_hash(ask.form["token"])), now),
+                                        separators=(",", ":"), ensure_ascii=False).encode()
+        return answers
