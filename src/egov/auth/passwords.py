@@ -67,8 +67,8 @@ class Passwords:
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
         # "$argon2id$v=19$m=19456,t=2,p=1$": what every hash made with these parameters begins with.
-        reference = _dummy_hash(*self._params)
-        self._current_prefix, self._current_length = reference.rsplit("$", 2)[0] + "$", len(reference)
+        prefix, salt, digest = _dummy_hash(*self._params).rsplit("$", 2)
+        self._current_prefix, self._current_lengths = prefix + "$", (len(salt), len(digest))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Passwords:
@@ -89,10 +89,11 @@ class Passwords:
 
     def needs_rehash(self, password_hash: str) -> bool:
         """True when the hash was made with other parameters: rehash it while the password is at hand."""
-        # The common case without parsing the hash: same type, version and cost; same salt and hash
-        # lengths (they fix the encoded length).
-        if len(password_hash) == self._current_length and password_hash.startswith(self._current_prefix):
-            return False
+        # The common case without parsing the hash: same type, version and cost, same salt and hash lengths.
+        if password_hash.startswith(self._current_prefix):
+            salt, _, digest = password_hash[len(self._current_prefix):].partition("$")
+            if (len(salt), len(digest)) == self._current_lengths:
+                return False
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except InvalidHashError:

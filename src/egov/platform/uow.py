@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from anyio import CancelScope, to_thread
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,14 @@ async def unit_of_work(request: Request) -> AsyncIterator[Session]:
     session: Session = request.app.state.container.db.sessions()
     try:
         yield session
-        await to_thread.run_sync(_commit_and_close, session)
+        # Shielded, and on a limiter of its own: a commit must not wait for a thread behind requests that
+        # wait for this one's database lock or connection (FastAPI exits sync dependencies the same way),
+        # and a disconnect must not roll back a session whose commit is still running in its thread.
+        with CancelScope(shield=True):
+            await to_thread.run_sync(_commit_and_close, session, limiter=CapacityLimiter(1))
     except BaseException:
         with CancelScope(shield=True):  # a disconnect must not leave the connection checked out
-            await to_thread.run_sync(_rollback_and_close, session)
+            await to_thread.run_sync(_rollback_and_close, session, limiter=CapacityLimiter(1))
         raise
 
 

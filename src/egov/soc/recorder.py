@@ -19,7 +19,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any, TypedDict, Unpack, cast
 
 import psycopg
-from sqlalchemy import Connection, Table, bindparam, event
+from sqlalchemy import Connection, String, Table, bindparam, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
@@ -210,7 +210,10 @@ def _combined_sql(conn: Connection, table: Table, row_keys: tuple[str, ...], eve
                     if c.name not in names and c.default is not None and c.server_default is None]
         if unfilled:
             raise ValueError(f"insert_with_event: give every column a value ({', '.join(unfilled)})")
-        casts = [target.c[name].type.compile(dialect=dialect) for name in names]
+        # VARCHAR without its length: an explicit cast to VARCHAR(n) would cut an over-long value short
+        # (and with it the leaf hash's truth); the column's own check then refuses it, as the ORM path does.
+        casts = [(String() if isinstance(t, String) and t.length else t).compile(dialect=dialect)
+                 for t in (target.c[name].type for name in names)]
         values = []
         for _ in range(n):
             values.append("(" + ", ".join(f"${first + j}::{cast}" for j, cast in enumerate(casts)) + ")")

@@ -3,14 +3,19 @@ path answers, byte for byte; JWTs, unusual requests and failing callers reach th
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.factories.oidc import RP, basic, make_client
 
+from egov.auth.models import OidcClient
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
 from egov.soc import AuditEvent
@@ -88,3 +93,73 @@ def test_jwts_and_failing_callers_reach_the_full_path(client: Any, session: Sess
         _introspect(client, RP(rp.client_id, "guess"), "x")
     throttled = _introspect(client, rp, "no-such-token")
     assert throttled.status_code == 429 and throttled.json()["error"] == "slow_down"
+
+
+def test_callers_the_hot_path_does_not_serve_get_the_full_paths_answer(client: Any, session: Session,
+                                                                       settings: Settings, clock: FixedClock) -> None:
+    """DPoP-bound or disabled clients, two Authorization headers, a form client_id that is not the Basic
+    one: the full path decides, so the answer is its own (refusals counted and audited there)."""
+    opaque = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                         redirect_uri="", access_token_format="opaque")
+    token = _token(client, opaque)
+    dpop = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                       redirect_uri="", require_dpop=True)
+    no_proof = _introspect(client, dpop, token)  # DPoP binds the client's own tokens, not its introspection
+    assert no_proof.status_code == 200 and no_proof.json()["active"] is True
+    assert "egov_csrf=" in no_proof.headers.get("set-cookie", "")  # answered by the full path
+    client.cookies.clear()
+    other = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                        redirect_uri="")
+    two_ids = client.post("/oidc/introspect", data={"token": token, "client_id": other.client_id},
+                          headers=basic(opaque))
+    assert two_ids.status_code in (400, 401) and "active" not in two_ids.json()
+    # Two Authorization headers, the first wrong: the framework reads the first, so must the answer.
+    wrong = basic(RP(opaque.client_id, "guess"))["Authorization"]
+    twice = client.post("/oidc/introspect", data={"token": token},
+                        headers=[("Authorization", wrong), ("Authorization", basic(opaque)["Authorization"])])
+    assert twice.status_code == 401 and twice.json()["error"] == "invalid_client"
+    row = session.get(OidcClient, opaque.client_id)
+    assert row is not None
+    row.status = "disabled"
+    session.commit()
+    disabled = _introspect(client, opaque, token)
+    assert disabled.status_code == 401 and disabled.json()["error"] == "invalid_client"
+
+
+def test_a_batch_that_cannot_be_decided_goes_to_the_full_path(app: Any, client: Any, session: Session,
+                                                              settings: Settings, clock: FixedClock) -> None:
+    """A worker that fails (or answers the wrong number of requests) hands every request to the full path."""
+    opaque = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                         redirect_uri="", access_token_format="opaque")
+    token = _token(client, opaque)
+    batches = app.hot_paths["/oidc/introspect"]._batches
+    for broken in (lambda asks: 1 / 0, lambda asks: []):
+        batches.decide = broken
+        resp = _introspect(client, opaque, token)
+        client.cookies.clear()
+        assert resp.status_code == 200 and resp.json()["active"] is True
+        assert "egov_csrf=" in resp.headers.get("set-cookie", "")  # answered by the full path
+
+
+def test_a_commit_never_waits_for_a_thread_behind_requests_waiting_for_it(app: Any, session: Session,
+                                                                          settings: Settings,
+                                                                          clock: FixedClock) -> None:
+    """The unit of work commits on a limiter of its own: with one worker thread for the endpoints, requests
+    that each write (a refused client authentication is counted and audited) all finish, none waits for the
+    others' database lock for good (on SQLite each holds the one writer lock until it commits)."""
+    rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
+                     redirect_uri="")
+    limiter = anyio.to_thread.current_default_thread_limiter
+
+    async def run() -> list[Any]:
+        limiter().total_tokens = 1
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as ac:
+            return list(await asyncio.gather(*(
+                ac.post("/oidc/introspect", data={"token": "x"}, headers={**basic(RP(rp.client_id, "guess")), **FULL})
+                for _ in range(4))))
+
+    started = time.monotonic()
+    answers = asyncio.run(run())
+    assert [r.status_code for r in answers] == [401] * 4
+    assert time.monotonic() - started < 10

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from egov.platform.db import Database
 from egov.platform.ids import new_id
@@ -76,3 +76,18 @@ def test_many_rows_and_their_events_are_written_together_or_not_at_all(db: Datab
             select(AuditEvent).where(AuditEvent.event_id.in_([e["event_id"] for e in events + refused])))}
     assert [tuple(r) for r in stored] == [(r["key"], r["failures"], now) for r in rows]
     assert logged == {e["event_id"]: (e["object_id"], e["details"], e["leaf_hash"], None) for e in events}
+
+
+def test_an_over_long_value_is_refused_not_cut_short(db: Database) -> None:
+    """The one-statement path casts to the bare type: a value longer than its column is refused (as the
+    ORM path refuses it), never truncated under a leaf hash computed from the whole value."""
+    if not db.is_postgres:
+        pytest.skip("the one-statement path is PostgreSQL's (SQLite does not hold VARCHAR to its length)")
+    now = datetime.now(UTC)
+    row = {"key": "k" * 201, "failures": 1, "last_failure_at": now, "blocked_until": now}  # key is String(200)
+    event = event_values("platform:test:batch", object_type="bucket", object_id="long")
+    with pytest.raises(DBAPIError), db.write_once() as conn:
+        insert_many_with_events(conn, BUCKETS, [row], [event])
+    assert events_with(db, event["event_id"]) == 0
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(BUCKETS).where(BUCKETS.c.key.like("kkk%"))) == 0

@@ -90,7 +90,7 @@ def test_hashes_made_with_other_parameters_need_rehash() -> None:
     assert not Passwords(**FAST).needs_rehash(old)
     assert Passwords(**FAST).needs_rehash("garbage")
     # Same costs, other salt or hash length: the quick prefix check must not hide it.
-    for other in ({"salt_len": 8}, {"hash_len": 16}):
+    for other in ({"salt_len": 8}, {"hash_len": 16}, {"salt_len": 17, "hash_len": 31}):  # the last: same length
         odd = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1, **other).hash("một cụm từ bí mật")
         assert odd.startswith("$argon2id$v=19$m=8192,t=1,p=1$")
         assert Passwords(**FAST).needs_rehash(odd)

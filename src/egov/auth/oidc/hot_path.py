@@ -114,7 +114,8 @@ class ClientHotPath:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        raw_headers = scope.get("headers") or []
+        headers = dict(raw_headers)
         chunks: list[bytes] = []
         size, more, too_big = 0, True, False
         while more and not too_big:
@@ -129,8 +130,10 @@ class ClientHotPath:
         body = b"".join(chunks)
         answer: bytes | None = None
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if (not more and not too_big and b"cookie" not in headers and b"dpop" not in headers
-                and media_type == b"application/x-www-form-urlencoded"):
+        # A repeated header (two Authorization headers, say) is read first-wins by the framework: never
+        # decide one here.
+        if (not more and not too_big and len(headers) == len(raw_headers) and b"cookie" not in headers
+                and b"dpop" not in headers and media_type == b"application/x-www-form-urlencoded"):
             pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
             form = dict(pairs)
             # A repeated parameter is the full path's invalid_request: never decide it here.
@@ -152,7 +155,7 @@ class ClientHotPath:
     def callers(conn: Connection, asks: list[Ask]) -> list[Caller | None]:
         """Each request's client authentication with its client row and backoff, read in two queries for
         the whole batch; None where the request does not use a client secret (the full path's case)."""
-        creds = [_credentials(a.form, a.authorization) for a in asks]
+        creds = [_credentials_or_none(a.form, a.authorization) for a in asks]
         # The same throttle keys as the full path, so a throttled caller is handed over (and refused there).
         keys = [throttle_keys(a.ctx.source_ip, c[3]) if c else [] for a, c in zip(asks, creds, strict=True)]
         client_ids = sorted({c[0] for c in creds if c})
@@ -185,6 +188,15 @@ def _credentials(form: dict[str, str], authorization: str | None) -> tuple[str, 
     if "client_id" in form and "client_secret" in form and "client_assertion" not in form:
         return form["client_id"], form["client_secret"], "client_secret_post", form["client_id"]
     return None
+
+
+def _credentials_or_none(form: dict[str, str], authorization: str | None
+                         ) -> tuple[str, str, str, str | None] | None:
+    found = _credentials(form, authorization)
+    # A NUL cannot be stored or looked up in PostgreSQL: one such request would fail its whole batch.
+    if found is None or "\x00" in found[0] or (found[3] is not None and "\x00" in found[3]):
+        return None
+    return found
 
 
 @lru_cache(maxsize=1024)
@@ -221,34 +233,56 @@ class Batches:
             if self._idle:
                 self._work.notify()
             elif not self._running:
-                self._running = True
-                threading.Thread(target=self._run, name="egov-oauth-batches", daemon=True).start()
+                try:
+                    threading.Thread(target=self._run, name="egov-oauth-batches", daemon=True).start()
+                except RuntimeError:  # no thread to be had: the full path serves what is waiting
+                    self._answer_all(self.waiting, None)
+                    self.waiting = []
+                else:
+                    self._running = True
         return future
 
     def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self.waiting:
-                    self._idle = True
-                    self._work.wait(self.IDLE_SECONDS)
-                    self._idle = False
+        try:
+            while True:
+                with self._lock:
                     if not self.waiting:
-                        self._running = False
-                        return
-                batch, self.waiting = self.waiting[:self.MAX_BATCH], self.waiting[self.MAX_BATCH:]
-            try:
-                answers = self.decide(batch)
-            except Exception:
-                # The database refused the batch (or was unreachable): a batch's writes are one statement,
-                # so nothing was written. Each request goes to the full path, which answers on its own.
-                log.warning("hot-path batch of %d handed to the full path", len(batch), exc_info=True)
-                answers = [None] * len(batch)
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bytes | None], bytes | None]]] = {}
-            for ask, answer in zip(batch, answers, strict=True):
-                by_loop.setdefault(ask.future.get_loop(), []).append((ask.future, answer))
-            for loop, results in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
-                    loop.call_soon_threadsafe(_answer, results)
+                        self._idle = True
+                        self._work.wait(self.IDLE_SECONDS)
+                        self._idle = False
+                        if not self.waiting:
+                            self._running = False
+                            return
+                    batch, self.waiting = self.waiting[:self.MAX_BATCH], self.waiting[self.MAX_BATCH:]
+                batch = [ask for ask in batch if not ask.future.cancelled()]  # nobody waits for those
+                answers: list[bytes | None] = [None] * len(batch)
+                try:
+                    if batch:
+                        decided = self.decide(batch)
+                        if len(decided) != len(batch):
+                            raise RuntimeError(f"{len(decided)} answers for {len(batch)} requests")
+                        answers = decided
+                except Exception:
+                    # The database refused the batch (or was unreachable): a batch's writes are one
+                    # statement, so nothing was written. Each request goes to the full path on its own.
+                    log.warning("hot-path batch of %d handed to the full path", len(batch), exc_info=True)
+                self._answer_all(batch, answers)
+        except BaseException:
+            # Never leave requests waiting on a worker that is gone: hand them all to the full path.
+            with self._lock:
+                self._running = self._idle = False
+                waiting, self.waiting = self.waiting, []
+            self._answer_all(waiting, None)
+            raise
+
+    @staticmethod
+    def _answer_all(asks: list[Ask], answers: list[bytes | None] | None) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bytes | None], bytes | None]]] = {}
+        for i, ask in enumerate(asks):
+            by_loop.setdefault(ask.future.get_loop(), []).append((ask.future, answers[i] if answers else None))
+        for loop, results in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_answer, results)
 
 
 def _answer(results: list[tuple[asyncio.Future[bytes | None], bytes | None]]) -> None:

@@ -230,7 +230,9 @@ class SignInService:
                              details={"session_id": row["id"], "acr": row["acr"], "amr": list(amr),
                                       "second_factor": second, "replaced_session_id": replaced})
         # The session row and its audit event in one statement (the ORM's flush of one new row cost
-        # more than the INSERT itself); still inside the request's transaction.
+        # more than the INSERT itself); still inside the request's transaction, after what the ORM holds
+        # (an account created a moment ago must exist before a row that refers to it).
+        session.flush()
         insert_with_event(session.connection(), _SESSIONS, row, event)
         return SignedIn(token=token, session_id=row["id"], account_id=account.id, expires_at=expires,
                         kind=account.kind)
