@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import BindParameter, Exists, Integer, ScalarSelect, String, delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from egov.platform.db import Base, UtcDateTime
@@ -60,12 +61,20 @@ class Throttle:
             raise TooManyAttempts(int(wait + 0.999))
 
     def fail(self, session: Session, keys: list[str], now: datetime) -> None:
+        """Count a failure for each key. Concurrent failures on one key (a burst from one address) are
+        all counted: the row is locked for the increment, and a first failure that finds another has
+        just created the bucket counts on top of it instead of failing the request."""
         for key in keys:
-            row = session.get(ThrottleBucket, key)
-            if row is None or now - row.last_failure_at > self.forget_after:
-                if row is None:
-                    row = ThrottleBucket(key=key, failures=0, last_failure_at=now, blocked_until=now)
-                    session.add(row)
+            row = session.get(ThrottleBucket, key, with_for_update=True)
+            if row is None:
+                try:
+                    with session.begin_nested():
+                        session.add(ThrottleBucket(key=key, failures=0, last_failure_at=now, blocked_until=now))
+                except IntegrityError:
+                    pass  # a concurrent failure created it first (and has committed): count on top of it
+                row = session.get(ThrottleBucket, key, with_for_update=True, populate_existing=True)
+                assert row is not None
+            if now - row.last_failure_at > self.forget_after:
                 row.failures = 0
             row.failures += 1
             row.last_failure_at = now

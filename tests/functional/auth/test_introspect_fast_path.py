@@ -13,10 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories.concurrency import run_apart
 from tests.factories.oidc import RP, basic, make_client
 
 from egov.auth.models import OidcClient
 from egov.platform.clock import FixedClock
+from egov.platform.throttle import ThrottleBucket
 from egov.settings import Settings
 from egov.soc import AuditEvent
 
@@ -146,7 +148,8 @@ def test_a_commit_never_waits_for_a_thread_behind_requests_waiting_for_it(app: A
                                                                           clock: FixedClock) -> None:
     """The unit of work commits on a limiter of its own: with one worker thread for the endpoints, requests
     that each write (a refused client authentication is counted and audited) all finish, none waits for the
-    others' database lock for good (on SQLite each holds the one writer lock until it commits)."""
+    others' database lock for good (on SQLite each holds the one writer lock until it commits); and on
+    PostgreSQL, failures racing to create one address's backoff bucket are all counted, none is a 500."""
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
     limiter = anyio.to_thread.current_default_thread_limiter
@@ -159,7 +162,14 @@ def test_a_commit_never_waits_for_a_thread_behind_requests_waiting_for_it(app: A
                 ac.post("/oidc/introspect", data={"token": "x"}, headers={**basic(RP(rp.client_id, "guess")), **FULL})
                 for _ in range(4))))
 
+    def failures() -> int:
+        n = session.scalar(select(ThrottleBucket.failures).where(ThrottleBucket.key == "oidc-ip:127.0.0.1")) or 0
+        session.rollback()
+        return n
+
+    before = failures()
     started = time.monotonic()
-    answers = asyncio.run(run())
+    answers = run_apart(run())
     assert [r.status_code for r in answers] == [401] * 4
     assert time.monotonic() - started < 10
+    assert failures() == before + 4  # concurrent first failures on one address are all counted

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.factories.concurrency import run_apart
 from tests.factories.oidc import RP, basic, make_client, verify_jwt
 
 from egov.auth.models import OidcClient, OidcToken
@@ -148,7 +149,7 @@ def test_requests_that_arrive_together_are_written_together(app: Any, client: An
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
     sizes = _hold_first_batch(app.hot_paths["/oidc/token"]._batches, total=8)
-    answers = asyncio.run(_concurrently(app, rp, 8))
+    answers = run_apart(_concurrently(app, rp, 8))
     assert [r.status_code for r in answers] == [200] * 8
     assert sum(sizes) == 8 and len(sizes) <= 2  # what queued behind the first batch went in one
     jtis = {verify_jwt(client, r.json()["access_token"], audience=API, typ="at+jwt")["jti"] for r in answers}
@@ -178,7 +179,7 @@ def test_a_batch_the_database_refuses_is_served_by_the_full_path(app: Any, sessi
         real(conn, table, rows, events)
 
     monkeypatch.setattr(fast_token, "insert_many_with_events", refuse_first)
-    answers = asyncio.run(_concurrently(app, rp, 3))
+    answers = run_apart(_concurrently(app, rp, 3))
     assert [r.status_code for r in answers] == [200] * 3 and calls[0] >= 1
     session.rollback()
     rows = session.scalars(select(OidcToken).where(OidcToken.client_id == rp.client_id)).all()
