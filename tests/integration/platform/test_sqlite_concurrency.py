@@ -38,3 +38,32 @@ def test_read_then_write_waits_for_a_concurrent_writer(tmp_path: Path) -> None:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
     assert waited >= 0.2  # it queued behind the writer instead of failing with "database is locked"
     db.dispose()
+
+
+def test_a_hot_paths_read_does_not_wait_for_the_writer(tmp_path: Path) -> None:
+    """`read_once` (introspection's reads) is a deferred transaction: with WAL it reads the last committed
+    state at once while another connection holds the one writer's lock."""
+    db = Database(f"sqlite:///{tmp_path}/r.db")
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    held = threading.Event()
+    release = threading.Event()
+
+    def background_writer() -> None:
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=background_writer)
+    thread.start()
+    held.wait(5)
+    started = time.perf_counter()
+    with db.read_once() as conn:
+        seen = conn.execute(text("SELECT count(*) FROM t")).scalar()
+    waited = time.perf_counter() - started
+    release.set()
+    thread.join()
+    assert seen == 1 and waited < 0.2  # the committed row, without queueing behind the writer
+    db.dispose()

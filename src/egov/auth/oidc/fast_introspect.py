@@ -36,7 +36,7 @@ class IntrospectionFastPath(ClientHotPath):
         provider = OidcProvider.from_container(self.container)
         now = provider.clock.now()
         answers: list[bytes | None] = [None] * len(asks)
-        with self.container.db.write_once() as conn:
+        with self.container.db.read_once() as conn:  # reads only: no writer lock on SQLite
             callers = self.callers(conn, asks)
             ids = sorted({_hash(a.form["token"]) for a, c in zip(asks, callers, strict=True) if c is not None})
             rows = {row.id: row for row in conn.execute(_READ_TOKENS, {"ids": ids})} if ids else {}

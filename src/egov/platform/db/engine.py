@@ -128,6 +128,17 @@ class Database:
                 yield conn
 
     @contextmanager
+    def read_once(self) -> Iterator[Connection]:
+        """A Core connection for a hot path's reads: autocommit on PostgreSQL (no BEGIN or COMMIT); on
+        SQLite a deferred transaction, which does not take the one writer's lock."""
+        if self._autocommit is not None:
+            with self._autocommit.connect() as conn:
+                yield conn
+        else:
+            with self.engine.connect() as conn, conn.execution_options(sqlite_begin="DEFERRED").begin():
+                yield conn
+
+    @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work outside HTTP (CLI, workers): commit on success, roll back on any error."""
         s = self.sessions()
