@@ -62,18 +62,25 @@ class Throttle:
 
     def fail(self, session: Session, keys: list[str], now: datetime) -> None:
         """Count a failure for each key. Concurrent failures on one key (a burst from one address) are
-        all counted: the row is locked for the increment, and a first failure that finds another has
-        just created the bucket counts on top of it instead of failing the request."""
+        all counted: the row is read afresh and locked for the increment (a caller that checked the
+        bucket earlier in its transaction holds an older copy), and a first failure that finds another
+        has just created the bucket counts on top of it instead of failing the request."""
+        session.flush()  # a change to a bucket not yet written must not be overwritten by the fresh read
         for key in keys:
-            row = session.get(ThrottleBucket, key, with_for_update=True)
-            if row is None:
+            row = None
+            for _ in range(3):  # created by another failure meanwhile, or deleted by a success: look again
+                row = session.get(ThrottleBucket, key, with_for_update=True, populate_existing=True)
+                if row is not None:
+                    break
                 try:
                     with session.begin_nested():
-                        session.add(ThrottleBucket(key=key, failures=0, last_failure_at=now, blocked_until=now))
+                        row = ThrottleBucket(key=key, failures=0, last_failure_at=now, blocked_until=now)
+                        session.add(row)
+                    break
                 except IntegrityError:
-                    pass  # a concurrent failure created it first (and has committed): count on top of it
-                row = session.get(ThrottleBucket, key, with_for_update=True, populate_existing=True)
-                assert row is not None
+                    row = None
+            if row is None:
+                raise RuntimeError(f"backoff bucket {key!r} kept changing under a failure")
             if now - row.last_failure_at > self.forget_after:
                 row.failures = 0
             row.failures += 1

@@ -149,7 +149,8 @@ def test_a_commit_never_waits_for_a_thread_behind_requests_waiting_for_it(app: A
     """The unit of work commits on a limiter of its own: with one worker thread for the endpoints, requests
     that each write (a refused client authentication is counted and audited) all finish, none waits for the
     others' database lock for good (on SQLite each holds the one writer lock until it commits); and on
-    PostgreSQL, failures racing to create one address's backoff bucket are all counted, none is a 500."""
+    PostgreSQL, failures racing on one address's backoff bucket (to create it, or to count in it) are all
+    counted, none is a 500."""
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
     limiter = anyio.to_thread.current_default_thread_limiter
@@ -173,3 +174,6 @@ def test_a_commit_never_waits_for_a_thread_behind_requests_waiting_for_it(app: A
     assert [r.status_code for r in answers] == [401] * 4
     assert time.monotonic() - started < 10
     assert failures() == before + 4  # concurrent first failures on one address are all counted
+    answers = run_apart(run())  # and with the bucket there (each request checks it before it counts)
+    assert [r.status_code for r in answers] == [401] * 4
+    assert failures() == before + 8

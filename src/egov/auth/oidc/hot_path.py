@@ -243,6 +243,7 @@ class Batches:
         return future
 
     def _run(self) -> None:
+        batch: list[Ask] = []
         try:
             while True:
                 with self._lock:
@@ -272,7 +273,7 @@ class Batches:
             with self._lock:
                 self._running = self._idle = False
                 waiting, self.waiting = self.waiting, []
-            self._answer_all(waiting, None)
+            self._answer_all(batch + waiting, None)  # answered ones are left as they are
             raise
 
     @staticmethod
