@@ -125,10 +125,14 @@ def main() -> int:
         node_port, our_port = common.free_port(), common.free_port()
         node_env = {**os.environ, "PORT": str(node_port), "ACCESS_TOKEN_ALG": "ES256", "TOKEN_TTL": "300"}
         egov = str(common.VENV_BIN / "egov")
+
+        def serve_ours() -> Any:
+            return common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(our_port)],
+                                 env, cpu=common.SERVER_CPU, log_path=work / "serve.log",
+                                 ready=lambda: common.port_open(our_port))
+
         if a.profile:
-            with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(our_port)], env,
-                               cpu=common.SERVER_CPU, log_path=work / "serve.log",
-                               ready=lambda: common.port_open(our_port)) as srv:
+            with serve_ours() as srv:
                 top = a.concurrency.split(",")[-1]
                 common.profile_server(srv.pid, work / "oidc.pyspy", lambda: load(
                     peers, f"http://127.0.0.1:{our_port}/oidc/token", *made["jwt"], mode="token", levels=top,
@@ -148,9 +152,7 @@ def main() -> int:
                     levels=a.concurrency, duration=a.duration, server_pids=[srv.pid], label="peer",
                     out=work / "peer_introspect.jsonl", token_url=base + "/token"))
             log(f"rep {rep}/{a.reps}: egov serve")
-            with common.server("egov serve", [egov, "serve", "--host", "127.0.0.1", "--port", str(our_port)], env,
-                               cpu=common.SERVER_CPU, log_path=work / "serve.log",
-                               ready=lambda: common.port_open(our_port)) as srv:
+            with serve_ours() as srv:
                 base = f"http://127.0.0.1:{our_port}"
                 pids = [srv.pid]
                 # PostgreSQL's backends serving this app count as server CPU too: they are on CPU 0.

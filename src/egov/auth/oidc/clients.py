@@ -43,6 +43,14 @@ def throttle_keys(source_ip: str | None, form_client_id: str | None) -> list[str
     return [f"oidc-ip:{source_ip or 'unknown'}"] + ([f"oidc-client:{form_client_id}"] if form_client_id else [])
 
 
+def secret_accepted(client: Any, key: bytes, secret: str, method: str) -> bool:
+    """Whether `secret`, sent by `method`, authenticates `client` (an ORM object or a Core row; None for
+    an unknown id, which costs the same HMAC work and is refused)."""
+    expected = client.secret_hash if client is not None and client.secret_hash else "0" * 64
+    ok = hmac.compare_digest(expected, secret_hash(key, secret))
+    return ok and client is not None and client.status == "active" and client.auth_method == method
+
+
 def secret_hash(key: bytes, secret: str) -> str:
     """HMAC-SHA256 of a client secret under the platform key: a stolen table cannot be replayed."""
     return hmac.digest(key, b"oidc-client-secret\x00" + secret.encode("utf-8"), "sha256").hex()
@@ -212,10 +220,7 @@ class ClientRegistry:
 
     def _by_secret(self, session: Session, client_id: str, secret: str, method: str) -> OidcClient:
         client = session.get(OidcClient, client_id) if client_id else None
-        expected = client.secret_hash if client is not None and client.secret_hash else "0" * 64
-        presented = secret_hash(self.secret_key, secret)  # the same work for unknown clients
-        ok = hmac.compare_digest(expected, presented)
-        if client is None or not ok or client.status != "active" or client.auth_method != method:
+        if client is None or not secret_accepted(client, self.secret_key, secret, method):
             raise invalid_client()
         return client
 

@@ -38,12 +38,13 @@ class IntrospectionFastPath(ClientHotPath):
         answers: list[bytes | None] = [None] * len(asks)
         with self.container.db.read_once() as conn:  # reads only: no writer lock on SQLite
             callers = self.callers(conn, asks)
-            ids = sorted({_hash(a.form["token"]) for a, c in zip(asks, callers, strict=True) if c is not None})
+            token_ids = [_hash(a.form["token"]) for a in asks]
+            ids = sorted({t for t, c in zip(token_ids, callers, strict=True) if c is not None})
             rows = {row.id: row for row in conn.execute(_READ_TOKENS, {"ids": ids})} if ids else {}
-        for i, (ask, caller) in enumerate(zip(asks, callers, strict=True)):
+        for i, (token_id, caller) in enumerate(zip(token_ids, callers, strict=True)):
             try:
                 if caller is not None and caller.authenticated(provider.clients.secret_key, now):
-                    answers[i] = json.dumps(provider.describe(rows.get(_hash(ask.form["token"])), now),
+                    answers[i] = json.dumps(provider.describe(rows.get(token_id), now),
                                             separators=(",", ":"), ensure_ascii=False).encode()
             except Exception:  # one odd request (or row) goes to the full path, not its batch
                 log.warning("introspection request handed to the full path", exc_info=True)

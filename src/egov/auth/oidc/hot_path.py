@@ -25,10 +25,10 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import hmac
 import json
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from egov.auth.models import OidcClient
-from egov.auth.oidc.clients import secret_hash, throttle_keys
+from egov.auth.oidc.clients import secret_accepted, throttle_keys
 from egov.platform.context import RequestContext
 from egov.platform.ids import request_id as new_request_id
 from egov.platform.throttle import ThrottleBucket
@@ -82,13 +82,11 @@ class Caller:
         """What the full path's client authentication accepts (and, for the hot paths, only confidential
         clients without DPoP): the same HMAC work for unknown ids."""
         row = self.row
-        expected = row.secret_hash if row is not None and row.secret_hash else "0" * 64
-        return (hmac.compare_digest(expected, secret_hash(secret_key, self.secret)) and row is not None
-                and row.status == "active" and row.auth_method == self.method and row.client_type == "confidential"
+        return (secret_accepted(row, secret_key, self.secret, self.method) and row.client_type == "confidential"
                 and not row.require_dpop and (self.blocked_until is None or self.blocked_until <= now))
 
 
-class ClientHotPath:
+class ClientHotPath(ABC):
     """A bare ASGI route for the plain success of one client-authenticated OAuth endpoint.
 
     Subclasses say which forms they serve (`wants`) and decide a batch (`decide`, in the worker thread):
@@ -104,11 +102,13 @@ class ClientHotPath:
         self._headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
                          (b"pragma", b"no-cache"), *security_headers(secure)]
 
+    @abstractmethod
     def wants(self, form: dict[str, str]) -> bool:
-        raise NotImplementedError
+        """Whether this endpoint's hot path may take a request with this form at all."""
 
+    @abstractmethod
     def decide(self, asks: list[Ask]) -> list[bytes | None]:
-        raise NotImplementedError
+        """The answer for each request of a batch, by position; None hands that one to the full path."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
