@@ -242,7 +242,7 @@ def main() -> None:
             service = SigningService(clock=container.clock, keys=world.keys, secret_key=settings.secret_key_bytes(),
                                      trust=Trust(), timestamper=tsa, step_up=StepUpVerifier(container),
                                      db=container.db)
-            container.cache["signing.service"] = service
+            container.override(SigningService, service)
             with container.db.session() as s:
                 officer = service.register_identity(
                     s, holder="account:bench", key_name="officer-an", certificate_der=world.officer.certificate_der,

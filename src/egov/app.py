@@ -2,50 +2,34 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from egov.bootstrap import Container, build_container
+from egov import contexts
+from egov.bootstrap import build_container
 from egov.platform.clock import Clock
+from egov.platform.container import Container
+from egov.platform.module import HotPathContext
+from egov.platform.worker import start_in_process
 from egov.settings import Settings, load_settings
 from egov.web import errors
 from egov.web.csrf import csrf_protect
 from egov.web.middleware import RequestContextMiddleware
 from egov.web.ops import router as ops_router
-from egov.web.templating import STATIC_DIR
-
-# Each context offers `router` in views.py (HTML) and api.py (JSON) when it has pages or an API.
-CONTEXT_ROUTERS = (
-    "egov.auth.views",
-    "egov.auth.api",
-    "egov.auth.mfa_views",
-    "egov.auth.identity_views",
-    "egov.auth.delegation_views",
-    "egov.auth.federation.views",
-    "egov.auth.organisation_views",
-    "egov.auth.certificate_views",
-    "egov.auth.oidc.routes",
-    "egov.auth.oidc.admin",
-    "egov.registry.views",
-    "egov.registry.api",
-    "egov.soc.views",
-    "egov.soc.api",
-    "egov.pki.views",
-    "egov.pki.api",
-    "egov.signing.views",
-    "egov.signing.api",
-)
+from egov.web.templating import STATIC_DIR, templates
 
 
 class EgovApp(FastAPI):
     """FastAPI with the hot paths of ADR 0003 checked first: one dictionary look-up for every other request."""
 
-    hot_paths: dict[str, ASGIApp] = {}
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hot_paths: dict[str, ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = self.hot_paths.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -63,12 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from egov import jobs
-        from egov.pki import maintenance_round
-        from egov.soc import background
-
-        runner = (background.start_in_process(container, extra=[jobs.runner(container).round,
-                                                                maintenance_round(container)])
+        runner = (start_in_process(contexts.background_rounds(container))
                   if settings.run_background_in_process else None)
         try:
             yield
@@ -87,11 +66,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         redoc_url=None,
     )
     app.state.container = container
+    templates.env.globals["nav"] = contexts.nav_entries()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(ops_router)
-    for module_name in CONTEXT_ROUTERS:
-        module = importlib.import_module(module_name)
-        app.include_router(module.router)
+    for module in contexts.CONTEXTS:
+        for router in module.routers:
+            app.include_router(router)
     errors.install(app)
     from egov.auth import PRINCIPAL_COOKIES, resolve_principal_for
 
@@ -102,16 +82,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         secure_cookies=bool(settings.cookie_secure),
         principal_cookies=PRINCIPAL_COOKIES,
     )
-    from egov.auth.oidc.fast_introspect import IntrospectionFastPath
-    from egov.auth.oidc.fast_token import ClientCredentialsFastPath
-    from egov.pki.ocsp import OcspFastPath
-
-    # Hot paths (ADR 0003) in front of everything, the framework's own middleware included: machine
-    # clients' plain client_credentials and introspection requests, and OCSP. What they do not answer
+    # Hot paths (ADR 0003) in front of everything, the framework's own middleware included (machine
+    # clients' plain client_credentials and introspection requests, and OCSP); what they do not answer
     # reaches the app.
     framework: ASGIApp = super(EgovApp, app).__call__  # the whole framework, without the look-up
-    oauth = {hot.path: hot(framework, container=container, trusted_proxies=settings.trusted_proxies,
-                           secure=bool(settings.cookie_secure))
-             for hot in (ClientCredentialsFastPath, IntrospectionFastPath)}
-    app.hot_paths = {**oauth, "/pki/ocsp": OcspFastPath(framework)}
+    hot = HotPathContext(framework=framework, container=container)
+    for module in contexts.CONTEXTS:
+        if module.hot_paths is not None:
+            for path, handler in module.hot_paths(hot).items():
+                if path in app.hot_paths:
+                    raise ValueError(f"hot path {path} is claimed twice ({module.name})")
+                app.hot_paths[path] = handler
     return app

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from egov.platform.cli import settings_or_exit
 from egov.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -161,8 +162,6 @@ def backup(
     out: Annotated[Path, typer.Argument(help="Archive to write, e.g. backups/egov-2026-11-25.tar.gz")],
 ) -> None:
     """Back up the database and the key store (keys stay encrypted; keep the passphrase elsewhere)."""
-    from egov.cli import settings_or_exit
-
     settings = settings_or_exit()
     try:
         manifest = create_backup(settings, out)
@@ -178,8 +177,6 @@ def restore(
     force: Annotated[bool, typer.Option(help="Replace an existing database and key store.")] = False,
 ) -> None:
     """Restore a backup after checking every file's hash; refuses to overwrite unless --force."""
-    from egov.cli import settings_or_exit
-
     settings = settings_or_exit()
     try:
         manifest = restore_backup(settings, archive, force=force)

@@ -1,37 +1,20 @@
-"""Builds the process-wide parts once (settings, database, clock, key store) for the app, CLI and workers."""
+"""Builds the process-wide parts once (settings, database, clock, key store) and every context's services."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from egov import contexts
 from egov.platform.clock import Clock, SystemClock
+from egov.platform.container import Container
 from egov.platform.db import Database
 from egov.platform.keys import FileKeyStore, KeyStore
-from egov.platform.notify import Notifier, OutboxSender, RefusingSms, SmtpSender
 from egov.settings import Settings
 
-
-@dataclass
-class Container:
-    settings: Settings
-    db: Database
-    clock: Clock
-    keys: KeyStore
-    # Services a context builds once per process from the parts above (e.g. the OIDC provider).
-    cache: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def notifier(self) -> Notifier:
-        """E-mail over SMTP when configured, else the development outbox; SMS only to the outbox."""
-        s = self.settings
-        outbox = OutboxSender(s.data_dir / "outbox")
-        email = (SmtpSender(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_starttls, s.smtp_username,
-                            s.smtp_password.get_secret_value()) if s.smtp_host else outbox)
-        return Notifier(email=email, sms=outbox if s.sms_sender == "outbox" else RefusingSms())
+__all__ = ["Container", "build_container"]
 
 
 def build_container(settings: Settings, clock: Clock | None = None, db: Database | None = None) -> Container:
-    assert settings.keystore_dir is not None
+    if settings.keystore_dir is None:  # filled by Settings' own defaults; None means a bug, not a setting
+        raise RuntimeError("settings.keystore_dir is unset")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = clock or SystemClock()
     # Key versions are dated by the platform clock: key rotation schedules follow it (and tests pin it).
@@ -43,4 +26,5 @@ def build_container(settings: Settings, clock: Clock | None = None, db: Database
                               settings.pkcs11_pin.get_secret_value(), clock=clock.now)
     else:
         keys = FileKeyStore(settings.keystore_dir, settings.keystore_passphrase_bytes(), clock=clock.now)
-    return Container(settings=settings, db=db or Database(settings.database_url), clock=clock, keys=keys)
+    container = Container(settings=settings, db=db or Database(settings.database_url), clock=clock, keys=keys)
+    return contexts.build(container)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from egov.settings import Settings, SettingsError, load_settings
+from egov import backup, bootstrap, contexts, demo
+from egov.platform import cli as platform_cli
+from egov.platform.cli import console, container_or_exit, settings_or_exit
+from egov.settings import SettingsError, load_settings
 
-console = Console(stderr=True, soft_wrap=True)
+# Context commands ask the kernel for settings and the container; the root says how both are made.
+platform_cli.install(load_settings=load_settings, build_container=bootstrap.build_container)
 app = typer.Typer(
     help="egov — nền tảng chính phủ điện tử / e-government platform.\n\n"
     "Settings come from EGOV_* environment variables (see README). Quick start: "
@@ -25,30 +28,6 @@ keys_app = typer.Typer(help="Key store: list, create, rotate and verify keys (pr
                        no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
-
-
-def settings_or_exit() -> Settings:
-    """Settings, or one clear line and exit code 2: an operator needs the fix, not a traceback."""
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def container_or_exit(check_db: bool = True):  # type: ignore[no-untyped-def]
-    from egov.bootstrap import build_container
-    from egov.platform.db.engine import DatabaseUnavailable
-
-    settings = settings_or_exit()
-    container = build_container(settings)
-    if check_db:
-        try:
-            container.db.check()
-        except DatabaseUnavailable as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(3) from None
-    return container
 
 
 @app.command()
@@ -94,15 +73,12 @@ def worker(
 ) -> None:
     """Run background work (audit sequencer, checkpoints, queued jobs such as back-channel logout)
     until stopped; safe to run several."""
-    from egov import jobs
     from egov.platform.logging import configure_logging
-    from egov.soc import background
+    from egov.platform.worker import run_worker
 
     container = container_or_exit()
     configure_logging(container.settings.log_level, container.settings.log_json)
-    from egov.pki import maintenance_round
-
-    background.run_worker(container, once=once, extra=[jobs.runner(container).round, maintenance_round(container)])
+    run_worker(contexts.background_rounds(container), once=once)
 
 
 @db_app.command("upgrade")
@@ -204,34 +180,13 @@ def keys_verify() -> None:
     typer.echo(f"key store OK ({len(checked)} key versions)")
 
 
-# Context command groups: each module offers a Typer `app`.
-for _name, _module, _help in (
-    ("registry", "egov.registry.cli", "Citizens, agencies, enterprises, officers: import, export, look up."),
-    ("audit", "egov.soc.cli", "Tamper-evident audit log: verify, proofs, checkpoints, search."),
-    ("accounts", "egov.auth.cli", "Accounts and roles: create officers and administrators, grant roles."),
-    ("oidc", "egov.auth.oidc.cli", "OpenID Connect provider: register relying parties, rotate signing keys."),
-    ("federation", "egov.auth.federation.cli", "Upstream identity providers (VNeID-style): add, list, disable."),
-    ("demo", "egov.demo", "Demo data: a believable Hồ Chí Minh City (synthetic people)."),
-    ("pki", "egov.pki.cli", "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),
-    ("signing", "egov.signing.cli", "Digital signatures: validate (ETSI EN 319 102-1), identities, archives."),
-):
-    try:
-        _mod = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
-        continue
-    app.add_typer(_mod.app, name=_name, help=_help)
-
-
-try:
-    from egov import backup as _backup
-
-    app.command("backup")(_backup.backup)
-    app.command("restore")(_backup.restore)
-except ModuleNotFoundError as _exc:
-    if _exc.name != "egov.backup":
-        raise
+# Every context's command groups, from the one list (a module that fails to import fails here, loudly).
+for _module in contexts.CONTEXTS:
+    for _group in _module.commands:
+        app.add_typer(_group.app, name=_group.name, help=_group.help)
+app.add_typer(demo.app, name="demo", help="Demo data: a believable Hồ Chí Minh City (synthetic people).")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth import AccountService, Role
 from egov.bootstrap import Container
+from egov.platform.cli import container_or_exit
 from egov.platform.clock import today_vn
 from egov.platform.context import RequestContext, use_context
 from egov.platform.permissions import GLOBAL
@@ -256,8 +257,6 @@ def load_command(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same people.")] = 2026,
 ) -> None:
     """Load the demo province once: agencies (with the 2025 mergers), citizens, enterprises, officers."""
-    from egov.cli import container_or_exit
-
     container = container_or_exit()
     try:
         accounts = load(container, citizens=citizens, seed=seed)

@@ -17,6 +17,7 @@ from egov.auth.agencies import agency_id_for_code
 from egov.auth.models import AccountKind
 from egov.auth.roles import ROLES, Role
 from egov.auth.services import AccountService
+from egov.platform.cli import container_or_exit
 from egov.platform.clock import today_vn
 from egov.platform.context import RequestContext, use_context
 from egov.platform.errors import DomainError
@@ -24,7 +25,7 @@ from egov.platform.ids import request_id
 from egov.platform.permissions import GLOBAL
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 app = typer.Typer(help="Accounts and roles. Runs as the system; every change is written to the audit log.",
                   no_args_is_help=True)
@@ -42,8 +43,6 @@ RoleNames = Annotated[list[str] | None, typer.Option("--role", help="Role to gra
 
 
 def _container() -> Container:
-    from egov.cli import container_or_exit  # the root CLI owns settings errors and exit codes
-
     container: Container = container_or_exit()
     return container
 

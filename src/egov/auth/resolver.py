@@ -12,7 +12,7 @@ from egov.auth.sessions import SESSION_COOKIE, clear_session_cookie_header
 from egov.platform.permissions import Principal
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 Resolver = Callable[[Request], tuple[Principal | None, list[tuple[str, str]]]]
 PRINCIPAL_COOKIES = (SESSION_COOKIE,)  # the only cookies the resolver reads: without them it is not called

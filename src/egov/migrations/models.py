@@ -1,18 +1,11 @@
-"""Imports every context's models so Base.metadata is complete for Alembic and create_all."""
+"""Imports every context's models (the list in egov.contexts) so Base.metadata is complete for Alembic."""
 
 import importlib
 
+from egov import contexts
 from egov.platform.db import Base
 
-MODEL_MODULES = (
-    "egov.platform.throttle",
-    "egov.platform.jobs",
-    "egov.soc.models",
-    "egov.registry.models",
-    "egov.auth.models",
-    "egov.pki.models",
-    "egov.signing.models",
-)
+MODEL_MODULES = contexts.model_modules()
 
 
 def load_all() -> type[Base]:

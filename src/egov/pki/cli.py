@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from egov.platform.cli import container_or_exit
 from egov.platform.context import RequestContext, use_context
 from egov.platform.errors import DomainError
 from egov.platform.ids import request_id
@@ -28,7 +29,6 @@ console = Console(stderr=True)
 @contextmanager
 def _system() -> Iterator[tuple[Any, Any]]:
     """(container, CA service); the PKI system principal acts, channel "cli", errors as one clear line."""
-    from egov.cli import container_or_exit
     from egov.pki.runtime import ca_service
     from egov.pki.services import PKI_SYSTEM
 
@@ -201,7 +201,6 @@ def ocsp_serve(
 
     Example: egov pki ocsp-serve --host 0.0.0.0 --port 8080 --reuse-port
     """
-    from egov.cli import container_or_exit
     from egov.pki.ocsp_server import run
     from egov.pki.runtime import ocsp_responder
     from egov.platform.logging import configure_logging

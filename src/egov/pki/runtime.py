@@ -1,4 +1,4 @@
-"""The pki parts a process builds once (CA service, OCSP responder, TSA), kept in the container's cache."""
+"""The pki parts a process builds once (CA service, OCSP responder, TSA), provided on the container."""
 
 from __future__ import annotations
 
@@ -13,31 +13,28 @@ from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
 from egov.pki.tsa import TimeStampAuthority
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 
 def ca_service(container: Container) -> CertificateAuthorityService:
-    cached = container.cache.get("pki.ca")
-    if not isinstance(cached, CertificateAuthorityService):
-        cached = container.cache["pki.ca"] = CertificateAuthorityService(container.keys, container.clock,
-                                                                         container.settings)
-    return cached
+    return container.get(CertificateAuthorityService)
 
 
 def ocsp_responder(container: Container) -> OcspResponder:
-    cached = container.cache.get("pki.ocsp")
-    if not isinstance(cached, OcspResponder):
-        cached = container.cache["pki.ocsp"] = OcspResponder(
-            container.db, ca_service(container), container.clock,
-            validity_minutes=container.settings.pki_ocsp_validity_minutes)
-    return cached
+    return container.get(OcspResponder)
 
 
 def time_stamp_authority(container: Container) -> TimeStampAuthority:
-    cached = container.cache.get("pki.tsa")
-    if not isinstance(cached, TimeStampAuthority):
-        cached = container.cache["pki.tsa"] = TimeStampAuthority(container.db, ca_service(container), container.clock)
-    return cached
+    return container.get(TimeStampAuthority)
+
+
+def provide(container: Container) -> None:
+    """Register the pki's services on the container: each built once per process, on first use."""
+    container.provide(CertificateAuthorityService,
+                      lambda c: CertificateAuthorityService(c.keys, c.clock, c.settings))
+    container.provide(OcspResponder, lambda c: OcspResponder(
+        c.db, ca_service(c), c.clock, validity_minutes=c.settings.pki_ocsp_validity_minutes))
+    container.provide(TimeStampAuthority, lambda c: TimeStampAuthority(c.db, ca_service(c), c.clock))
 
 
 # --- what other contexts (signing) call ------------------------------------------------------------------

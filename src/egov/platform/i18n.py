@@ -42,6 +42,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return gettext(singular if n == 1 else plural)
 
 
+def N_(message: str) -> str:
+    """Marks a msgid for extraction where it is defined (e.g. a menu label); `gettext` translates it where shown."""
+    return message
+
+
 def pick(vi: str, en: str) -> str:
     """For messages built in code with both languages (errors), choose by the current locale."""
     return en if get_locale() == "en" else vi

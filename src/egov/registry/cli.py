@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from egov.platform.cli import container_or_exit
 from egov.platform.context import RequestContext, use_context
 from egov.platform.ids import request_id
 from egov.registry.services import SYSTEM_PRINCIPAL, CitizenImporter, ImportReport, count_exportable, export_citizens
@@ -86,8 +87,6 @@ def import_citizens(
     """Import citizens. Columns: personal_id, full_name, birth_date, sex (required); phone, email,
     managing_agency_code, guardian_personal_id. Without --skip-invalid one bad row stores nothing.
     Exit code 0 when every row was imported, 1 otherwise."""
-    from egov.cli import container_or_exit
-
     container = container_or_exit()
     total = _count_lines(file)
     with _as_system(), _progress() as bar, container.db.session() as session, file.open("rb") as fh:
@@ -109,8 +108,6 @@ def export_citizens_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
     """Export every citizen (the import's columns, ISO dates). Audited as the system, channel "cli"."""
-    from egov.cli import container_or_exit
-
     if out.exists() and not force:
         console.print(f"[red]error:[/red] {out} exists; pass --force to overwrite it")
         raise typer.Exit(2)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from egov.bootstrap import Container
+from egov.platform.container import Container
 from egov.platform.context import current_context
 from egov.platform.errors import TooManyAttempts
 from egov.platform.permissions import Principal, public, requires

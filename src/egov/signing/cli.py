@@ -13,8 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from egov.platform.cli import container_or_exit
+
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 app = typer.Typer(help="Digital signatures: validate (ETSI EN 319 102-1), identities, B-LTA archive renewal.",
                   no_args_is_help=True)
@@ -23,9 +25,7 @@ err = Console(stderr=True)
 
 
 def _container() -> Container:
-    from egov.cli import container_or_exit
-
-    return container_or_exit()  # type: ignore[no-any-return]
+    return container_or_exit()
 
 
 @contextmanager

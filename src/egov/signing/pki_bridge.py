@@ -13,7 +13,7 @@ from egov.signing.interfaces import RevocationData, TrustProvider, TrustSource
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 
 class PkiTrust:

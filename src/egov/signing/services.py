@@ -50,7 +50,7 @@ from egov.signing.xades import sign_xml
 from egov.soc import event_values, insert_with_event, record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 DocumentKind = Literal["pdf", "xml", "cms"]
 OFFICER_BOX = (330, 40, 565, 118)
@@ -148,9 +148,11 @@ class SigningService:
 
     @classmethod
     def from_container(cls, container: Container) -> SigningService:
-        cached = container.cache.get("signing.service")
-        if isinstance(cached, SigningService):
-            return cached
+        """The process's one signing service (built by `build`, registered by signing's module)."""
+        return container.get(cls)
+
+    @classmethod
+    def build(cls, container: Container) -> SigningService:
         s = container.settings
         assert s.signing_trust_dir is not None
         from egov.signing.pki_bridge import PkiTimeStamper, PkiTrust
@@ -165,7 +167,6 @@ class SigningService:
             timestamper=(HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url else PkiTimeStamper(container)),
             step_up=StepUpVerifier(container), approval_seconds=s.signing_approval_seconds,
             max_upload_bytes=s.signing_max_upload_mb * 1024 * 1024, db=container.db)
-        container.cache["signing.service"] = service
         return service
 
     # --- identities -------------------------------------------------------------------------------------

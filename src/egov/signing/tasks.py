@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from egov.platform.jobs import Handler, enqueue
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 log = logging.getLogger("egov.signing.tasks")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import PlainTextResponse
 
-from egov.bootstrap import Container
+from egov.platform.container import Container
 from egov.platform.errors import NotFound
 from egov.platform.permissions import Principal, public, requires
 from egov.platform.uow import UnitOfWork

@@ -13,10 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from egov.platform.cli import container_or_exit
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 app = typer.Typer(
     help="Tamper-evident audit log: verify, proofs, checkpoints, search.",
@@ -44,9 +46,7 @@ err = Console(stderr=True)
 
 
 def _container() -> Container:
-    from egov.cli import container_or_exit  # here, not at import: egov.cli imports this module
-
-    return container_or_exit()  # type: ignore[no-any-return]
+    return container_or_exit()
 
 
 @contextmanager

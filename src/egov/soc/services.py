@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from egov.bootstrap import Container
 from egov.platform.clock import VN_TZ
+from egov.platform.container import Container
 from egov.platform.errors import ErrorCollector, NotFound
 from egov.platform.permissions import Principal
 from egov.soc.audit_types import SocAudit

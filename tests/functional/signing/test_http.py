@@ -35,7 +35,7 @@ def service(container: Container, signing_world: SigningWorld) -> SigningService
                          secret_key=container.settings.secret_key_bytes(), trust=WorldTrust(signing_world),
                          timestamper=signing_world.timestamper, step_up=StepUpVerifier(container),
                          max_upload_bytes=200_000)
-    container.cache["signing.service"] = svc
+    container.override(SigningService, svc)
     return svc
 
 

@@ -41,7 +41,7 @@ def service(container: Container, signing_world: SigningWorld) -> SigningService
     svc = SigningService(clock=container.clock, keys=signing_world.keys,
                          secret_key=container.settings.secret_key_bytes(), trust=WorldTrust(signing_world),
                          timestamper=signing_world.timestamper, step_up=StepUpVerifier(container))
-    container.cache["signing.service"] = svc
+    container.override(SigningService, svc)
     return svc
 
 

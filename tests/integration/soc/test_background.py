@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from tests.factories.soc import make_events
 
 from egov.bootstrap import Container, build_container
-from egov.soc import background
+from egov.contexts import background_rounds
+from egov.platform import worker
+from egov.soc.tasks import AuditRounds
 from egov.soc.checkpoints import latest_checkpoint
 from egov.soc.tree import tree_size
 
@@ -45,7 +47,7 @@ def _checkpointed(session: Session, size: int) -> bool:
 
 
 def test_in_process_runner_sequences_checkpoints_and_stops(container: Container, session: Session) -> None:
-    runner = background.start_in_process(container, interval=0.05)
+    runner = worker.start_in_process(background_rounds(container), interval=0.05)
     try:
         make_events(session, 7)
         assert _wait_for(lambda: _checkpointed(session, 7))
@@ -59,23 +61,23 @@ def test_in_process_runner_sequences_checkpoints_and_stops(container: Container,
 
 def test_run_worker_once_and_until_stopped(container: Container, session: Session) -> None:
     make_events(session, 4)
-    background.run_worker(container, once=True)
+    worker.run_worker(background_rounds(container), once=True)
     assert _size(session) == 4 and _checkpointed(session, 4)
     stop = threading.Event()
-    worker = threading.Thread(target=background.run_worker, args=(container,),
+    thread = threading.Thread(target=worker.run_worker, args=(background_rounds(container),),
                               kwargs={"interval": 0.05, "stop": stop})
-    worker.start()
+    thread.start()
     try:
         make_events(session, 2)
         assert _wait_for(lambda: _size(session) == 6)
     finally:
         stop.set()
-        worker.join(10)
-    assert not worker.is_alive()
+        thread.join(10)
+    assert not thread.is_alive()
 
 
 def test_a_failing_round_does_not_kill_the_loop(container: Container, session: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    rounds = background.AuditRounds(container)
+    rounds = AuditRounds(container)
     calls = []
 
     def broken(**_: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from egov.auth.views import safe_next
+from egov.auth.views.sign_in import safe_next
 
 
 @pytest.mark.parametrize("value", [

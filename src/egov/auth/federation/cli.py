@@ -10,6 +10,7 @@ from rich.console import Console
 
 from egov.auth.cli import _as_system, print_rows
 from egov.auth.federation.service import Federation
+from egov.platform.cli import container_or_exit
 from egov.platform.clock import format_date
 from egov.platform.errors import DomainError
 
@@ -55,8 +56,6 @@ def add(
     = "vn_personal_id",
 ) -> None:
     """Add a provider. Our redirect URI to register with it is printed; the secret is stored sealed."""
-    from egov.cli import container_or_exit
-
     mapping = _acr_map(acr)
     secret = (secret_file.read_text(encoding="utf-8").strip() if secret_file
               else typer.prompt("client secret", hide_input=True))
@@ -73,8 +72,6 @@ def add(
 
 
 def _set_status(provider_id: str, status: str) -> None:
-    from egov.cli import container_or_exit
-
     container = container_or_exit()
     try:
         with _as_system(), container.db.session() as session:
@@ -99,8 +96,6 @@ def enable(provider_id: Annotated[str, typer.Argument(help="The provider's id.")
 @app.command("list")
 def list_providers() -> None:
     """Every configured provider with its issuer, client id, status and acr map (never the secret)."""
-    from egov.cli import container_or_exit
-
     container = container_or_exit()
     with container.db.session() as session:
         rows = [(p.id, p.display_name, p.issuer, p.client_id, p.status, p.acr_map, format_date(p.created_at))

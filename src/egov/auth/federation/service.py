@@ -38,7 +38,7 @@ from egov.registry import decode_personal_id, find_citizen_by_personal_id
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 STATE_TTL_S = 600  # from leaving for the provider to coming back
 LEVELS = ("1", "2")
@@ -85,9 +85,14 @@ class Federation:
 
     @classmethod
     def from_container(cls, container: Container) -> Federation:
+        """Built once per container, so each upstream's client (metadata, keys) stays cached across requests."""
+        return container.get(cls)
+
+    @classmethod
+    def build(cls, container: Container) -> Federation:
         s = container.settings
         return cls(container.clock, s.secret_key_bytes(), s.public_url, SignInService.from_container(container),
-                   AccountService.from_container(container), container.cache)
+                   AccountService.from_container(container), {})
 
     def redirect_uri(self, provider_id: str) -> str:
         return f"{self.public_url}/login/federated/{provider_id}/callback"

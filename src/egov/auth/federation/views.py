@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from egov.auth.federation.service import STATE_TTL_S, Federation
 from egov.auth.federation.upstream import UpstreamError
 from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
-from egov.auth.views import safe_next
+from egov.auth.views.sign_in import safe_next
 from egov.platform.context import current_context
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, public

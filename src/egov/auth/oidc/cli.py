@@ -15,12 +15,13 @@ from egov.auth.oidc.clients import GRANT_TYPES
 from egov.auth.oidc.errors import OAuthError
 from egov.auth.oidc.provider import OidcProvider
 from egov.auth.oidc.signing import ALGORITHMS
+from egov.platform.cli import container_or_exit
 from egov.platform.clock import format_date
 from egov.platform.errors import DomainError
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 app = typer.Typer(help="OpenID Connect provider: relying parties (clients) and signing keys. "
                        "Every change is written to the audit log.", no_args_is_help=True)
@@ -33,8 +34,6 @@ err = Console(stderr=True)
 
 
 def _container() -> Container:
-    from egov.cli import container_or_exit
-
     container: Container = container_or_exit()
     return container
 

@@ -47,7 +47,7 @@ from egov.platform.throttle import ThrottleBucket
 from egov.web.middleware import client_ip, security_headers
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 MAX_BODY = 16 * 1024
 _CLIENTS: Table = OidcClient.__table__  # type: ignore[assignment]

@@ -36,7 +36,7 @@ from egov.soc import record_event
 
 if TYPE_CHECKING:
     from egov.auth.oidc.provider import OidcProvider
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 BACKCHANNEL_JOB = "oidc.backchannel_logout"
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"

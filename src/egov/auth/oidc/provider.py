@@ -42,7 +42,7 @@ from egov.platform.permissions import Principal
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 ACR_PREFIX = "urn:vn:egov:loa:"  # acr values: urn:vn:egov:loa:1 (Decree 69/2024 level 1), …:2
 SCOPES: dict[str, tuple[str, str]] = {
@@ -140,9 +140,11 @@ class OidcProvider:
 
     @classmethod
     def from_container(cls, container: Container) -> OidcProvider:
-        cached = container.cache.get("oidc_provider")
-        if isinstance(cached, OidcProvider):
-            return cached
+        """The process's one provider (built by `build`, registered by auth's module)."""
+        return container.get(cls)
+
+    @classmethod
+    def build(cls, container: Container) -> OidcProvider:
         s = container.settings
         config = ProviderConfig(
             issuer=s.public_url.rstrip("/"), access_ttl=timedelta(seconds=s.oidc_access_token_seconds),
@@ -154,9 +156,7 @@ class OidcProvider:
                            keep_after=longest + timedelta(minutes=5))
         keys.ensure()
         secret = s.secret_key_bytes()
-        provider = cls(config, container.clock, keys, ClientRegistry(secret), secret)
-        container.cache["oidc_provider"] = provider
-        return provider
+        return cls(config, container.clock, keys, ClientRegistry(secret), secret)
 
     # --- where a form's redirects may end ---------------------------------------------------------
 

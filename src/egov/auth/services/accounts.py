@@ -23,7 +23,7 @@ from egov.registry import subtree_ids
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 ROLE_HOLDER_KINDS = frozenset({AccountKind.OFFICER.value, AccountKind.ADMIN.value})
 

@@ -34,7 +34,7 @@ from egov.registry import find_agency_by_code, find_citizen_by_personal_id, offi
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
     from egov.signing import CertificateIdentity
 
 CHALLENGE_TTL = timedelta(minutes=2)

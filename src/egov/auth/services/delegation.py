@@ -28,7 +28,7 @@ from egov.registry import GUARDIAN_AGE_LIMIT, Citizen, Enterprise, age_on, enter
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 
 @dataclass(frozen=True)

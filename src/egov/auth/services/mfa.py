@@ -33,7 +33,7 @@ from egov.platform.throttle import Throttle
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 ISSUER_NAME = "Cổng Chính phủ điện tử"
 RECOVERY_CODES = 10

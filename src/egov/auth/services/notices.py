@@ -21,7 +21,7 @@ from egov.registry import Officer, find_citizen
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 log = logging.getLogger("egov.auth.notices")
 NOTICE_JOB = "notify.account_notice"

@@ -25,7 +25,7 @@ from egov.registry import Enterprise, enterprises_represented_by
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 OPEN_LEVEL = "2"
 ROLES = ("admin", "member")

@@ -44,7 +44,7 @@ from egov.platform.keys.sealed import SealBroken, Sealer
 from egov.soc import record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 RP_NAME = "Nền tảng Chính phủ điện tử"
 CEREMONY_SECONDS = 300

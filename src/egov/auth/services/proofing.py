@@ -46,7 +46,7 @@ from egov.soc import record_event
 
 if TYPE_CHECKING:
     from egov.auth.services.accounts import AccountService
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 CODE_TTL = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5

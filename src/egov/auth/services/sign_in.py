@@ -30,7 +30,7 @@ from egov.platform.throttle import Throttle
 from egov.soc import event_values, insert_with_event, record_event
 
 if TYPE_CHECKING:
-    from egov.bootstrap import Container
+    from egov.platform.container import Container
 
 STAFF_KINDS = ("officer", "admin")
 _SESSIONS: Table = AuthSession.__table__  # type: ignore[assignment]
@@ -90,9 +90,10 @@ class SignInService:
     @classmethod
     def from_container(cls, container: Container) -> SignInService:
         """Built once per container (it holds only settings-derived parts): every sign-in asks for it."""
-        cached = container.cache.get("auth.sign_in")
-        if isinstance(cached, SignInService):
-            return cached
+        return container.get(cls)
+
+    @classmethod
+    def build(cls, container: Container) -> SignInService:
         s = container.settings
         backoff: dict[str, Any] = {"base_seconds": s.login_backoff_base_seconds,
                                    "max_seconds": s.login_backoff_max_seconds}
@@ -100,7 +101,6 @@ class SignInService:
                       Throttle(free=s.login_free_attempts, **backoff),
                       Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff),
                       SecondFactors.from_container(container), bool(s.staff_require_passkey))
-        container.cache["auth.sign_in"] = service
         return service
 
     def sign_in(self, session: Session, username: str, password: str, *, ip: str | None,

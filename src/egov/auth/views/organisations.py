@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from egov.auth.delegation_views import _account
 from egov.auth.services.organisations import LevelTooLow, Organisations
+from egov.auth.views.delegation import _account
 from egov.platform.errors import DomainError
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, authenticated

@@ -116,7 +116,7 @@ def passkey_sign_in_options(request: Request, _: Public) -> JSONResponse:
 def passkey_sign_in(request: Request, _: Public, uow: UnitOfWork,
                     body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
     """A passkey alone opens the session: phishing-resistant and, with user verification, multi-factor."""
-    from egov.auth.views import safe_next
+    from egov.auth.views.sign_in import safe_next
 
     ctx = current_context()
     sign_in = SignInService.from_container(request.app.state.container)

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from egov.auth.services.certificates import CertificateSignIn, CertificateSignInRefused
 from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
-from egov.auth.views import safe_next
+from egov.auth.views.sign_in import safe_next
 from egov.platform.context import current_context
 from egov.platform.errors import TooManyAttempts
 from egov.platform.i18n import get_locale

@@ -1,0 +1,61 @@
+"""What auth contributes: sign-in, accounts, MFA, delegation, the OIDC provider and federation; its jobs,
+commands and the OAuth hot paths."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.types import ASGIApp
+
+from egov.auth import api, cli
+from egov.auth.federation import cli as federation_cli
+from egov.auth.federation import views as federation_views
+from egov.auth.federation.service import Federation
+from egov.auth.oidc import admin as oidc_admin
+from egov.auth.oidc import cli as oidc_cli
+from egov.auth.oidc import routes as oidc_routes
+from egov.auth.oidc.fast_introspect import IntrospectionFastPath
+from egov.auth.oidc.fast_token import ClientCredentialsFastPath
+from egov.auth.oidc.logout import job_handlers as logout_jobs
+from egov.auth.oidc.provider import OidcProvider
+from egov.auth.services.notices import job_handlers as notice_jobs
+from egov.auth.services.proofing import job_handlers as proofing_jobs
+from egov.auth.services.sign_in import SignInService
+from egov.auth.views import certificates, delegation, identity, mfa, organisations, sign_in
+from egov.platform.container import Container
+from egov.platform.jobs import Handler
+from egov.platform.module import CommandGroup, ContextModule, HotPathContext
+
+
+def _build(container: Container) -> None:
+    container.provide(OidcProvider, OidcProvider.build)
+    container.provide(SignInService, SignInService.build)
+    container.provide(Federation, Federation.build)
+
+
+def _jobs(container: Container) -> Mapping[str, Handler]:
+    return {**logout_jobs(container), **proofing_jobs(container), **notice_jobs(container)}
+
+
+def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
+    s = ctx.container.settings
+    return {hot.path: hot(ctx.framework, container=ctx.container, trusted_proxies=s.trusted_proxies,
+                          secure=bool(s.cookie_secure))
+            for hot in (ClientCredentialsFastPath, IntrospectionFastPath)}
+
+
+module = ContextModule(
+    name="auth",
+    routers=(sign_in.router, api.router, mfa.router, identity.router, delegation.router, federation_views.router,
+             organisations.router, certificates.router, oidc_routes.router, oidc_admin.router),
+    commands=(
+        CommandGroup("accounts", cli.app, "Accounts and roles: create officers and administrators, grant roles."),
+        CommandGroup("oidc", oidc_cli.app, "OpenID Connect provider: register relying parties, rotate signing keys."),
+        CommandGroup("federation", federation_cli.app,
+                     "Upstream identity providers (VNeID-style): add, list, disable."),
+    ),
+    jobs=_jobs,
+    models="egov.auth.models",
+    build=_build,
+    hot_paths=_hot_paths,
+)

@@ -1,0 +1,26 @@
+"""What soc contributes: the audit log's pages, API, `egov audit` commands, tables and its round."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from egov.platform.container import Container
+from egov.platform.i18n import N_
+from egov.platform.module import CommandGroup, ContextModule, NavEntry, Round
+from egov.soc import api, cli, views
+from egov.soc.permissions import SocPermission
+from egov.soc.tasks import AuditRounds
+
+
+def _rounds(container: Container) -> Sequence[Round]:
+    return (AuditRounds(container),)
+
+
+module = ContextModule(
+    name="soc",
+    routers=(views.router, api.router),
+    commands=(CommandGroup("audit", cli.app, "Tamper-evident audit log: verify, proofs, checkpoints, search."),),
+    rounds=_rounds,
+    models="egov.soc.models",
+    nav=(NavEntry(N_("Nhật ký kiểm toán"), "/back-office/audit", (SocPermission.AUDIT_READ,), order=40),),
+)
