@@ -58,8 +58,8 @@ lint: setup ## ruff
 typecheck: setup ## mypy
 	$(BIN)/mypy
 
-imports: setup ## import-linter: context boundaries, kernel independence, who may touch hazmat
-	$(BIN)/lint-imports
+imports: setup ## import-linter: contracts made from egov/contexts.py (boundaries, layers, kernel, cryptography)
+	$(BIN)/python -m tests.tools.import_contracts
 
 migrations-check: setup ## alembic check on a fresh SQLite and a fresh PostgreSQL database
 	$(BIN)/python -m tests.tools.migrations_check
