@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp
 
-from egov.auth import api, cli
+from egov.auth import api, cli, tasks
 from egov.auth.federation import cli as federation_cli
 from egov.auth.federation import views as federation_views
 from egov.auth.federation.service import Federation
@@ -16,14 +16,10 @@ from egov.auth.oidc import cli as oidc_cli
 from egov.auth.oidc import routes as oidc_routes
 from egov.auth.oidc.fast_introspect import IntrospectionFastPath
 from egov.auth.oidc.fast_token import ClientCredentialsFastPath
-from egov.auth.oidc.logout import job_handlers as logout_jobs
 from egov.auth.oidc.provider import OidcProvider
-from egov.auth.services.notices import job_handlers as notice_jobs
-from egov.auth.services.proofing import job_handlers as proofing_jobs
 from egov.auth.services.sign_in import SignInService
 from egov.auth.views import certificates, delegation, identity, mfa, organisations, sign_in
 from egov.platform.container import Container
-from egov.platform.jobs import Handler
 from egov.platform.module import CommandGroup, ContextModule, HotPathContext
 
 
@@ -31,10 +27,6 @@ def _build(container: Container) -> None:
     container.provide(OidcProvider, OidcProvider.build)
     container.provide(SignInService, SignInService.build)
     container.provide(Federation, Federation.build)
-
-
-def _jobs(container: Container) -> Mapping[str, Handler]:
-    return {**logout_jobs(container), **proofing_jobs(container), **notice_jobs(container)}
 
 
 def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
@@ -54,7 +46,7 @@ module = ContextModule(
         CommandGroup("federation", federation_cli.app,
                      "Upstream identity providers (VNeID-style): add, list, disable."),
     ),
-    jobs=_jobs,
+    jobs=tasks.job_handlers,
     models="egov.auth.models",
     build=_build,
     hot_paths=_hot_paths,

@@ -11,13 +11,13 @@ from egov.pki.runtime import (
     certificate_status,
     endpoints,
     issue_certificate,
-    maintenance_round,
     ocsp_responder,
     time_stamp_authority,
     timestamp,
     trust_anchors,
 )
 from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
+from egov.pki.tasks import maintenance_round
 from egov.pki.tsa import TSA_POLICY
 
 __all__ = [

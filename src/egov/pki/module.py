@@ -9,7 +9,8 @@ from starlette.types import ASGIApp
 from egov.pki import api, cli, views
 from egov.pki.ocsp import OcspFastPath
 from egov.pki.permissions import PkiPermission
-from egov.pki.runtime import maintenance_round, provide
+from egov.pki.runtime import provide
+from egov.pki.tasks import maintenance_round
 from egov.platform.container import Container
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, HotPathContext, NavEntry, Round

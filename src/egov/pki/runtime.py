@@ -125,38 +125,3 @@ def endpoints(public_url: str) -> dict[str, str]:
         "ca_specialised": f"{base}/pki/ca/specialised.crt",
         "ca_public": f"{base}/pki/ca/public.crt",
     }
-
-
-class MaintenanceRound:
-    """Background work for the worker loop: registry-driven revocation and CRL republication, at most
-    every `every_seconds`, in one process of the cluster at a time (an advisory lock on PostgreSQL)."""
-
-    def __init__(self, container: Container, every_seconds: float = 600.0) -> None:
-        self._container = container
-        self._every = every_seconds
-        self._last = float("-inf")
-
-    def __call__(self) -> None:
-        import time
-
-        from egov.platform.context import RequestContext, use_context
-        from egov.platform.db import try_singleton_lock
-        from egov.platform.ids import request_id
-
-        now = time.monotonic()
-        if now - self._last < self._every:
-            return
-        self._last = now
-        service = ca_service(self._container)
-        with use_context(RequestContext(request_id=request_id(), principal=PKI_SYSTEM, channel="worker")), \
-                self._container.db.session() as session:
-            if not try_singleton_lock(session, "pki-maintenance"):
-                return
-            if not any(ca.kind == "issuing" for ca in service.cas(session)):
-                return  # no CA set up yet: nothing to maintain
-            service.reconcile_with_registry(session)
-            service.republish_due_crls(session)
-
-
-def maintenance_round(container: Container) -> MaintenanceRound:
-    return MaintenanceRound(container)
