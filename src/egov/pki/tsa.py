@@ -43,7 +43,7 @@ class _TimeStampRespWithoutToken(core.Sequence):
     """TimeStampResp with the token left out, as RFC 3161 requires for a rejection; asn1crypto 1.5's
     TimeStampResp marks the token mandatory, so it cannot encode one."""
 
-    _fields = [("status", tsp.PKIStatusInfo)]
+    _fields = [("status", tsp.PKIStatusInfo)]  # noqa: RUF012 - asn1crypto reads its schema from here
 
 
 def _rejection(fail_info: str, text: str) -> bytes:

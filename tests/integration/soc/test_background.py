@@ -16,8 +16,8 @@ from tests.factories.soc import make_events
 from egov.bootstrap import Container, build_container
 from egov.contexts import background_rounds
 from egov.platform import worker
-from egov.soc.tasks import AuditRounds
 from egov.soc.checkpoints import latest_checkpoint
+from egov.soc.tasks import AuditRounds
 from egov.soc.tree import tree_size
 
 
