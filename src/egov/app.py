@@ -102,9 +102,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         secure_cookies=bool(settings.cookie_secure),
         principal_cookies=PRINCIPAL_COOKIES,
     )
-    from egov.auth.oidc.fast_introspect import IntrospectionFastPath
-    from egov.auth.oidc.fast_token import ClientCredentialsFastPath
-    from egov.pki.ocsp import OcspFastPath
+    from egov.auth.oidc.hotpath import ClientCredentialsHotPath, IntrospectionHotPath
+    from egov.pki.hotpath import OcspHotPath
 
     # Hot paths (ADR 0003) in front of everything, the framework's own middleware included: machine
     # clients' plain client_credentials and introspection requests, and OCSP. What they do not answer
@@ -112,6 +111,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     framework: ASGIApp = super(EgovApp, app).__call__  # the whole framework, without the look-up
     oauth = {hot.path: hot(framework, container=container, trusted_proxies=settings.trusted_proxies,
                            secure=bool(settings.cookie_secure))
-             for hot in (ClientCredentialsFastPath, IntrospectionFastPath)}
-    app.hot_paths = {**oauth, "/pki/ocsp": OcspFastPath(framework)}
+             for hot in (ClientCredentialsHotPath, IntrospectionHotPath)}
+    app.hot_paths = {**oauth, OcspHotPath.path: OcspHotPath(framework)}
     return app
