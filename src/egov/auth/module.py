@@ -14,8 +14,7 @@ from egov.auth.federation.service import Federation
 from egov.auth.oidc import admin as oidc_admin
 from egov.auth.oidc import cli as oidc_cli
 from egov.auth.oidc import routes as oidc_routes
-from egov.auth.oidc.fast_introspect import IntrospectionFastPath
-from egov.auth.oidc.fast_token import ClientCredentialsFastPath
+from egov.auth.oidc.hotpath import ClientCredentialsHotPath, IntrospectionHotPath
 from egov.auth.oidc.provider import OidcProvider
 from egov.auth.services.sign_in import SignInService
 from egov.auth.views import certificates, delegation, identity, mfa, organisations, sign_in
@@ -33,7 +32,7 @@ def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
     s = ctx.container.settings
     return {hot.path: hot(ctx.framework, container=ctx.container, trusted_proxies=s.trusted_proxies,
                           secure=bool(s.cookie_secure))
-            for hot in (ClientCredentialsFastPath, IntrospectionFastPath)}
+            for hot in (ClientCredentialsHotPath, IntrospectionHotPath)}
 
 
 module = ContextModule(

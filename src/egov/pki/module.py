@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from starlette.types import ASGIApp
 
 from egov.pki import api, cli, views
-from egov.pki.ocsp import OcspFastPath
+from egov.pki.hotpath import OcspHotPath
 from egov.pki.permissions import PkiPermission
 from egov.pki.runtime import provide
 from egov.pki.tasks import maintenance_round
@@ -21,7 +21,7 @@ def _rounds(container: Container) -> Sequence[Round]:
 
 
 def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
-    return {"/pki/ocsp": OcspFastPath(ctx.framework)}
+    return {OcspHotPath.path: OcspHotPath(ctx.framework)}
 
 
 module = ContextModule(

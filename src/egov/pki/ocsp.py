@@ -269,54 +269,6 @@ def _trim(cache: dict[Any, Any], limit: int = 200_000) -> None:
             cache.pop(k, None)
 
 
-class OcspFastPath:
-    """ASGI middleware: answers POST /pki/ocsp without the framework (no session, cookie, CSRF or
-    principal applies to this public, credential-free endpoint).
-
-    A request whose exact bytes were answered before (no nonce), whose answer is fresh and whose CA
-    status epoch has not moved, is answered from the pre-signed cache on the event loop; any other
-    goes to the same OcspResponder.respond() the route uses, in a worker thread (it reads the
-    database and signs). The route stays declared (public) and serves GET and any deployment
-    without this middleware.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/pki/ocsp" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_REQUEST_BYTES:
-                chunks = [b""]
-                break
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        from egov.pki.runtime import ocsp_responder
-
-        responder = ocsp_responder(scope["app"].state.container)
-        # Pre-signed answers, and fresh signatures for statuses already in memory, on the event loop
-        # (CPU only, ~0.3 ms); anything that must read the database in a worker thread.
-        answer = (responder.presigned(body) or responder.respond(body, may_read=False)) if body else None
-        if answer is None:
-            from starlette.concurrency import run_in_threadpool
-
-            answer = await run_in_threadpool(responder.respond, body)
-        assert answer is not None
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/ocsp-response"), (b"content-length", str(len(answer)).encode())]})
-        await send({"type": "http.response.body", "body": answer})
-
-
 def _issuer_hashes(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> tuple[bytes, bytes]:
     """CertID's issuerNameHash and issuerKeyHash for `cert` as the issuer (RFC 6960 4.1.1)."""
     from egov.pki.x509build import _bit_string_of_spki

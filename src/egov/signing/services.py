@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from cryptography import x509
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from egov.platform.clock import Clock
@@ -58,6 +58,14 @@ SEAL_BOX = (330, 124, 565, 202)
 _SIGNATURES: Table = SignatureRecord.__table__  # type: ignore[assignment]
 # Renew an archive time-stamp this long before its TSA certificate expires.
 RENEW_MARGIN = timedelta(days=90)
+# The baseline levels each kind is signed at (PAdES up to B-LTA; XAdES and CMS here up to B-T).
+LEVELS: Final[dict[str, tuple[str, ...]]] = {
+    "pdf": ("B-B", "B-T", "B-LT", "B-LTA"), "xml": ("B-B", "B-T"), "cms": ("B-B", "B-T")}
+_LEVEL_REFUSALS: Final = {
+    "pdf": ("Mức chữ ký PDF không hỗ trợ: {level}", "Unsupported PDF signature level {level}."),
+    "xml": ("Mức chữ ký XML không hỗ trợ: {level}", "Unsupported XML signature level {level}."),
+    "cms": ("CMS chỉ hỗ trợ mức B-B và B-T.", "CMS supports levels B-B and B-T."),
+}
 
 
 def sha256_hex(data: bytes) -> str:
@@ -250,23 +258,24 @@ class SigningService:
              account_id: str | None = None, flush: bool = False) -> SignedDocument:
         """Sign `data` with `record`'s key and audit it in the caller's transaction.
 
-        Callers check who may use the key: `sign_remote` for a person's key, SEAL_APPLY for a seal.
+        Callers check who may use the key: `sign_remote` for a person's key, SEAL_APPLY for a seal. The
+        rules every signature obeys are `_allowed` and `_recorded`, shared with `sign_now`.
         """
-        identity = self._usable(session, record, data)
+        from egov import pki
+
         now = self.clock.now()
+        identity = self._allowed(record, kind, data, level, now,
+                                 pki.certificate_status(session, record.certificate_der, max_age_seconds=1.0))
         out = self._produce(identity, kind, data, now=now, level=level, visible=visible, seal_png=seal_png,
                             as_seal=as_seal, trust=self._trust(session) if level in ("B-LT", "B-LTA") else None,
                             timestamper=self._timestamper(session))
-        signature = SignatureRecord(id=new_id(), account_id=account_id, identity_id=record.id, kind=kind,
-                                    level=level, document_sha256=sha256_hex(data), signed_sha256=sha256_hex(out),
-                                    approval_id=approval_id, created_at=now)
+        row, event_type, details = self._recorded(record, kind, level, data, out, now, as_seal=as_seal,
+                                                  approval_id=approval_id, account_id=account_id)
+        signature = SignatureRecord(**row)
         session.add(signature)
         if flush:
             session.flush()
-        record_event(session, SigningAudit.SEALED if as_seal else SigningAudit.SIGNED,
-                     object_type="signature", object_id=signature.id, at=now,
-                     details=self._event_details(signature.kind, level, signature.document_sha256,
-                                                 signature.signed_sha256, record.id, approval_id))
+        record_event(session, event_type, object_type="signature", object_id=signature.id, at=now, details=details)
         if kind == "pdf" and level == "B-LTA":
             session.flush()  # the archive row refers to the signature row
             self.archive(session, signature.id, out, title=f"signature {signature.id}")
@@ -282,6 +291,7 @@ class SigningService:
         in autocommit, one round trip) instead of a unit of work's BEGIN, two INSERTs and COMMIT, which
         cost more than a whole XML signature. Levels that write more (B-LT/B-LTA keep revocation data and
         archives) and the platform's own TSA (which audits each time-stamp) take `sign` in a transaction.
+        The rules, the row and the audit event are `sign`'s (`_allowed`, `_recorded`): only the write differs.
         """
         from egov.signing.pki_bridge import PkiTimeStamper
 
@@ -292,51 +302,69 @@ class SigningService:
             with self.db.session() as session:
                 return self.sign(session, record, kind, data, level=level, visible=visible, seal_png=seal_png,
                                  as_seal=as_seal, account_id=account_id)
-        identity = self._usable_now(self.db, record, data)
         now = self.clock.now()
+        identity = self._allowed(record, kind, data, level, now, self._status_now(self.db, record.certificate_der))
         # Signed with no connection held (on SQLite a write transaction would stop every other writer
         # for the length of a signature and its time-stamp); recorded in one write afterwards.
         out = self._produce(identity, kind, data, now=now, level=level, visible=visible, seal_png=seal_png,
                             as_seal=as_seal, trust=None, timestamper=self.timestamper)
+        row, event_type, details = self._recorded(record, kind, level, data, out, now, as_seal=as_seal,
+                                                  approval_id=None, account_id=account_id)
         with self.db.write_once() as conn:
-            signature_id, document_sha256, signed_sha256 = new_id(), sha256_hex(data), sha256_hex(out)
-            event = event_values(SigningAudit.SEALED if as_seal else SigningAudit.SIGNED, object_type="signature",
-                                 object_id=signature_id, at=now,
-                                 details=self._event_details(kind, level, document_sha256, signed_sha256,
-                                                             record.id, None))
-            insert_with_event(conn, _SIGNATURES, {
-                "id": signature_id, "account_id": account_id, "identity_id": record.id, "kind": kind,
-                "level": level, "document_sha256": document_sha256, "signed_sha256": signed_sha256,
-                "approval_id": None, "created_at": now}, event)
-        return SignedDocument(signature_id, kind, level, out, document_sha256)
+            event = event_values(event_type, object_type="signature", object_id=row["id"], at=now, details=details)
+            insert_with_event(conn, _SIGNATURES, row, event)
+        return SignedDocument(row["id"], kind, level, out, row["document_sha256"])
 
-    def _usable_now(self, db: Database, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
-        """As `_usable`, reading the database only when the certificate's status is not fresh in memory
-        (and then on a connection of its own, returned before signing starts)."""
+    @staticmethod
+    def _status_now(db: Database, certificate_der: bytes) -> str | None:
+        """The certificate's status for `sign_now`: from memory when fresh, else read on a connection of its
+        own (returned before signing starts, so no connection is held while signing)."""
         from egov import pki
 
-        found, status = pki.cached_certificate_status(record.certificate_der, max_age_seconds=1.0)
+        found, status = pki.cached_certificate_status(certificate_der, max_age_seconds=1.0)
         if not found:
             with db.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
-                status = pki.certificate_status(conn, record.certificate_der, max_age_seconds=1.0)
-        _refuse_unless_valid(status)
-        return self._identity_for(record, data)
+                status = pki.certificate_status(conn, certificate_der, max_age_seconds=1.0)
+        return status
 
-    def _usable(self, db: Session | Connection, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
-        """The identity's signer, once the document's size and the certificate's status allow signing."""
-        identity = self._identity_for(record, data)
-        self._check_not_revoked(db, identity.certificate_der)
-        return identity
-
-    def _identity_for(self, record: SigningIdentityRecord, data: bytes) -> SigningIdentity:
+    def _allowed(self, record: SigningIdentityRecord, kind: str, data: bytes, level: str, now: datetime,
+                 status: str | None) -> SigningIdentity:
+        """Whether this identity may sign this document at this level now: the one rule set of `sign` and
+        `sign_now` (they differ only in how they read the status and write the record). Refusals, in
+        order: the document kind and level, the size, an identity retired or past its certificate's end,
+        a certificate our CA revoked or suspended (`status`: at once in this process, within a second in
+        others). Returns the identity's signer."""
+        levels = LEVELS.get(kind)
+        if levels is None:
+            raise SigningError("Loại văn bản không hỗ trợ.", f"Unsupported document kind {kind!r}.")
+        if level not in levels:
+            vi, en = _LEVEL_REFUSALS[kind]
+            raise SigningError(vi.format(level=level), en.format(level=level))
         if len(data) > self.max_upload_bytes:
             raise SigningError("Tệp quá lớn.", "The file is too large.")
+        if record.retired_at is not None or record.not_after <= now:
+            raise SigningError("Chứng thư số này không còn dùng để ký (đã ngừng sử dụng hoặc hết hạn).",
+                               "This signing certificate is no longer in use (retired or expired).")
+        _refuse_unless_valid(status)
         return self._identity(record)
+
+    @staticmethod
+    def _recorded(record: SigningIdentityRecord, kind: str, level: str, data: bytes, out: bytes, now: datetime,
+                  *, as_seal: bool, approval_id: str | None, account_id: str | None
+                  ) -> tuple[dict[str, Any], SigningAudit, dict[str, Any]]:
+        """The signature row, its audit event's type and its details: what `sign` and `sign_now` write."""
+        row = {"id": new_id(), "account_id": account_id, "identity_id": record.id, "kind": kind, "level": level,
+               "document_sha256": sha256_hex(data), "signed_sha256": sha256_hex(out), "approval_id": approval_id,
+               "created_at": now}
+        details = {"kind": kind, "level": level, "document_sha256": row["document_sha256"],
+                   "signed_sha256": row["signed_sha256"], "identity": record.id, "approval": approval_id}
+        return row, SigningAudit.SEALED if as_seal else SigningAudit.SIGNED, details
 
     def _produce(self, identity: SigningIdentity, kind: DocumentKind, data: bytes, *, now: datetime, level: str,
                  visible: bool, seal_png: bytes | None, as_seal: bool, trust: TrustSource | None,
                  timestamper: TimeStamper | None) -> bytes:
-        """The signed PDF or XML, or the detached CMS: the signature itself, nothing recorded."""
+        """The signed PDF or XML, or the detached CMS: the signature itself, nothing checked (`_allowed` did)
+        or recorded."""
         if kind == "pdf":
             box = VisibleSignature("seal", SEAL_BOX, seal_png=seal_png) if as_seal else VisibleSignature(
                 "officer", OFFICER_BOX)
@@ -345,18 +373,10 @@ class SigningService:
                             validation_moment=self._moment())
         if kind == "xml":
             return sign_xml(data, identity, signing_time=now, level=level, timestamper=timestamper)
-        if kind == "cms":
-            if level not in ("B-B", "B-T"):
-                raise SigningError("CMS chỉ hỗ trợ mức B-B và B-T.", "CMS supports levels B-B and B-T.")
+        if kind == "cms":  # at B-B or B-T (`_allowed`)
             return sign_detached(data, identity, timestamper=timestamper if level == "B-T" else None,
                                  signer=self._signer(identity))
         raise SigningError("Loại văn bản không hỗ trợ.", f"Unsupported document kind {kind!r}.")
-
-    @staticmethod
-    def _event_details(kind: str, level: str, document_sha256: str, signed_sha256: str, identity_id: str,
-                       approval_id: str | None) -> dict[str, Any]:
-        return {"kind": kind, "level": level, "document_sha256": document_sha256, "signed_sha256": signed_sha256,
-                "identity": identity_id, "approval": approval_id}
 
     def sign_batch(self, session: Session, record: SigningIdentityRecord, kind: DocumentKind,
                    documents: Sequence[bytes], *, level: str = "B-T", visible: bool = True,
@@ -544,14 +564,6 @@ class SigningService:
         record_event(session, SigningAudit.ARCHIVE_STORED, object_type="archive", object_id=doc.id,
                      details={"sha256": doc.content_sha256, "renew_after": doc.renew_after.isoformat()}, at=now)
         return doc
-
-    @staticmethod
-    def _check_not_revoked(db: Session | Connection, certificate_der: bytes) -> None:
-        """Refuse a certificate our CA has revoked or suspended: at once in this process, within a second
-        in others (the status is re-read at most once a second unless it changed here)."""
-        from egov import pki
-
-        _refuse_unless_valid(pki.certificate_status(db, certificate_der, max_age_seconds=1.0))
 
     def _timestamper(self, session: Session) -> TimeStamper | None:
         """The configured TSA; the platform's own one bound to `session` (its audit joins this transaction)."""

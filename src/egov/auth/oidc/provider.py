@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -56,8 +56,21 @@ VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
 
 
-def _hash(handle: str) -> str:
+def handle_hash(handle: str) -> str:
+    """The key a code, pushed request or token is stored under: its SHA-256 (nothing secret in clear)."""
     return hashlib.sha256(handle.encode("utf-8")).hexdigest()
+
+
+def check_machine_scopes(granted: Iterable[str], asked: list[str]) -> list[str]:
+    """The scopes a machine token (client_credentials, certificate challenge) gets: those asked for, or
+    every machine scope the client holds when none are; raises invalid_scope for one it does not hold.
+    The user-facing OIDC scopes (`SCOPES`) are never machine scopes."""
+    allowed = [s for s in granted if s not in SCOPES]
+    wanted = asked or allowed
+    bad = [s for s in wanted if s not in allowed]
+    if bad:
+        raise OAuthError("invalid_scope", f"scope not allowed for this client: {' '.join(bad)}")
+    return wanted
 
 
 def _s256(verifier: str) -> str:
@@ -293,7 +306,8 @@ class OidcProvider:
 
     def _pushed(self, session: Session, client: OidcClient, request_uri: str, now: datetime) -> dict[str, str]:
         handle = request_uri.removeprefix(REQUEST_URI_PREFIX)
-        row = session.get(OidcAuthorization, _hash(handle)) if request_uri.startswith(REQUEST_URI_PREFIX) else None
+        found = request_uri.startswith(REQUEST_URI_PREFIX)
+        row = session.get(OidcAuthorization, handle_hash(handle)) if found else None
         if row is None or row.kind != "par" or row.client_id != client.id or row.used_at is not None \
                 or row.expires_at <= now:
             raise NotRedirectable("Yêu cầu đăng nhập đã hết hạn. Vui lòng quay lại ứng dụng và thử lại.",
@@ -320,7 +334,8 @@ class OidcProvider:
             query = dict(_query_of(exc.location))
             raise OAuthError(query.get("error", "invalid_request"), query.get("error_description", "")) from None
         handle = new_token(32)
-        session.add(OidcAuthorization(id=_hash(handle), kind="par", client_id=client.id, params=json.dumps(params),
+        session.add(OidcAuthorization(id=handle_hash(handle), kind="par", client_id=client.id,
+                                      params=json.dumps(params),
                                       created_at=now, expires_at=now + self.config.par_ttl))
         return {"request_uri": REQUEST_URI_PREFIX + handle, "expires_in": int(self.config.par_ttl.total_seconds())}
 
@@ -398,12 +413,13 @@ class OidcProvider:
             "auth_time": int((principal.authenticated_at or now).timestamp()), "dpop_jkt": req.dpop_jkt,
             "represented": principal.represented_party,
         }
-        session.add(OidcAuthorization(id=_hash(code), kind="code", client_id=req.client.id,
+        session.add(OidcAuthorization(id=handle_hash(code), kind="code", client_id=req.client.id,
                                       account_id=principal.account_id, session_id=principal.session_id,
                                       params=json.dumps(params), created_at=now, expires_at=now + self.config.code_ttl))
         if req.request_uri:
             session.execute(update(OidcAuthorization)
-                            .where(OidcAuthorization.id == _hash(req.request_uri.removeprefix(REQUEST_URI_PREFIX)))
+                            .where(OidcAuthorization.id
+                                   == handle_hash(req.request_uri.removeprefix(REQUEST_URI_PREFIX)))
                             .values(used_at=now))
         record_event(session, AuthAudit.CODE_ISSUED, object_type="oidc_client", object_id=req.client.id,
                      details={"scope": params["scope"], "acr": params["acr"], "par": bool(req.request_uri)})
@@ -433,7 +449,7 @@ class OidcProvider:
                    dpop_jkt: str | None) -> dict[str, Any]:
         now = self.clock.now()
         code = form.get("code", "")
-        row = session.get(OidcAuthorization, _hash(code)) if code else None
+        row = session.get(OidcAuthorization, handle_hash(code)) if code else None
         if row is None or row.kind != "code":
             raise invalid_grant("the code is unknown", "code_unknown")
         if row.client_id != client.id:
@@ -462,7 +478,7 @@ class OidcProvider:
         if account is None or not account.is_active:
             raise invalid_grant("the account is no longer active", "account_inactive")
         scopes = params["scope"].split()
-        ctx = _Grant(client=client, account=account, scopes=scopes, acr=params["acr"], amr=params["amr"],
+        ctx = Grant(client=client, account=account, scopes=scopes, acr=params["acr"], amr=params["amr"],
                      auth_time=params["auth_time"], session_id=row.session_id, family_id=new_id(), code_id=row.id,
                      jkt=dpop_jkt, nonce=params.get("nonce"), represented=params.get("represented"))
         return self._issue(session, ctx, "authorization_code", refresh="refresh_token" in grant_types_of(client))
@@ -471,7 +487,7 @@ class OidcProvider:
                       dpop_jkt: str | None) -> dict[str, Any]:
         now = self.clock.now()
         presented = form.get("refresh_token", "")
-        row = session.get(OidcToken, _hash(presented)) if presented else None
+        row = session.get(OidcToken, handle_hash(presented)) if presented else None
         if row is None or row.kind != "refresh":
             raise invalid_grant("the refresh token is unknown", "refresh_unknown")
         if row.client_id != client.id:
@@ -498,7 +514,7 @@ class OidcProvider:
             # Acting for someone ends with the delegation (revoked, expired, 14th birthday): so do its tokens.
             raise invalid_grant("the user may no longer act for the represented party", "delegation_ended")
         row.used_at = now
-        ctx = _Grant(client=client, account=account, scopes=asked, acr=claims["acr"], amr=claims["amr"],
+        ctx = Grant(client=client, account=account, scopes=asked, acr=claims["acr"], amr=claims["amr"],
                      auth_time=claims["auth_time"], session_id=row.session_id, family_id=row.family_id,
                      code_id=row.code_id, jkt=claims.get("jkt") or dpop_jkt, nonce=None,
                      refresh_expires=row.expires_at, refresh_scopes=granted, represented=claims.get("represented"))
@@ -508,30 +524,31 @@ class OidcProvider:
                             dpop_jkt: str | None) -> dict[str, Any]:
         if client.client_type != "confidential":
             raise OAuthError("unauthorized_client", "client_credentials needs a confidential client")
-        allowed = [s for s in scopes_of(client) if s not in SCOPES]
-        asked = form.get("scope", "").split() or allowed
-        bad = [s for s in asked if s not in allowed]
-        if bad:
-            raise OAuthError("invalid_scope", f"scope not allowed for this client: {' '.join(bad)}")
-        ctx = _Grant(client=client, account=None, scopes=asked, acr=None, amr=None, auth_time=None, session_id=None,
+        asked = check_machine_scopes(scopes_of(client), form.get("scope", "").split())
+        ctx = Grant(client=client, account=None, scopes=asked, acr=None, amr=None, auth_time=None, session_id=None,
                      family_id=new_id(), code_id=None, jkt=dpop_jkt, nonce=None)
         return self._issue(session, ctx, "client_credentials", refresh=False)
 
     def certificate_token(self, session: Session, client: OidcClient, scopes: list[str]) -> dict[str, Any]:
         """An access token for an agency system that proved it holds its agency certificate's key by
         signing our challenge (the caller checked both): level 2, `amr` ["sc"]."""
-        allowed = [s for s in scopes_of(client) if s not in SCOPES]
-        asked = scopes or allowed
-        bad = [s for s in asked if s not in allowed]
-        if bad:
-            raise OAuthError("invalid_scope", f"scope not allowed for this client: {' '.join(bad)}")
-        ctx = _Grant(client=client, account=None, scopes=asked, acr=ACR_PREFIX + "2", amr=["sc"],
+        asked = check_machine_scopes(scopes_of(client), scopes)
+        ctx = Grant(client=client, account=None, scopes=asked, acr=ACR_PREFIX + "2", amr=["sc"],
                      auth_time=int(self.clock.now().timestamp()), session_id=None, family_id=new_id(),
                      code_id=None, jkt=None, nonce=None)
         return self._issue(session, ctx, "certificate_challenge", refresh=False)
 
-    def _issue(self, session: Session, g: _Grant, grant: str, *, refresh: bool) -> dict[str, Any]:
-        now = self.clock.now()
+    def _issue(self, session: Session, g: Grant, grant: str, *, refresh: bool) -> dict[str, Any]:
+        """Issue in the caller's unit of work: the token rows and the audit event join its transaction."""
+        issued = self.mint(g, grant, self.clock.now(), refresh=refresh)
+        session.add_all(OidcToken(**row) for row in issued.rows)
+        record_event(session, AuthAudit.TOKEN_ISSUED, **issued.event)
+        return issued.body
+
+    def mint(self, g: Grant, grant: str, now: datetime, *, refresh: bool) -> Issued:
+        """A token answer, its token rows and its audit event, written nowhere: the one place a token is
+        made, for the full path (`_issue`) and the client_credentials hot path, which differ only in how
+        they write what this returns."""
         stamp = int(now.timestamp())
         exp = now + self.config.access_ttl
         sub = self.subject(g.client, g.account) if g.account is not None else g.client.id
@@ -542,54 +559,55 @@ class OidcProvider:
             common["act"] = {"sub": sub}
             sub = self.party_subject(g.client, g.represented)
         jti = new_token(18)
+        scope = " ".join(g.scopes)
         at_claims: dict[str, Any] = {
             "iss": self.config.issuer, "sub": sub, "aud": self.config.api_audience, "client_id": g.client.id,
-            "scope": " ".join(g.scopes), "iat": stamp, "exp": int(exp.timestamp()), "jti": jti, **common,
+            "scope": scope, "iat": stamp, "exp": int(exp.timestamp()), "jti": jti, **common,
         }
         if g.jkt:
             at_claims["cnf"] = {"jkt": g.jkt}
         if g.client.access_token_format == "jwt":
             signer, kid = self.keys.signer(self.config.default_alg)
             access_token = sign_compact(signer, kid, at_claims, typ="at+jwt")
-            token_id = _hash("jti:" + jti)
+            token_id = handle_hash("jti:" + jti)
         else:
             access_token = new_token(32)
-            token_id = _hash(access_token)
+            token_id = handle_hash(access_token)
         stored = {**common, "sub": sub, "aud": self.config.api_audience, "jti": jti, "represented": g.represented}
         if g.jkt:
             stored["jkt"] = g.jkt
-        session.add(OidcToken(id=token_id, kind="access", client_id=g.client.id,
-                              account_id=g.account.id if g.account else None, family_id=g.family_id,
-                              code_id=g.code_id, session_id=g.session_id, scope=" ".join(g.scopes),
-                              claims=json.dumps(stored), issued_at=now, expires_at=exp))
+        account_id = g.account.id if g.account else None
+        claims = json.dumps(stored)
+        rows = [{"id": token_id, "kind": "access", "client_id": g.client.id, "account_id": account_id,
+                 "family_id": g.family_id, "code_id": g.code_id, "session_id": g.session_id, "scope": scope,
+                 "claims": claims, "issued_at": now, "expires_at": exp, "used_at": None, "revoked_at": None}]
         body: dict[str, Any] = {"access_token": access_token, "token_type": "DPoP" if g.jkt else "Bearer",
-                                "expires_in": int(self.config.access_ttl.total_seconds()),
-                                "scope": " ".join(g.scopes)}
+                                "expires_in": int(self.config.access_ttl.total_seconds()), "scope": scope}
         if g.account is not None and "openid" in g.scopes:
             body["id_token"] = self.id_token(g, sub, access_token, now)
         if refresh and g.account is not None:
             refresh_token = new_token(32)
-            expires = g.refresh_expires or now + self.config.refresh_ttl
-            session.add(OidcToken(id=_hash(refresh_token), kind="refresh", client_id=g.client.id,
-                                  account_id=g.account.id, family_id=g.family_id, code_id=g.code_id,
-                                  session_id=g.session_id, scope=" ".join(g.refresh_scopes or g.scopes),
-                                  claims=json.dumps(stored), issued_at=now, expires_at=expires))
+            rows.append({"id": handle_hash(refresh_token), "kind": "refresh", "client_id": g.client.id,
+                         "account_id": account_id, "family_id": g.family_id, "code_id": g.code_id,
+                         "session_id": g.session_id, "scope": " ".join(g.refresh_scopes or g.scopes),
+                         "claims": claims, "issued_at": now,
+                         "expires_at": g.refresh_expires or now + self.config.refresh_ttl,
+                         "used_at": None, "revoked_at": None})
             body["refresh_token"] = refresh_token
-        record_event(session, AuthAudit.TOKEN_ISSUED, object_type="oidc_client", object_id=g.client.id,
-                     actor_id=g.account.id if g.account else g.client.id,
-                     actor_kind=g.account.kind if g.account else "client",
-                     actor_name=g.account.display_name if g.account else g.client.name,
-                     details={"grant_type": grant, "scope": " ".join(g.scopes), "jti": jti,
-                              "format": g.client.access_token_format, "dpop": bool(g.jkt),
-                              "refresh": "refresh_token" in body, "family": g.family_id})
-        return body
+        event = {"object_type": "oidc_client", "object_id": g.client.id,
+                 "actor_id": g.account.id if g.account else g.client.id,
+                 "actor_kind": g.account.kind if g.account else "client",
+                 "actor_name": g.account.display_name if g.account else g.client.name,
+                 "details": {"grant_type": grant, "scope": scope, "jti": jti, "format": g.client.access_token_format,
+                             "dpop": bool(g.jkt), "refresh": "refresh_token" in body, "family": g.family_id}}
+        return Issued(body, rows, event)
 
     def party_subject(self, client: OidcClient, party: str) -> str:
         """Pairwise `sub` of a represented party (a child, an enterprise) for this client's sector."""
         mac = hmac.new(self._pairwise_key, f"{client.sector_identifier}\x00party\x00{party}".encode(), hashlib.sha256)
         return b64url(mac.digest())
 
-    def id_token(self, g: _Grant, sub: str, access_token: str, now: datetime) -> str:
+    def id_token(self, g: Grant, sub: str, access_token: str, now: datetime) -> str:
         digest = hashlib.sha256(access_token.encode("ascii")).digest()
         claims: dict[str, Any] = {
             "iss": self.config.issuer, "sub": sub, "aud": g.client.id, "azp": g.client.id,
@@ -636,8 +654,8 @@ class OidcProvider:
             jti = decoded.claims.get("jti")
             if decoded.header.get("typ") != "at+jwt" or not isinstance(jti, str):
                 return None
-            return session.get(OidcToken, _hash("jti:" + jti))
-        return session.get(OidcToken, _hash(token))
+            return session.get(OidcToken, handle_hash("jti:" + jti))
+        return session.get(OidcToken, handle_hash(token))
 
     def _live(self, row: Any, now: datetime) -> bool:
         return (row is not None and row.revoked_at is None and row.expires_at > now
@@ -738,8 +756,20 @@ class OidcProvider:
                      details={"endpoint": endpoint, "error": error.error, "reason": error.audit_reason})
 
 
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """What issuing a token makes (`OidcProvider.mint`): the answer, the oidc_tokens rows (access, then
+    refresh if any) and the fields of its auth:token:issued audit event."""
+
+    body: dict[str, Any]
+    rows: list[dict[str, Any]]
+    event: dict[str, Any]  # record_event/event_values fields
+
+
 @dataclass
-class _Grant:
+class Grant:
+    """Who and what a token is issued for, as the grant decided it (the input of `OidcProvider.mint`)."""
+
     client: OidcClient
     account: Account | None
     scopes: list[str]

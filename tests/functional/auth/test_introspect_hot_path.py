@@ -1,4 +1,4 @@
-"""The introspection hot path (auth/oidc/fast_introspect.py): for opaque tokens it answers what the full
+"""The introspection hot path (auth/oidc/hotpath/introspect.py): for opaque tokens it answers what the full
 path answers, byte for byte; JWTs, unusual requests and failing callers reach the full path."""
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ def _introspect(client: Any, rp: RP, token: str, **headers: str) -> Any:
 
 def _both(client: Any, rp: RP, token: str, *, hot: bool = True) -> tuple[Any, Any]:
     """The answers without and with a cookie (the hot path, if it takes the request, and the full path)."""
-    fast, full = _introspect(client, rp, token), _introspect(client, rp, token, **FULL)
+    first, full = _introspect(client, rp, token), _introspect(client, rp, token, **FULL)
     client.cookies.clear()  # the full path's CSRF cookie would send the next request the full way
-    assert fast.status_code == full.status_code == 200
-    assert ("set-cookie" not in fast.headers) is hot and "egov_csrf=" in full.headers.get("set-cookie", "")
-    assert fast.headers["cache-control"] == "no-store" and fast.headers.get("content-security-policy")
-    return fast.json(), full.json()
+    assert first.status_code == full.status_code == 200
+    assert ("set-cookie" not in first.headers) is hot and "egov_csrf=" in full.headers.get("set-cookie", "")
+    assert first.headers["cache-control"] == "no-store" and first.headers.get("content-security-policy")
+    return first.json(), full.json()
 
 
 def test_opaque_tokens_get_the_full_paths_answer(client: Any, session: Session, settings: Settings,
@@ -58,9 +58,9 @@ def test_opaque_tokens_get_the_full_paths_answer(client: Any, session: Session, 
     api = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                       redirect_uri="")  # a resource server asking about another client's token
     token = _token(client, opaque)
-    fast, full = _both(client, api, token)
-    assert fast == full and fast["active"] is True and fast["client_id"] == opaque.client_id
-    assert fast["scope"] == "registry.read" and fast["token_type"] == "Bearer"
+    hot, full = _both(client, api, token)
+    assert hot == full and hot["active"] is True and hot["client_id"] == opaque.client_id
+    assert hot["scope"] == "registry.read" and hot["token_type"] == "Bearer"
     assert _both(client, api, "no-such-token") == ({"active": False}, {"active": False})
     clock.advance(minutes=6)  # past the 5-minute access-token lifetime
     assert _both(client, api, token) == ({"active": False}, {"active": False})
@@ -74,8 +74,8 @@ def test_jwts_and_failing_callers_reach_the_full_path(client: Any, session: Sess
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
     jwt = _token(client, rp)
-    fast, full = _both(client, rp, jwt, hot=False)  # its signature is checked on the full path
-    assert fast == full and fast["active"] is True and fast["jti"]
+    hot, full = _both(client, rp, jwt, hot=False)  # its signature is checked on the full path
+    assert hot == full and hot["active"] is True and hot["jti"]
 
     def refusals() -> int:
         session.rollback()

@@ -1,4 +1,4 @@
-"""The client_credentials hot path (auth/oidc/fast_token.py): it answers only what the full path would answer
+"""The client_credentials hot path (auth/oidc/hotpath/token.py): it answers only what the full path would answer
 yes to, with the same token, token row and audit event; everything else reaches the full path unchanged."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.factories.concurrency import run_apart
 from tests.factories.oidc import RP, basic, make_client, verify_jwt
 
 from egov.auth.models import OidcClient, OidcToken
-from egov.auth.oidc import fast_token
+from egov.auth.oidc.hotpath import token as hot_token
 from egov.bootstrap import Container
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
@@ -39,21 +39,21 @@ def _token(client: Any, rp: RP, **headers: str) -> Any:
                        headers={**basic(rp), **headers})
 
 
-def test_fast_and_full_paths_issue_the_same_token_row_and_event(client: Any, session: Session, settings: Settings,
+def test_hot_and_full_paths_issue_the_same_token_row_and_event(client: Any, session: Session, settings: Settings,
                                                                   clock: FixedClock, container: Container) -> None:
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
-    fast = _token(client, rp)
+    hot = _token(client, rp)
     # A request with a cookie goes through the whole stack (which also hands out a CSRF cookie).
     full = _token(client, rp, cookie="egov_lang=vi")
-    assert fast.status_code == full.status_code == 200
-    assert "set-cookie" not in fast.headers and "egov_csrf=" in full.headers.get("set-cookie", "")
+    assert hot.status_code == full.status_code == 200
+    assert "set-cookie" not in hot.headers and "egov_csrf=" in full.headers.get("set-cookie", "")
     for name in ("cache-control", "pragma", "x-content-type-options", "x-frame-options", "content-security-policy",
                  "x-request-id"):
-        assert fast.headers.get(name), name
-    claims = [verify_jwt(client, r.json()["access_token"], audience=API, typ="at+jwt") for r in (fast, full)]
+        assert hot.headers.get(name), name
+    claims = [verify_jwt(client, r.json()["access_token"], audience=API, typ="at+jwt") for r in (hot, full)]
     assert set(claims[0]) == set(claims[1]) and claims[0]["sub"] == claims[1]["sub"] == rp.client_id
-    assert {k: v for k, v in fast.json().items() if k != "access_token"} == \
+    assert {k: v for k, v in hot.json().items() if k != "access_token"} == \
         {k: v for k, v in full.json().items() if k != "access_token"}
     session.rollback()
     rows = session.scalars(select(OidcToken).where(OidcToken.client_id == rp.client_id)
@@ -66,7 +66,7 @@ def test_fast_and_full_paths_issue_the_same_token_row_and_event(client: Any, ses
     shape = [(e.actor_id, e.actor_kind, e.actor_name, e.object_type, e.object_id, e.channel,
               sorted(json.loads(e.details))) for e in events]
     assert shape[0] == shape[1] and events[0].source_ip and events[0].request_id != events[1].request_id
-    # The leaf hashes the fast path wrote verify like any other event's.
+    # The leaf hashes the hot path wrote verify like any other event's.
     sequence_pending(container.db, clock)
     assert verify_log(container.db, container.keys, container.settings, now=clock.now()).ok
 
@@ -84,7 +84,7 @@ def test_a_throttled_caller_is_refused_even_with_the_right_secret(client: Any, s
     assert session.scalars(select(OidcToken)).all() == []
 
 
-def test_what_the_fast_path_does_not_serve_reaches_the_full_path(client: Any, session: Session,
+def test_what_the_hot_path_does_not_serve_reaches_the_full_path(client: Any, session: Session,
                                                                   settings: Settings, clock: FixedClock) -> None:
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
@@ -100,7 +100,7 @@ def test_what_the_fast_path_does_not_serve_reaches_the_full_path(client: Any, se
     assert len(refusals) == 2
 
 
-def test_requests_the_full_path_refuses_are_not_granted_by_the_fast_path(
+def test_requests_the_full_path_refuses_are_not_granted_by_the_hot_path(
         client: Any, session: Session, settings: Settings, clock: FixedClock) -> None:
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
@@ -169,7 +169,7 @@ def test_a_batch_the_database_refuses_is_served_by_the_full_path(app: Any, sessi
     path, one by one): one token row and one event per answer, none twice."""
     rp = make_client(session, settings, clock, grant_types=("client_credentials",), scopes=("registry.read",),
                      redirect_uri="")
-    real = fast_token.insert_many_with_events
+    real = hot_token.insert_many_with_events
     calls: list[int] = []
 
     def refuse_first(conn: Any, table: Any, rows: list[Any], events: list[Any]) -> None:
@@ -178,7 +178,7 @@ def test_a_batch_the_database_refuses_is_served_by_the_full_path(app: Any, sessi
             raise DBAPIError("INSERT …", None, RuntimeError("the database went away"))
         real(conn, table, rows, events)
 
-    monkeypatch.setattr(fast_token, "insert_many_with_events", refuse_first)
+    monkeypatch.setattr(hot_token, "insert_many_with_events", refuse_first)
     answers = run_apart(_concurrently(app, rp, 3))
     assert [r.status_code for r in answers] == [200] * 3 and calls[0] >= 1
     session.rollback()

@@ -13,27 +13,22 @@ work with less around it, and only ever says what the full path would say:
 - anything else, or anything that would fail in any way, is handed unchanged to the full path, which
   answers with the right error, counts the failure and audits it.
 
-Batches: requests that arrive while the database is busy with earlier ones wait for one worker
-thread, which serves all that are waiting together (one read of their clients, buckets and rows; for
-tokens, one statement for every row and event, so one commit). Alone, a request is a batch of one:
-nothing waits on purpose.
+Batches (`platform.batching.GroupCommit`): requests that arrive while the database is busy with
+earlier ones wait for one worker thread, which serves all that are waiting together (one read of
+their clients, buckets and rows; for tokens, one statement for every row and event, so one commit).
+Alone, a request is a batch of one: nothing waits on purpose.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import json
-import logging
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
 from sqlalchemy import Connection, Table, bindparam, select
@@ -41,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from egov.auth.models import OidcClient
 from egov.auth.oidc.clients import secret_accepted, throttle_keys
+from egov.platform.batching import GroupCommit
 from egov.platform.context import RequestContext
 from egov.platform.ids import request_id as new_request_id
 from egov.platform.throttle import ThrottleBucket
@@ -55,27 +51,33 @@ _BUCKETS: Table = ThrottleBucket.__table__  # type: ignore[assignment]
 _READ_CLIENTS = select(_CLIENTS).where(_CLIENTS.c.id.in_(bindparam("ids", expanding=True)))
 _READ_BUCKETS = select(_BUCKETS.c.key, _BUCKETS.c.blocked_until).where(
     _BUCKETS.c.key.in_(bindparam("keys", expanding=True)))
-log = logging.getLogger(__name__)
 
 
-@dataclass
-class Ask:
-    """One request waiting for the worker: what it sent, and where its answer goes (None: full path)."""
+class Ask(NamedTuple):
+    """One request for the batch worker: what it sent, and its request context."""
 
     ctx: RequestContext
     form: dict[str, str]
     authorization: str | None
-    future: asyncio.Future[bytes | None]
 
 
-@dataclass
+class Credentials(NamedTuple):
+    """A request's secret-based client authentication (RFC 6749 §2.3.1)."""
+
+    client_id: str
+    secret: str
+    method: str  # client_secret_basic or client_secret_post
+    form_client_id: str | None  # the form's client_id, which the full path's throttle keys name
+
+
+@dataclass(slots=True)
 class Caller:
     """A request's client authentication, checked against the client row and its backoff."""
 
     client_id: str
     secret: str
     method: str
-    row: Any  # the oidc_clients row, or None for an unknown id
+    row: Any  # the oidc_clients Core row (attributes as OidcClient's), or None for an unknown id
     blocked_until: datetime | None
 
     def authenticated(self, secret_key: bytes, now: datetime) -> bool:
@@ -98,7 +100,7 @@ class ClientHotPath(ABC):
         self.app = app
         self.container = container
         self.trusted_proxies = trusted_proxies
-        self._batches = Batches(self.decide)
+        self._batches: GroupCommit[Ask, bytes] = GroupCommit(self.decide, name=f"egov-hotpath{self.path}")
         self._headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
                          (b"pragma", b"no-cache"), *security_headers(secure)]
 
@@ -143,7 +145,7 @@ class ClientHotPath(ABC):
                                      user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
                                      channel="web")
                 auth = headers.get(b"authorization", b"").decode("latin-1") or None
-                answer = await self._batches.submit(ctx, form, auth)
+                answer = await self._batches.submit(Ask(ctx, form, auth))
         if answer is None:
             await self.app(scope, _replay(body, more, receive), send)
             return
@@ -157,19 +159,21 @@ class ClientHotPath(ABC):
         the whole batch; None where the request does not use a client secret (the full path's case)."""
         creds = [_credentials_or_none(a.form, a.authorization) for a in asks]
         # The same throttle keys as the full path, so a throttled caller is handed over (and refused there).
-        keys = [throttle_keys(a.ctx.source_ip, c[3]) if c else [] for a, c in zip(asks, creds, strict=True)]
-        client_ids = sorted({c[0] for c in creds if c})
+        keys = [throttle_keys(a.ctx.source_ip, c.form_client_id) if c else []
+                for a, c in zip(asks, creds, strict=True)]
+        client_ids = sorted({c.client_id for c in creds if c})
         if not client_ids:
             return [None] * len(asks)
         clients = {row.id: row for row in conn.execute(_READ_CLIENTS, {"ids": client_ids})}
         wanted = sorted({k for ks in keys for k in ks})
         blocked: dict[str, datetime] = {key: until for key, until in conn.execute(_READ_BUCKETS, {"keys": wanted})}
-        return [Caller(c[0], c[1], c[2], clients.get(c[0]), max((blocked[k] for k in ks if k in blocked), default=None))
+        return [Caller(c.client_id, c.secret, c.method, clients.get(c.client_id),
+                       max((blocked[k] for k in ks if k in blocked), default=None))
                 if c else None for c, ks in zip(creds, keys, strict=True)]
 
 
-def _credentials(form: dict[str, str], authorization: str | None) -> tuple[str, str, str, str | None] | None:
-    """(client_id, secret, method, form client_id) for secret-based client authentication, else None."""
+def _credentials(form: dict[str, str], authorization: str | None) -> Credentials | None:
+    """The secret-based client authentication of a request, else None (the full path's case)."""
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "basic" or "client_secret" in form or "client_assertion" in form:
@@ -184,17 +188,18 @@ def _credentials(form: dict[str, str], authorization: str | None) -> tuple[str, 
         client_id = unquote(user.replace("+", " "))
         if "client_id" in form and form["client_id"] != client_id:
             return None  # two different client ids: the full path refuses it, so must we
-        return client_id, unquote(password.replace("+", " ")), "client_secret_basic", form.get("client_id")
+        return Credentials(client_id, unquote(password.replace("+", " ")), "client_secret_basic",
+                           form.get("client_id"))
     if "client_id" in form and "client_secret" in form and "client_assertion" not in form:
-        return form["client_id"], form["client_secret"], "client_secret_post", form["client_id"]
+        return Credentials(form["client_id"], form["client_secret"], "client_secret_post", form["client_id"])
     return None
 
 
-def _credentials_or_none(form: dict[str, str], authorization: str | None
-                         ) -> tuple[str, str, str, str | None] | None:
+def _credentials_or_none(form: dict[str, str], authorization: str | None) -> Credentials | None:
     found = _credentials(form, authorization)
     # A NUL cannot be stored or looked up in PostgreSQL: one such request would fail its whole batch.
-    if found is None or "\x00" in found[0] or (found[3] is not None and "\x00" in found[3]):
+    if found is None or "\x00" in found.client_id or (found.form_client_id is not None
+                                                      and "\x00" in found.form_client_id):
         return None
     return found
 
@@ -203,93 +208,6 @@ def _credentials_or_none(form: dict[str, str], authorization: str | None
 def json_list(text: str) -> tuple[str, ...]:
     """A client's grant types or scopes (JSON lists, the same few texts request after request)."""
     return tuple(json.loads(text))
-
-
-class Batches:
-    """The one thread that decides batches of requests, and answers each on its own event loop.
-
-    One worker: a batch is what arrived during the previous one. (Two workers taking turns, one
-    deciding while the other waited for its commit, made smaller batches and cost more CPU per token
-    than the idle time they filled: 3,898 against 4,900 tokens/s at 64 clients.) Started on the first
-    request, it ends after `IDLE_SECONDS` without work (an app built and dropped in a test leaves no
-    thread behind for long). At most `MAX_BATCH` requests go in one batch."""
-
-    MAX_BATCH = 64
-    IDLE_SECONDS = 30.0
-
-    def __init__(self, decide: Callable[[list[Ask]], list[bytes | None]]) -> None:
-        self.decide = decide
-        self.waiting: list[Ask] = []
-        self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)
-        self._running = False  # the worker thread exists
-        self._idle = False  # … and waits for work
-
-    def submit(self, ctx: RequestContext, form: dict[str, str], authorization: str | None
-               ) -> asyncio.Future[bytes | None]:
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        with self._lock:
-            self.waiting.append(Ask(ctx, form, authorization, future))
-            if self._idle:
-                self._work.notify()
-            elif not self._running:
-                try:
-                    threading.Thread(target=self._run, name="egov-oauth-batches", daemon=True).start()
-                except RuntimeError:  # no thread to be had: the full path serves what is waiting
-                    self._answer_all(self.waiting, None)
-                    self.waiting = []
-                else:
-                    self._running = True
-        return future
-
-    def _run(self) -> None:
-        batch: list[Ask] = []
-        try:
-            while True:
-                with self._lock:
-                    if not self.waiting:
-                        self._idle = True
-                        self._work.wait(self.IDLE_SECONDS)
-                        self._idle = False
-                        if not self.waiting:
-                            self._running = False
-                            return
-                    batch, self.waiting = self.waiting[:self.MAX_BATCH], self.waiting[self.MAX_BATCH:]
-                batch = [ask for ask in batch if not ask.future.cancelled()]  # nobody waits for those
-                answers: list[bytes | None] = [None] * len(batch)
-                try:
-                    if batch:
-                        decided = self.decide(batch)
-                        if len(decided) != len(batch):
-                            raise RuntimeError(f"{len(decided)} answers for {len(batch)} requests")
-                        answers = decided
-                except Exception:
-                    # The database refused the batch (or was unreachable): a batch's writes are one
-                    # statement, so nothing was written. Each request goes to the full path on its own.
-                    log.warning("hot-path batch of %d handed to the full path", len(batch), exc_info=True)
-                self._answer_all(batch, answers)
-        except BaseException:
-            # Never leave requests waiting on a worker that is gone: hand them all to the full path.
-            with self._lock:
-                self._running = self._idle = False
-                waiting, self.waiting = self.waiting, []
-            self._answer_all(batch + waiting, None)  # answered ones are left as they are
-            raise
-
-    @staticmethod
-    def _answer_all(asks: list[Ask], answers: list[bytes | None] | None) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bytes | None], bytes | None]]] = {}
-        for i, ask in enumerate(asks):
-            by_loop.setdefault(ask.future.get_loop(), []).append((ask.future, answers[i] if answers else None))
-        for loop, results in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
-                loop.call_soon_threadsafe(_answer, results)
-
-
-def _answer(results: list[tuple[asyncio.Future[bytes | None], bytes | None]]) -> None:
-    for future, answer in results:
-        if not future.done():  # a caller that went away (cancelled) needs no answer
-            future.set_result(answer)
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:

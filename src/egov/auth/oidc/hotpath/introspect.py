@@ -1,4 +1,4 @@
-"""The introspection hot path (RFC 7662; ADR 0003; what it shares with the others: `hot_path`).
+"""The introspection hot path (RFC 7662): the full path's answer (`OidcProvider.describe`) in batches of reads.
 
 Resource servers ask about every opaque token they are shown, so introspection is the provider's
 busiest read. This path answers exactly what `OidcProvider.introspect` answers for opaque tokens, for
@@ -16,8 +16,8 @@ import logging
 from sqlalchemy import Table, bindparam, select
 
 from egov.auth.models import OidcToken
-from egov.auth.oidc.hot_path import Ask, ClientHotPath
-from egov.auth.oidc.provider import OidcProvider, _hash
+from egov.auth.oidc.hotpath.asgi import Ask, ClientHotPath
+from egov.auth.oidc.provider import OidcProvider, handle_hash
 
 log = logging.getLogger(__name__)
 PATH = "/oidc/introspect"
@@ -25,7 +25,7 @@ _TOKENS: Table = OidcToken.__table__  # type: ignore[assignment]
 _READ_TOKENS = select(_TOKENS).where(_TOKENS.c.id.in_(bindparam("ids", expanding=True)))
 
 
-class IntrospectionFastPath(ClientHotPath):
+class IntrospectionHotPath(ClientHotPath):
     path = PATH
 
     def wants(self, form: dict[str, str]) -> bool:
@@ -38,12 +38,13 @@ class IntrospectionFastPath(ClientHotPath):
         answers: list[bytes | None] = [None] * len(asks)
         with self.container.db.read_once() as conn:  # reads only: no writer lock on SQLite
             callers = self.callers(conn, asks)
-            token_ids = [_hash(a.form["token"]) for a in asks]
+            token_ids = [handle_hash(a.form["token"]) for a in asks]
             ids = sorted({t for t, c in zip(token_ids, callers, strict=True) if c is not None})
             rows = {row.id: row for row in conn.execute(_READ_TOKENS, {"ids": ids})} if ids else {}
         for i, (token_id, caller) in enumerate(zip(token_ids, callers, strict=True)):
             try:
                 if caller is not None and caller.authenticated(provider.clients.secret_key, now):
+                    # The full path's own answer builder (introspect → describe): one rule for both.
                     answers[i] = json.dumps(provider.describe(rows.get(token_id), now),
                                             separators=(",", ":"), ensure_ascii=False).encode()
             except Exception:  # one odd request (or row) goes to the full path, not its batch
