@@ -168,11 +168,11 @@ def keys_rotate(name: str) -> None:
 @keys_app.command("verify")
 def keys_verify() -> None:
     """Check that every key unlocks with the configured passphrase and matches its public half."""
-    from egov.platform.keys.file_store import KeyStoreVerificationError
+    from egov.platform.keys import KeyStoreVerificationError
 
     container = container_or_exit(check_db=False)
     try:
-        checked = container.keys.verify_store()  # type: ignore[attr-defined]
+        checked = container.keys.verify()
     except KeyStoreVerificationError as exc:
         for problem in exc.problems:
             console.print(f"[red]problem:[/red] {problem}")

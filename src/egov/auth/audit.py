@@ -31,6 +31,7 @@ class AuthAudit(StrEnum):
     REGISTRATION_REFUSED = "auth:registration:refused"
     IDENTITY_PROOFED = "auth:identity:proofed"
     IDENTITY_VERIFIED = "auth:identity:verified"
+    IDENTITY_LOOKED_UP = "auth:identity:looked_up"
     DELEGATION_STARTED = "auth:delegation:acting"
     DELEGATION_STOPPED = "auth:delegation:stopped"
     DELEGATION_ENDED = "auth:delegation:ended"

@@ -216,3 +216,24 @@ def test_security_notices_go_to_the_address_on_record(
     assert any("ứng dụng xác thực vừa được thêm" in b for b in bodies)
     assert any("thiết bị hoặc trình duyệt mới" in b and "UnknownBrowser" in b for b in bodies)
     assert all(secret not in b for b in bodies)
+
+
+def test_the_desk_look_up_of_a_citizen_is_audited(
+    client: Any, session: Session, lan: Any, registry_tree: RegistryTree
+) -> None:
+    """Reading a citizen's account at the desk is reading personal data: an audit event names the officer."""
+    citizen = make_account(session, kind="citizen", username=lan.personal_id, display_name="Trần Thị Lan",
+                           subject_id=lan.id)
+    officer = make_account(session, username="motcua02", roles=[("identity_verifier", registry_tree.dept_a.id)],
+                           primary_agency_id=registry_tree.dept_a.id)
+    login(client, "motcua02")
+    assert client.get("/back-office/identity").status_code == 200  # the empty form reads nobody
+    page = client.get(f"/back-office/identity?q={lan.personal_id}")
+    assert page.status_code == 200 and "Trần Thị Lan" in page.text
+    assert client.get("/back-office/identity?q=079191000999").status_code == 200  # nobody has this ID
+    session.rollback()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "auth:identity:looked_up")
+                             .order_by(AuditEvent.id)).all()
+    assert [e.object_id for e in events] == [citizen.id, None]
+    assert all(e.actor_id == officer.id and e.actor_name for e in events)
+    assert lan.personal_id not in events[0].details

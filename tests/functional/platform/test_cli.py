@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.factories.softhsm import SoftHsmToken
 
 EGOV = [sys.executable, "-m", "egov"]
 
@@ -58,3 +61,38 @@ def test_keys_create_list_rotate_verify(tmp_path: Path) -> None:
     assert wrong.returncode == 1
     assert "problem" in wrong.stderr
     assert "not-the-passphrase-zq9" not in wrong.stderr + wrong.stdout
+
+
+def test_keys_verify_on_the_pkcs11_store(softhsm_token: SoftHsmToken, tmp_path: Path) -> None:
+    """`egov keys verify` works on the HSM store too: each private half signs, its public half verifies."""
+    env = {"EGOV_DATA_DIR": str(tmp_path), "EGOV_KEY_STORE": "pkcs11", "EGOV_PKCS11_MODULE": softhsm_token.module,
+           "EGOV_PKCS11_TOKEN_LABEL": softhsm_token.label, "EGOV_PKCS11_PIN": softhsm_token.pin,
+           "SOFTHSM2_CONF": str(softhsm_token.conf)}
+    for name, algorithm in (("hsm-ec", "ECDSA-P256"), ("hsm-rsa", "RSA-2048")):
+        created = run(["keys", "create", name, "--algorithm", algorithm], env)
+        assert created.returncode == 0, created.stderr
+    assert run(["keys", "rotate", "hsm-ec"], env).returncode == 0
+    ok = run(["keys", "verify"], env)
+    assert ok.returncode == 0, ok.stderr
+    assert "key store OK (3 key versions)" in ok.stdout
+    # Break it twice: one private half removed, one metadata object pointing at another key's public half.
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    token = pkcs11.lib(softhsm_token.module).get_token(token_label=softhsm_token.label)
+    with token.open(user_pin=softhsm_token.pin, rw=True) as s:
+        next(s.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: b"hsm-ec/v1"})).destroy()
+        metas = {o[Attribute.LABEL]: o for o in s.get_objects({Attribute.CLASS: ObjectClass.DATA})}
+        other = json.loads(bytes(metas["egov-meta:hsm-ec/v2"][Attribute.VALUE]))
+        rsa = json.loads(bytes(metas["egov-meta:hsm-rsa/v1"][Attribute.VALUE]))
+        rsa["public_key"] = other["public_key"]
+        rsa["algorithm"] = other["algorithm"]
+        template = {a: metas["egov-meta:hsm-rsa/v1"][a] for a in (Attribute.APPLICATION, Attribute.LABEL)}
+        metas["egov-meta:hsm-rsa/v1"].destroy()  # SoftHSM's data objects are read-only: replace it
+        s.create_object({**template, Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: True,
+                         Attribute.PRIVATE: False, Attribute.VALUE: json.dumps(rsa, sort_keys=True).encode()})
+    broken = run(["keys", "verify"], env)
+    assert broken.returncode == 1
+    assert "hsm-ec/v1: 0 private keys on the token" in broken.stderr
+    assert "hsm-rsa/v1: the public key on the token differs" in broken.stderr
+    assert "Traceback" not in broken.stderr and softhsm_token.pin not in broken.stderr + broken.stdout

@@ -339,7 +339,7 @@ def test_longest_allowed_name(store: FileKeyStore) -> None:
     assert store.create(name, KeyAlgorithm.ED25519).name == name
 
 
-# --- unlocking and verify_store ----------------------------------------------------------------------
+# --- unlocking and verify ----------------------------------------------------------------------
 
 
 def test_wrong_passphrase_is_refused_without_echoing_it(store: FileKeyStore, tmp_path: Path) -> None:
@@ -351,7 +351,7 @@ def test_wrong_passphrase_is_refused_without_echoing_it(store: FileKeyStore, tmp
     with pytest.raises(KeyStoreError, match=expected) as err:
         intruder.signer("k1")
     with pytest.raises(KeyStoreError) as verr:
-        intruder.verify_store()
+        intruder.verify()
     for text in (str(err.value), repr(err.value), str(verr.value), repr(intruder)):
         assert wrong.decode() not in text and PASSPHRASE.decode() not in text
 
@@ -366,18 +366,18 @@ def test_no_public_method_exports_private_key(store: FileKeyStore) -> None:
     signer = store.signer("k1")
     assert {n for n in dir(signer) if not n.startswith("_")} == {"info", "sign", "public_key_raw"}
     assert {n for n in dir(store) if not n.startswith("_")} == {
-        "create", "rotate", "signer", "list", "versions", "ensure", "verify_store", "directory"
+        "create", "rotate", "signer", "list", "versions", "ensure", "verify", "directory"
     }
 
 
-def test_verify_store_passes_on_a_healthy_store(store: FileKeyStore) -> None:
+def test_verify_passes_on_a_healthy_store(store: FileKeyStore) -> None:
     store.create("a", KeyAlgorithm.ED25519)
     store.create("b", KeyAlgorithm.ECDSA_P256)
     store.rotate("a")
-    assert store.verify_store() == ["a/v1", "a/v2", "b/v1"]
+    assert store.verify() == ["a/v1", "a/v2", "b/v1"]
 
 
-def test_verify_store_reports_every_problem(store: FileKeyStore, tmp_path: Path) -> None:
+def test_verify_reports_every_problem(store: FileKeyStore, tmp_path: Path) -> None:
     store.create("a", KeyAlgorithm.ED25519)
     store.create("b", KeyAlgorithm.ED25519)
     store.create("c", KeyAlgorithm.ED25519)
@@ -396,7 +396,7 @@ def test_verify_store_reports_every_problem(store: FileKeyStore, tmp_path: Path)
     shutil.copy(root / "c" / "meta.json", root / "c" / "v9.key")
 
     with pytest.raises(KeyStoreVerificationError) as err:
-        store.verify_store()
+        store.verify()
     assert len(err.value.problems) == 4
     message = str(err.value)
     assert "a/v1: public key does not match meta.json" in message

@@ -189,6 +189,23 @@ class Proofing:
 
     # --- level 2: in person -----------------------------------------------------------------------------
 
+    def find_citizen_account(self, session: Session, officer: Principal, personal_id: str) -> Account | None:
+        """The citizen account the desk officer typed the personal ID of, with the read audited.
+
+        Looking a person up is reading personal data (name, level of assurance), so, like the
+        registry's citizen view, the read is an audit event naming the officer, found or not.
+        """
+        pid = personal_id.strip()
+        if not pid:
+            return None
+        account = session.scalar(select(Account).where(Account.username == pid,
+                                                       Account.kind == AccountKind.CITIZEN.value))
+        record_event(session, AuthAudit.IDENTITY_LOOKED_UP, object_type="account",
+                     object_id=account.id if account is not None else None,
+                     actor_id=officer.account_id, actor_kind=officer.kind, actor_name=officer.display_name,
+                     at=self.clock.now(), details={"found": account is not None, "personal_id_tail": pid[-3:]})
+        return account
+
     def verify_in_person(self, session: Session, officer: Principal, *, personal_id: str, evidence_type: str,
                          evidence_ref: str) -> Account:
         errors: list[FieldError] = []

@@ -6,11 +6,9 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from egov.auth.models import Account, AccountKind
 from egov.auth.permissions import AuthPermission
 from egov.auth.services.proofing import EVIDENCE_TYPES, Proofing
 from egov.platform.context import current_context
@@ -118,12 +116,9 @@ def register_confirm(
 
 # --- in-person verification (level 2) -------------------------------------------------------------
 
-def _identity_page(request: Request, uow: Session, q: str = "", *, notice: str = "", error: str = "",
-                   field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    account = None
-    if q.strip():
-        account = uow.scalar(select(Account).where(Account.username == q.strip(),
-                                                   Account.kind == AccountKind.CITIZEN.value))
+def _identity_page(request: Request, uow: Session, principal: Principal, q: str = "", *, notice: str = "",
+                   error: str = "", field_errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    account = _proofing(request).find_citizen_account(uow, principal, q)
     return render(request, "auth/identity_verify.html", {
         "q": q, "account": account, "evidence_types": EVIDENCE_TYPES, "notice": notice, "error": error,
         "field_errors": field_errors or {}}, status_code=status_code)
@@ -131,7 +126,7 @@ def _identity_page(request: Request, uow: Session, q: str = "", *, notice: str =
 
 @router.get("/back-office/identity")
 def identity_desk(request: Request, principal: Verifier, uow: UnitOfWork, q: str = "") -> Response:
-    return _identity_page(request, uow, q)
+    return _identity_page(request, uow, principal, q)
 
 
 @router.post("/back-office/identity/verify")
@@ -148,8 +143,8 @@ def identity_verify(
                                                       evidence_type=evidence_type, evidence_ref=evidence_ref)
     except DomainError as exc:
         uow.rollback()
-        return _identity_page(request, uow, personal_id, error=exc.detail(get_locale()), field_errors=_errors(exc),
-                              status_code=exc.status)
+        return _identity_page(request, uow, principal, personal_id, error=exc.detail(get_locale()),
+                              field_errors=_errors(exc), status_code=exc.status)
     notice = (f"Đã xác thực mức 2 cho {account.display_name}." if get_locale() == "vi"
               else f"{account.display_name} is now verified at level 2.")
-    return _identity_page(request, uow, personal_id, notice=notice)
+    return _identity_page(request, uow, principal, personal_id, notice=notice)

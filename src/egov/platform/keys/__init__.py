@@ -1,6 +1,6 @@
 """Key store: keys are created where they live and hand out Signers; see interfaces.py."""
 
-from egov.platform.keys.file_store import FileKeyStore, KeyStoreVerificationError
+from egov.platform.keys.file_store import FileKeyStore
 from egov.platform.keys.interfaces import (
     InvalidSignature,
     KeyAlgorithm,
@@ -8,6 +8,7 @@ from egov.platform.keys.interfaces import (
     KeyNotFound,
     KeyStore,
     KeyStoreError,
+    KeyStoreVerificationError,
     Signer,
 )
 from egov.platform.keys.pkcs11_store import DEFAULT_PKCS11_MODULE, Pkcs11KeyStore

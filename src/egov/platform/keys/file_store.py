@@ -25,7 +25,13 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from egov.platform.keys.interfaces import KeyAlgorithm, KeyInfo, KeyNotFound, KeyStoreError
+from egov.platform.keys.interfaces import (
+    KeyAlgorithm,
+    KeyInfo,
+    KeyNotFound,
+    KeyStoreError,
+    KeyStoreVerificationError,
+)
 
 __all__ = ["FileKeyStore", "KeyStoreVerificationError"]
 
@@ -56,14 +62,6 @@ _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _PKCS1V15 = asym_padding.PKCS1v15()
 
 _PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-
-class KeyStoreVerificationError(KeyStoreError):
-    """verify_store() found problems; `problems` lists every one, so a CLI can print them line by line."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("key store verification failed:\n" + "\n".join(problems))
-        self.problems = list(problems)
 
 
 def _utc_now() -> datetime:
@@ -399,7 +397,7 @@ class FileKeyStore:
                 raise KeyStoreError(f"key {name!r} exists with algorithm {info.algorithm}, not {algorithm}")
             return info
 
-    def verify_store(self) -> builtins.list[str]:
+    def verify(self) -> builtins.list[str]:
         """Unlock every version of every key and check it against meta.json; return the key ids checked.
 
         Raises KeyStoreVerificationError (a KeyStoreError) carrying every problem found, not just the

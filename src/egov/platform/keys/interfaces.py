@@ -24,6 +24,14 @@ class KeyNotFound(KeyStoreError):
     pass
 
 
+class KeyStoreVerificationError(KeyStoreError):
+    """verify() found problems; `problems` lists every one, so a CLI can print them line by line."""
+
+    def __init__(self, problems: builtins.list[str]) -> None:
+        super().__init__("key store verification failed:\n" + "\n".join(problems))
+        self.problems = builtins.list(problems)
+
+
 class InvalidSignature(Exception):
     """A signature does not verify; raised, never returned as False."""
 
@@ -73,3 +81,11 @@ class KeyStore(Protocol):
     def list(self) -> builtins.list[KeyInfo]: ...
 
     def versions(self, name: str) -> builtins.list[KeyInfo]: ...
+
+    def verify(self) -> builtins.list[str]:
+        """Check every version of every key works; return the key ids checked.
+
+        Raises KeyStoreVerificationError carrying every problem found (not just the first), so that
+        `egov keys verify` shows the operator the whole picture whichever store is configured.
+        """
+        ...

@@ -14,7 +14,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from egov.platform.keys.interfaces import KeyAlgorithm, KeyInfo, KeyNotFound, KeyStoreError
+from egov.platform.keys.interfaces import (
+    InvalidSignature,
+    KeyAlgorithm,
+    KeyInfo,
+    KeyNotFound,
+    KeyStoreError,
+    KeyStoreVerificationError,
+)
+from egov.platform.keys.verify import verify_signature
 
 __all__ = ["DEFAULT_PKCS11_MODULE", "Pkcs11KeyStore"]
 
@@ -202,7 +210,72 @@ class Pkcs11KeyStore:
             raise KeyStoreError(f"key {name!r} exists with algorithm {info.algorithm}, not {algorithm}")
         return info
 
+    def verify(self) -> builtins.list[str]:
+        """Each version's private half signs a fresh challenge and its recorded public half verifies it.
+
+        The public half is checked twice: the public key object on the token must be the one in the
+        metadata object, and the signature must verify under it, so a metadata object pointing at
+        another key, a missing or duplicated private key, or a token that refuses to sign are all
+        reported. Raises KeyStoreVerificationError with every problem, as the file store does.
+        """
+        from pkcs11 import Attribute, ObjectClass
+
+        problems: builtins.list[str] = []
+        checked: builtins.list[str] = []
+        with self._lock:
+            session = self._open()
+            try:
+                metas = sorted(self._all_metas(), key=lambda m: (m["name"], m["version"]))
+            except KeyStoreError as exc:
+                raise KeyStoreVerificationError([str(exc)]) from None
+            tops = {m["name"]: m["version"] for m in metas}
+            for meta in metas:
+                info = self._info(meta, meta["version"] == tops[meta["name"]])
+                key_id = info.key_id.encode()
+                publics = list(session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.ID: key_id}))
+                if len(publics) != 1:
+                    problems.append(f"key {info.key_id}: {len(publics)} public keys on the token, expected 1")
+                elif self._spki_or_none(publics[0], info.algorithm) != info.public_key_der:
+                    problems.append(f"key {info.key_id}: the public key on the token differs from its metadata")
+                    continue
+                self._handles.pop((info.name, info.version), None)  # look the private key up afresh
+                challenge = b"egov keys verify " + key_id + b" " + os.urandom(16)
+                try:
+                    signature = self._sign(info, challenge)
+                    verify_signature(info.algorithm, info.public_key_der, challenge, signature)
+                except KeyStoreError as exc:
+                    problems.append(str(exc))
+                    continue
+                except InvalidSignature:
+                    problems.append(f"key {info.key_id}: its signature does not verify with its public key")
+                    continue
+                checked.append(info.key_id)
+        if problems:
+            raise KeyStoreVerificationError(problems)
+        return checked
+
     # --- internals -----------------------------------------------------------------------------------
+
+    @classmethod
+    def _spki_or_none(cls, public: Any, algorithm: KeyAlgorithm) -> bytes | None:
+        """As _spki, or None when the object is not a key of that algorithm (metadata naming another)."""
+        from pkcs11 import exceptions as p11e
+
+        try:
+            return cls._spki(public, algorithm)
+        except p11e.PKCS11Error:
+            return None
+
+    @staticmethod
+    def _spki(public: Any, algorithm: KeyAlgorithm) -> bytes:
+        """SubjectPublicKeyInfo DER of a public key object on the token."""
+        from pkcs11.util.ec import encode_ec_public_key
+        from pkcs11.util.rsa import encode_rsa_public_key
+
+        if algorithm is KeyAlgorithm.ECDSA_P256:
+            return bytes(encode_ec_public_key(public))
+        return serialization.load_der_public_key(encode_rsa_public_key(public)).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def _all_metas(self) -> builtins.list[dict[str, Any]]:
         from pkcs11 import Attribute, ObjectClass
@@ -241,8 +314,7 @@ class Pkcs11KeyStore:
         import base64
 
         from pkcs11 import Attribute, KeyType, ObjectClass
-        from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
-        from pkcs11.util.rsa import encode_rsa_public_key
+        from pkcs11.util.ec import encode_named_curve_parameters
 
         session = self._open()
         key_id = f"{name}/v{version}".encode()
@@ -256,13 +328,12 @@ class Pkcs11KeyStore:
                 KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
             pub, _priv = params.generate_keypair(store=True, label=name, id=key_id,
                                                  private_template=private_template)
-            spki = encode_ec_public_key(pub)
+            spki = self._spki(pub, algorithm)
         elif algorithm in (KeyAlgorithm.RSA_2048, KeyAlgorithm.RSA_3072):
             bits = 2048 if algorithm is KeyAlgorithm.RSA_2048 else 3072
             pub, _priv = session.generate_keypair(KeyType.RSA, bits, store=True, label=name, id=key_id,
                                                   private_template=private_template)
-            spki = serialization.load_der_public_key(encode_rsa_public_key(pub)).public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            spki = self._spki(pub, algorithm)
         else:
             raise KeyStoreError(f"the PKCS#11 key store does not offer {algorithm} (use ECDSA-P256 or RSA)")
         now = self._clock()
