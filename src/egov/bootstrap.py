@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from egov.pki.services import install_status_hooks
 from egov.platform.clock import Clock, SystemClock
 from egov.platform.db import Database
 from egov.platform.keys import FileKeyStore, KeyStore
 from egov.platform.notify import Notifier, OutboxSender, RefusingSms, SmtpSender
 from egov.settings import Settings
+from egov.soc.recorder import install_audit_hooks
 
 
 @dataclass
@@ -43,4 +45,12 @@ def build_container(settings: Settings, clock: Clock | None = None, db: Database
                               settings.pkcs11_pin.get_secret_value(), clock=clock.now)
     else:
         keys = FileKeyStore(settings.keystore_dir, settings.keystore_passphrase_bytes(), clock=clock.now)
-    return Container(settings=settings, db=db or Database(settings.database_url), clock=clock, keys=keys)
+    db = db or Database(settings.database_url)
+    install_session_hooks(db)
+    return Container(settings=settings, db=db, clock=clock, keys=keys)
+
+
+def install_session_hooks(db: Database) -> None:
+    """The contexts' session hooks, on this database's own session factories only (idempotent)."""
+    install_audit_hooks(*db.session_factories)
+    install_status_hooks(*db.session_factories)
