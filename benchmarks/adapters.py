@@ -83,6 +83,7 @@ def sequence_all(app: App, *, fresh: bool = False) -> int:
 
 def import_citizens(db: common.BenchDatabase, csv_path: Path, default_agency_code: str | None = None) -> Any:
     """The production importer, as `egov registry import` runs it: app role, one transaction, system actor."""
+    from egov.bootstrap import install_session_hooks
     from egov.platform.clock import SystemClock
     from egov.platform.context import RequestContext, use_context
     from egov.platform.db import Database
@@ -94,6 +95,7 @@ def import_citizens(db: common.BenchDatabase, csv_path: Path, default_agency_cod
         from egov.registry.services.importer import CitizenImporter
 
     database = Database(db.app_url, pool_size=1, max_overflow=0)
+    install_session_hooks(database)  # as build_container does: the importer's events go in batches
     try:
         with use_context(RequestContext(request_id="bench-import", channel="cli")):
             session = database.sessions()

@@ -129,12 +129,12 @@ def profile(container: Any, service: Any, officer: Any, xml: bytes, pdf: bytes, 
 
     from sqlalchemy import event
 
+    from egov.platform.db.raw import _COMBINED
     from egov.platform.ids import new_id
     from egov.signing.pades import PadesLevel, sign_pdf
     from egov.signing.services import _SIGNATURES
     from egov.signing.xades import sign_xml
     from egov.soc import event_values, insert_with_event
-    from egov.soc.recorder import _COMBINED
 
     seen: list[str] = []
     event.listen(container.db.engine, "before_cursor_execute",

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from egov.bootstrap import Container, build_container
+from egov.bootstrap import Container, build_container, install_session_hooks
 from egov.migrations.models import load_all
 from egov.migrations.runner import upgrade
 from egov.platform.clock import FixedClock
@@ -85,6 +85,7 @@ def owner_db(migrated: tuple[str, str]) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def _app_db(migrated: tuple[str, str]) -> Iterator[Database]:
     db = Database(migrated[0])
+    install_session_hooks(db)  # as build_container does, for tests that use the database without it
     yield db
     db.dispose()
 

@@ -9,7 +9,7 @@ from egov.platform.db import Database
 from egov.platform.keys import FileKeyStore, KeyStore
 from egov.settings import Settings
 
-__all__ = ["Container", "build_container"]
+__all__ = ["Container", "build_container", "install_session_hooks"]
 
 
 def build_container(settings: Settings, clock: Clock | None = None, db: Database | None = None) -> Container:
@@ -26,5 +26,15 @@ def build_container(settings: Settings, clock: Clock | None = None, db: Database
                               settings.pkcs11_pin.get_secret_value(), clock=clock.now)
     else:
         keys = FileKeyStore(settings.keystore_dir, settings.keystore_passphrase_bytes(), clock=clock.now)
-    container = Container(settings=settings, db=db or Database(settings.database_url), clock=clock, keys=keys)
+    db = db or Database(settings.database_url)
+    install_session_hooks(db)
+    container = Container(settings=settings, db=db, clock=clock, keys=keys)
     return contexts.build(container)
+
+
+def install_session_hooks(db: Database) -> None:
+    """Every context's session hooks (audit events held until commit, OCSP status notes), on this
+    database's own session factories only: explicit at start-up, never by importing a module (idempotent)."""
+    for module in contexts.CONTEXTS:
+        if module.install is not None:
+            module.install(db)

@@ -53,13 +53,10 @@ def nav_entries() -> list[NavEntry]:
 
 
 def build(container: Container) -> Container:
-    """Register every context's services, then install their start-up hooks (explicitly, once)."""
+    """Register every context's services on the container (each built on first use)."""
     for m in CONTEXTS:
         if m.build is not None:
             m.build(container)
-    for m in CONTEXTS:
-        if m.install is not None:
-            m.install(container)
     return container
 
 

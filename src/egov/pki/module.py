@@ -10,10 +10,16 @@ from egov.pki import api, cli, views
 from egov.pki.hotpath import OcspHotPath
 from egov.pki.permissions import PkiPermission
 from egov.pki.runtime import provide
+from egov.pki.services import install_status_hooks
 from egov.pki.tasks import maintenance_round
 from egov.platform.container import Container
+from egov.platform.db import Database
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, HotPathContext, NavEntry, Round
+
+
+def _install(db: Database) -> None:
+    install_status_hooks(*db.session_factories)
 
 
 def _rounds(container: Container) -> Sequence[Round]:
@@ -31,6 +37,7 @@ module = ContextModule(
                            "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),),
     rounds=_rounds,
     models="egov.pki.models",
+    install=_install,
     nav=(NavEntry(N_("Chứng thư số"), "/back-office/pki",
                   (PkiPermission.CERTIFICATE_READ, PkiPermission.CERTIFICATE_REQUEST,
                    PkiPermission.CERTIFICATE_APPROVE), order=20),),

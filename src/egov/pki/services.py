@@ -12,7 +12,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from egov.pki import ceremony, x509build
@@ -33,6 +33,7 @@ from egov.pki.x509build import (
     vn_name,
 )
 from egov.platform.clock import VN_TZ, Clock
+from egov.platform.db.hooks import SessionTarget, install_hooks
 from egov.platform.errors import Conflict, NotFound, ValidationFailed
 from egov.platform.ids import new_id
 from egov.platform.keys import FileKeyStore, KeyAlgorithm, KeyNotFound, KeyStore, KeyStoreError
@@ -654,7 +655,6 @@ class CertificateAuthorityService:
 _STATUS_CHANGED = "egov.pki.status_changed"
 
 
-@event.listens_for(Session, "after_commit")
 def _tell_local_responders(session: Session) -> None:
     if session.info.pop(_STATUS_CHANGED, False):
         from egov.pki.ocsp import note_status_change
@@ -662,9 +662,16 @@ def _tell_local_responders(session: Session) -> None:
         note_status_change()
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_status_change(session: Session) -> None:
     session.info.pop(_STATUS_CHANGED, None)
+
+
+def install_status_hooks(*targets: SessionTarget) -> None:
+    """Tell this process's OCSP responders at commit that a certificate's status changed (they drop
+    their cached answers at once instead of at the next status-epoch check). Called once at start-up
+    on `Database.session_factories` (`bootstrap.build_container`)."""
+    install_hooks("pki_status", [("after_commit", _tell_local_responders),
+                                 ("after_rollback", _forget_status_change)], *targets)
 
 
 def _dns_of(cert: x509.Certificate) -> list[str]:

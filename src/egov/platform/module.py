@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from egov.platform.container import Container
+    from egov.platform.db import Database
     from egov.platform.jobs import Handler
     from egov.platform.permissions import Principal
 
@@ -70,7 +71,7 @@ class ContextModule:
     - `nav`: back-office menu entries;
     - `build(container)`: registers the context's services on the container (`container.provide`);
     - `hot_paths(ctx)`: exact paths answered before the framework (ADR 0003), path → ASGI app;
-    - `install(container)`: start-up hooks (e.g. session event listeners) installed explicitly.
+    - `install(db)`: session hooks on the database's own session factories, installed explicitly at start-up.
     """
 
     name: str
@@ -83,5 +84,5 @@ class ContextModule:
     nav: Sequence[NavEntry] = ()
     build: Callable[[Container], None] | None = None
     hot_paths: Callable[[HotPathContext], Mapping[str, ASGIApp]] | None = None
-    install: Callable[[Container], None] | None = None
+    install: Callable[[Database], None] | None = None
     extra: Mapping[str, object] = field(default_factory=dict)

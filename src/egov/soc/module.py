@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from egov.platform.container import Container
+from egov.platform.db import Database
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, NavEntry, Round
 from egov.soc import api, cli, views
 from egov.soc.permissions import SocPermission
+from egov.soc.recorder import install_audit_hooks
 from egov.soc.tasks import AuditRounds
+
+
+def _install(db: Database) -> None:
+    install_audit_hooks(*db.session_factories)
 
 
 def _rounds(container: Container) -> Sequence[Round]:
@@ -22,5 +28,6 @@ module = ContextModule(
     commands=(CommandGroup("audit", cli.app, "Tamper-evident audit log: verify, proofs, checkpoints, search."),),
     rounds=_rounds,
     models="egov.soc.models",
+    install=_install,
     nav=(NavEntry(N_("Nhật ký kiểm toán"), "/back-office/audit", (SocPermission.AUDIT_READ,), order=40),),
 )

@@ -6,7 +6,9 @@ statement (on PostgreSQL a COPY from `COPY_FROM` events on, else one INSERT) jus
 one event pays one round trip as before, and a batch job that audits thousands pays a handful
 instead of one each. A rollback, or closing the session without commit, drops them with the
 business change, as it must. Inside a savepoint (`begin_nested`) an event is written at once, so a
-savepoint rolled back takes its events with it and one released keeps them.
+savepoint rolled back takes its events with it and one released keeps them. The holding needs the
+session hooks `install_audit_hooks` puts on the project's session factories at start-up; a session
+from anywhere else writes each event at once (slower, never lost).
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TypedDict, Unpack, cast
 
-import psycopg
-from sqlalchemy import Connection, String, Table, bindparam, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from egov.platform.context import current_context
 from egov.platform.db import bulk_load
+from egov.platform.db.hooks import SessionTarget, has_hooks, install_hooks
+from egov.platform.db.raw import insert_rows, insert_rows_with
 from egov.platform.ids import new_id
 from egov.platform.metrics import AUDIT_EVENTS
 from egov.soc.leaf import LEAF_VERSION, V1_ORDERED, canonical_json, encode_values
@@ -155,9 +157,6 @@ def _count(rows: list[dict[str, Any]]) -> None:
         AUDIT_EVENTS.labels(event_type=event_type).inc(n)
 
 
-_COMBINED: dict[tuple[str, tuple[str, ...], tuple[str, ...], int], str] = {}
-
-
 def insert_with_event(conn: Connection, table: Table, row: dict[str, Any], event: dict[str, Any]) -> None:
     """A business row and its audit event (from `event_values`) written together: on PostgreSQL as one
     statement (the business INSERT as a data-modifying CTE), atomic even on an autocommit connection
@@ -169,76 +168,12 @@ def insert_many_with_events(conn: Connection, table: Table, rows: list[dict[str,
                             events: list[dict[str, Any]]) -> None:
     """Business rows and their audit events, as `insert_with_event` writes one pair: on PostgreSQL one
     statement for them all (one round trip and, on an autocommit connection, one commit: a hot path
-    makes a batch of requests durable with one WAL flush). Every row has the same keys, every event too.
-
-    The statement is built once per shape (table, row keys, event keys, number of rows) with `$n`
-    placeholders and sent through psycopg's raw cursor with one flat list of scalars: the query needs
-    no parsing and every value goes through psycopg's C dumpers (one array per column instead cost
-    twenty times as much to dump, in Python)."""
+    makes a batch of requests durable with one WAL flush; `platform.db.raw.insert_rows_with`). Every
+    row has the same keys, every event too."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        insert_events(conn, events)
-        return
-    row_keys, event_keys = tuple(rows[0]), tuple(events[0])
-    shape = (table.name, row_keys, event_keys, len(rows))
-    sql = _COMBINED.get(shape)
-    if sql is None:
-        sql = _COMBINED[shape] = _combined_sql(conn, table, row_keys, event_keys, len(rows))
-    params = [item[name] for item in rows for name in row_keys]
-    params.extend(item[name] for item in events for name in event_keys)
-    for value in params:
-        if isinstance(value, datetime) and value.tzinfo is None:  # what UtcDateTime refuses via the ORM
-            raise ValueError("insert_with_event: naive datetime; every time is stored in UTC")
-    _send(conn, sql, [params], raw=True)
+    insert_rows_with(conn, table, rows, _TABLE, events)
     _count(events)
-
-
-def _combined_sql(conn: Connection, table: Table, row_keys: tuple[str, ...], event_keys: tuple[str, ...],
-                  n: int) -> str:
-    """WITH business_rows AS (INSERT INTO t (…) VALUES ($1, …), …) INSERT INTO audit_events (…) VALUES …"""
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
-    first = 1
-
-    def insert(target: Table, names: tuple[str, ...]) -> str:
-        nonlocal first
-        # A column left to a Python-side default would silently get NULL here (the ORM fills those; this
-        # path does not): every such column must come from the caller.
-        unfilled = [c.name for c in target.columns
-                    if c.name not in names and c.default is not None and c.server_default is None]
-        if unfilled:
-            raise ValueError(f"insert_with_event: give every column a value ({', '.join(unfilled)})")
-        # VARCHAR without its length: an explicit cast to VARCHAR(n) would cut an over-long value short
-        # (and with it the leaf hash's truth); the column's own check then refuses it, as the ORM path does.
-        casts = [(String() if isinstance(t, String) and t.length else t).compile(dialect=dialect)
-                 for t in (target.c[name].type for name in names)]
-        values = []
-        for _ in range(n):
-            values.append("(" + ", ".join(f"${first + j}::{cast}" for j, cast in enumerate(casts)) + ")")
-            first += len(names)
-        columns = ", ".join(quote(name) for name in names)
-        return f"INSERT INTO {quote(target.name)} ({columns}) VALUES {', '.join(values)}"
-
-    business = insert(table, row_keys)
-    return f"WITH business_rows AS ({business}) {insert(_TABLE, event_keys)}"
-
-
-def _send(conn: Connection, sql: str, rows: list[Any], *, raw: bool = False) -> None:
-    """Statements compiled once per shape go straight to psycopg, in the connection's transaction (or
-    its autocommit): SQLAlchemy's execution layer cost as much as the round trip, and these column types
-    need none of its conversions. `raw`: `$n` placeholders and a list of values per row (psycopg's raw
-    cursor), else `%(name)s` and a dict. Errors come back as SQLAlchemy would raise them (IntegrityError, …)."""
-    driver = conn.connection.driver_connection
-    try:
-        with (psycopg.RawCursor(driver) if raw else driver.cursor()) as cur:  # type: ignore[union-attr, arg-type]
-            if len(rows) == 1:
-                cur.execute(sql, rows[0])
-            else:
-                cur.executemany(sql, rows)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
 def _given(fields: EventFields, name: str, default: str | None) -> str | None:
@@ -252,7 +187,8 @@ def record_event(session: Session, event_type: str, **fields: Unpack[EventFields
     values = event_values(event_type, **fields)
     # Core INSERTs, no ORM objects: the unit-of-work bookkeeping was ~75 % of an audited request's
     # audit cost in the profile.
-    if session.in_nested_transaction():
+    if session.in_nested_transaction() or not has_hooks(session, _HOOKS):
+        # A savepoint's events go with it; a session without the hooks would never write held ones.
         session.execute(_INSERT, values)
         AUDIT_EVENTS.labels(event_type=values["event_type"]).inc()
     else:
@@ -273,40 +209,38 @@ def flush_events(session: Session) -> int:
     if not pending:
         return 0
     conn = session.connection()  # in the session's transaction (begun if need be), as any statement
-    columns = tuple(pending[0])  # every row comes from event_values: the same keys, in the same order
-    if conn.dialect.name != "postgresql":
-        session.execute(_INSERT, pending)
-    elif len(pending) >= COPY_FROM:
+    if len(pending) >= COPY_FROM:
+        columns = tuple(pending[0])  # every row comes from event_values: the same keys, in the same order
         bulk_load(session, _TABLE, columns, map(operator.itemgetter(*columns), pending))
     else:
-        # A few events: one INSERT compiled once per shape, sent by _send. inline(): no RETURNING of the
-        # new ids, which nobody reads.
-        sql = _PLAIN.get(columns)
-        if sql is None:
-            statement = _TABLE.insert().inline().values(
-                {name: bindparam(name, type_=_TABLE.c[name].type) for name in columns})
-            sql = _PLAIN[columns] = str(statement.compile(dialect=conn.dialect))
-        _send(conn, sql, pending)
+        insert_rows(conn, _TABLE, pending)  # a few: one INSERT compiled once per shape
     _count(pending)
     return len(pending)
 
 
-_PLAIN: dict[tuple[str, ...], str] = {}
 
-
-@event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
     if not session.in_nested_transaction():  # a savepoint's own events were written at once
         flush_events(session)
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _write_before_reading(state: ORMExecuteState) -> None:
     if state.is_select and state.session.info.get(_PENDING):
         flush_events(state.session)  # a session reads its own writes, audit events included
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _drop_with_the_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (already written) or rolled back / closed: gone
         session.info.pop(_PENDING, None)
+
+
+_HOOKS = "audit"
+
+
+def install_audit_hooks(*targets: SessionTarget) -> None:
+    """Hold audit events in the sessions of these factories (`Database.session_factories`) and write
+    them before commit, before a read, or drop them with a rollback. Called once at start-up
+    (`bootstrap.build_container`); a session from any other factory writes each event at once."""
+    install_hooks(_HOOKS, [("before_commit", _write_before_commit),
+                           ("do_orm_execute", _write_before_reading),
+                           ("after_transaction_end", _drop_with_the_transaction)], *targets)

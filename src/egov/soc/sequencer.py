@@ -51,12 +51,13 @@ from datetime import datetime, timedelta
 from itertools import count, repeat
 from typing import cast
 
-from sqlalchemy import Table, exists, func, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Table, exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egov.platform.clock import Clock
-from egov.platform.db import Database, bulk_load, try_singleton_lock
+from egov.platform.db import Database, bulk_load
+from egov.platform.db import locks as db_locks
 from egov.soc import merkle
 from egov.soc.leaf import V1_ORDERED, encode_values
 from egov.soc.models import AuditCheckpoint, AuditEvent
@@ -83,17 +84,9 @@ class SequenceResult:
 
 
 def take_write_lock(session: Session, name: str = LOCK_NAME) -> bool:
-    """The sequencer's mutual exclusion: PostgreSQL advisory lock, or SQLite's write lock taken up front.
-
-    On SQLite `try_singleton_lock` proceeds at once; a transaction that reads first and writes
-    later would then fail at its first write if another writer committed meanwhile. A no-op UPDATE
-    as the first statement takes the single write lock (waiting out the busy timeout), so the
-    reads that follow see the latest tree.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE audit_checkpoints SET tree_size = tree_size WHERE 0"))
-        return True
-    return try_singleton_lock(session, name)
+    """The sequencer's (and checkpointer's) mutual exclusion, on the checkpoint table (see
+    `platform.db.locks.take_write_lock`); False while another process holds it."""
+    return db_locks.take_write_lock(session, name, table=CHECKPOINTS.name)
 
 
 def unsequenced_query(low_water_mark: int, limit: int):  # type: ignore[no-untyped-def]
@@ -180,13 +173,8 @@ class Sequencer:
         cursor = 0
         while True:
             with self.db.session() as session:
-                try:
-                    if not take_write_lock(session):
-                        return SequenceResult(total, size, full, low, locked_out=total == 0)
-                except OperationalError:
-                    if session.get_bind().dialect.name != "sqlite":
-                        raise
-                    return SequenceResult(total, size, full, low, locked_out=True)  # busy: someone else writes
+                if not take_write_lock(session):  # another sequencer, or (SQLite) another writer
+                    return SequenceResult(total, size, full, low, locked_out=total == 0)
                 if first:
                     low = cursor = 0 if full else self._low_water_mark(session)
                     top = session.execute(select(func.max(EVENTS.c.id))).scalar()

@@ -101,6 +101,12 @@ class Database:
         )
 
     @property
+    def session_factories(self) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+        """Every factory whose sessions run business code: the start-up installs the contexts' session
+        hooks (audit events, certificate status) on these, not on every `Session` in the process."""
+        return self.sessions, self.deferred_sessions
+
+    @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
