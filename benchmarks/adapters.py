@@ -14,12 +14,14 @@ from typing import Any
 import common
 from common import log
 
+from egov.soc.settings import SocSettings
+
 
 def settings_for(db: common.BenchDatabase, data_dir: Path) -> Any:
     """The same production settings `egov` subprocesses get from BenchDatabase.egov_env."""
-    from egov.settings import Settings
+    from egov.contexts import settings_class
 
-    return Settings(
+    return settings_class()(
         environment="production", cookie_secure=True, data_dir=data_dir, database_url=db.app_url,
         database_owner_url=db.owner_url,
         keystore_passphrase=(data_dir / "keystore.secret").read_text().strip(),  # type: ignore[arg-type]
@@ -63,8 +65,8 @@ def reset_log(app: App, conn: Any) -> None:
     import shutil
 
     common.truncate(conn, AUDIT_TABLES)
-    if app.settings.checkpoint_dir is not None:
-        shutil.rmtree(app.settings.checkpoint_dir, ignore_errors=True)
+    if app.settings.section(SocSettings).checkpoint_dir is not None:
+        shutil.rmtree(app.settings.section(SocSettings).checkpoint_dir, ignore_errors=True)
     app.new_sequencer()
 
 

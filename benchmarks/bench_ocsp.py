@@ -70,6 +70,7 @@ def _populate(work: Path) -> dict[str, Any]:
     from cryptography.x509.oid import NameOID
 
     from egov.bootstrap import build_container
+    from egov.contexts import load_settings
     from egov.pki import PKI_SYSTEM, ca_service
     from egov.pki.profiles import PROFILES, Profile
     from egov.pki.services import SubjectPlan
@@ -77,7 +78,6 @@ def _populate(work: Path) -> dict[str, Any]:
     from egov.platform.context import RequestContext, use_context
     from egov.platform.ids import request_id
     from egov.registry import SYSTEM_PRINCIPAL, create_agency
-    from egov.settings import load_settings
 
     container = build_container(load_settings())
     service = ca_service(container)

@@ -214,9 +214,9 @@ def main() -> None:
 
     from egov.app import create_app
     from egov.bootstrap import build_container
+    from egov.contexts import settings_class
     from egov.platform.clock import SystemClock
     from egov.platform.db import Database
-    from egov.settings import Settings
     from egov.signing.services import SigningService, StepUpVerifier
 
     work = common.WORK / "signing"
@@ -230,7 +230,7 @@ def main() -> None:
             common.migrate(bdb, data_dir)
             world = build_world(work / "world")
             tsa = cached_tsa(world)
-            settings = Settings(environment="test", data_dir=data_dir, database_url=bdb.app_url,
+            settings = settings_class()(environment="test", data_dir=data_dir, database_url=bdb.app_url,
                                 database_owner_url=bdb.owner_url, keystore_passphrase="bench-signing",  # type: ignore[arg-type]
                                 run_background_in_process=False, log_json=True, log_level="WARNING")
             container = build_container(settings, clock=SystemClock(), db=Database(bdb.app_url))

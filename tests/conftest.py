@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from egov.bootstrap import Container, build_container, install_session_hooks
+from egov.contexts import settings_class
 from egov.migrations.models import load_all
 from egov.migrations.runner import upgrade
 from egov.platform.clock import FixedClock
@@ -115,7 +116,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(tmp_path: Path, migrated: tuple[str, str]) -> Settings:
-    return Settings(
+    return settings_class()(
         environment="test",
         data_dir=tmp_path / "var",
         database_url=migrated[0],

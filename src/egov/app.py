@@ -12,11 +12,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from egov import contexts
 from egov.bootstrap import build_container
+from egov.contexts import load_settings
 from egov.platform.clock import Clock
 from egov.platform.container import Container
 from egov.platform.module import HotPathContext
 from egov.platform.worker import start_in_process
-from egov.settings import Settings, load_settings
+from egov.settings import Settings
 from egov.web import errors
 from egov.web.csrf import csrf_protect
 from egov.web.middleware import RequestContextMiddleware

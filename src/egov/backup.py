@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from egov.platform.cli import settings_or_exit
 from egov.settings import Settings
+from egov.soc.settings import SocSettings
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -70,7 +71,8 @@ def create_backup(settings: Settings, out: Path) -> dict[str, object]:
             kind = "postgresql"
         files: dict[str, str] = {dump.name: _sha256(dump)}
         members: list[tuple[Path, str]] = [(dump, dump.name)]
-        for label, directory in (("keys", settings.keystore_dir), ("checkpoints", settings.checkpoint_dir)):
+        for label, directory in (("keys", settings.keystore_dir),
+                                 ("checkpoints", settings.section(SocSettings).checkpoint_dir)):
             if directory is None or not directory.exists():
                 continue
             for path in sorted(p for p in directory.rglob("*") if p.is_file()):
@@ -119,7 +121,8 @@ def restore_backup(settings: Settings, archive: Path, force: bool = False) -> di
         expected = "sqlite" if settings.is_sqlite else "postgresql"
         if manifest["database"] != expected:
             raise BackupError(f"backup is of a {manifest['database']} database but EGOV_DATABASE_URL is {expected}")
-        assert settings.keystore_dir is not None and settings.checkpoint_dir is not None
+        checkpoints = settings.section(SocSettings).checkpoint_dir
+        assert settings.keystore_dir is not None and checkpoints is not None
         if settings.keystore_dir.exists() and any(settings.keystore_dir.iterdir()) and not force:
             raise BackupError(f"key store {settings.keystore_dir} is not empty; pass --force to replace it")
         if settings.is_sqlite:
@@ -146,7 +149,7 @@ def restore_backup(settings: Settings, archive: Path, force: bool = False) -> di
                 ensure_app_role(owner, settings.database_url)
             finally:
                 owner.dispose()
-        for label, directory in (("keys", settings.keystore_dir), ("checkpoints", settings.checkpoint_dir)):
+        for label, directory in (("keys", settings.keystore_dir), ("checkpoints", checkpoints)):
             extracted = stage / label
             if not extracted.exists():
                 continue

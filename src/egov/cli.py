@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 
 from egov import backup, bootstrap, contexts, demo
+from egov.contexts import load_settings
 from egov.platform import cli as platform_cli
 from egov.platform.cli import console, container_or_exit, settings_or_exit
-from egov.settings import SettingsError, load_settings
+from egov.settings import SettingsError
 
 # Context commands ask the kernel for settings and the container; the root says how both are made.
 platform_cli.install(load_settings=load_settings, build_container=bootstrap.build_container)

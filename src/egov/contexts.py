@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from egov import settings
 from egov.auth.module import module as auth
 from egov.pki.module import module as pki
 from egov.platform.container import Container
 from egov.platform.jobs import Handler
 from egov.platform.module import ContextModule, NavEntry, Round
 from egov.registry.module import module as registry
+from egov.settings import Settings
 from egov.signing.module import module as signing
 from egov.soc.module import module as soc
 
@@ -18,6 +20,16 @@ CONTEXTS: tuple[ContextModule, ...] = (soc, auth, registry, pki, signing)
 
 # The kernel's own tables (throttle buckets, the job queue) sit beside the contexts' models.
 PLATFORM_MODELS = ("egov.platform.throttle", "egov.platform.jobs")
+
+
+def settings_class() -> type[Settings]:
+    """The kernel's settings plus every context's section (EGOV_<CONTEXT>__<FIELD>)."""
+    return Settings.compose([m.settings for m in CONTEXTS if m.settings is not None])
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings with every section, read once; a wrong value raises SettingsError naming the variable."""
+    return settings.load_settings(settings_class(), **overrides)
 
 
 def model_modules() -> tuple[str, ...]:

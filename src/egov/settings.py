@@ -1,13 +1,36 @@
-"""Typed settings read once from EGOV_* variables; a wrong value stops start-up with what to set."""
+"""Typed settings read once from EGOV_* variables; a wrong value stops start-up with what to set.
+
+The kernel's settings are flat (EGOV_DATABASE_URL); each context's are a section nested under its name
+(EGOV_PKI__CRL_HOURS), declared in the context's own settings.py and composed by egov.contexts. The flat
+names the sections replaced (EGOV_PKI_CRL_HOURS) are still read for one release, with a warning.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+log = logging.getLogger("egov.settings")
+S = TypeVar("S", bound="Section")
 
 
 class SettingsError(Exception):
@@ -25,10 +48,62 @@ def _read_file_reference(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    """Every setting the platform reads. Defaults are the embedded single-node SQLite profile."""
+class Section(BaseModel):
+    """A context's settings, nested under Settings as EGOV_<SECTION>__<FIELD> (one class per context)."""
 
-    model_config = SettingsConfigDict(env_prefix="EGOV_", extra="ignore", frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    # The flat names this section replaced were EGOV_<legacy_prefix><FIELD>; read for one release.
+    legacy_prefix: ClassVar[str] = ""
+
+    def resolve(self, settings: Settings) -> Self:
+        """Derived defaults and checks that need the kernel's settings (data_dir, environment)."""
+        return self
+
+
+def _sections_of(cls: type[BaseModel]) -> dict[str, type[Section]]:
+    return {name: f.annotation for name, f in cls.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, Section)}
+
+
+def _decode(raw: str, field: FieldInfo) -> object:
+    """A flat variable's text as pydantic-settings would decode it: JSON for lists and dicts."""
+    origin = get_origin(field.annotation)
+    kinds = {origin, *(get_origin(a) or a for a in get_args(field.annotation))}
+    return json.loads(raw) if kinds & {list, dict, tuple, set} else raw
+
+
+class _LegacyFlatNames(PydanticBaseSettingsSource):
+    """EGOV_PKI_CRL_HOURS and the other flat names the sections replaced, read for one release."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith("EGOV_")}
+        found: dict[str, Any] = {}
+        for section, kind in _sections_of(self.settings_cls).items():
+            for name, field in kind.model_fields.items():
+                old = f"EGOV_{kind.legacy_prefix}{name}".upper()
+                new = f"EGOV_{section}__{name}".upper()
+                if old in env and new not in env:
+                    found.setdefault(section, {})[name] = _decode(env[old], field)
+                    _warn_once(old, new)
+        return found
+
+
+@functools.cache
+def _warn_once(old: str, new: str) -> None:
+    log.warning("setting %s is read for one more release; rename it %s", old, new)
+
+
+class Settings(BaseSettings):
+    """Every setting the platform reads. Defaults are the embedded single-node SQLite profile.
+
+    This class holds the kernel's settings; `egov.contexts.settings_class()` adds every context's
+    section (`compose`), and code reads a section by its class: `settings.section(PkiSettings)`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EGOV_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path("var")
@@ -44,56 +119,16 @@ class Settings(BaseSettings):
     pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     pkcs11_token_label: str = ""
     pkcs11_pin: SecretStr = SecretStr("")
-    # PKI: the offline root's key store (its own directory, unlocked only in a two-custodian
-    # ceremony) and certificate validity per profile, in days (Decree 68/2024 Art. 9 caps:
-    # subscriber certificates 5 years, renewals 3 years, CA certificates 20 years).
-    pki_root_dir: Path | None = None
-    pki_root_validity_days: int = Field(default=20 * 365, ge=1, le=20 * 365 + 5)
-    pki_issuing_validity_days: int = Field(default=10 * 365, ge=1, le=20 * 365 + 5)
-    pki_subscriber_validity_days: int = Field(default=3 * 365, ge=1, le=5 * 365 + 1)
-    pki_renewal_validity_days: int = Field(default=2 * 365, ge=1, le=3 * 365 + 1)
-    pki_tls_validity_days: int = Field(default=397, ge=1, le=5 * 365 + 1)
-    pki_ocsp_validity_days: int = Field(default=90, ge=1, le=5 * 365 + 1)
-    pki_tsu_validity_days: int = Field(default=3 * 365, ge=1, le=5 * 365 + 1)
-    pki_crl_hours: int = Field(default=24, ge=1, le=24 * 31)
-    pki_ocsp_validity_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     public_url: str = "http://localhost:8000"
     cookie_secure: bool | None = None
-    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    session_absolute_hours: int = Field(default=12, ge=1, le=72)
-    audit_origin: str = "egov.local/audit"
-    audit_key_name: str = "audit-checkpoint"
-    checkpoint_interval_seconds: float = Field(default=5.0, gt=0)
-    checkpoint_dir: Path | None = None
     trusted_proxies: list[str] = Field(default_factory=list)
-    # TLS client certificates: the reverse proxy that terminated TLS passes the verified certificate
-    # (URL-encoded PEM, nginx's $ssl_client_escaped_cert) in this header; believed only from these peers.
-    client_cert_proxies: list[str] = Field(default_factory=list)
-    client_cert_header: str = "x-ssl-client-cert"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     default_locale: Literal["vi", "en"] = "vi"
     # The embedded profile runs background work (audit sequencer, checkpoints) in the web process.
     run_background_in_process: bool | None = None
-    argon2_time_cost: int = Field(default=2, ge=1)
-    argon2_memory_kib: int = Field(default=19 * 1024, ge=8 * 1024)
-    argon2_parallelism: int = Field(default=1, ge=1)
-    login_backoff_base_seconds: float = Field(default=1.0, ge=0)
-    login_backoff_max_seconds: float = Field(default=900.0, ge=1)
-    login_free_attempts: int = Field(default=3, ge=0)
-    # Officers and administrators act with their roles only in a passkey session (phishing-resistant);
-    # a password session lets them set one up and nothing else. Default: on in production.
-    staff_require_passkey: bool | None = None
     # Keyed hashes (client secrets, pairwise subjects): 32+ random bytes; `file:` reference in production.
     secret_key: SecretStr = SecretStr("")
-    oidc_key_name: str = "oidc-signing"
-    oidc_key_algorithm: Literal["ES256", "RS256", "EdDSA"] = "ES256"
-    # A new signing key is published this long before it signs (relying parties cache JWKS).
-    oidc_key_publish_ahead_minutes: int = Field(default=60, ge=0)
-    oidc_access_token_seconds: int = Field(default=300, ge=30, le=3600)
-    oidc_id_token_seconds: int = Field(default=300, ge=30, le=3600)
-    oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
-    oidc_code_seconds: int = Field(default=60, ge=10, le=600)
     # E-mail over SMTP; empty host = the development outbox (refused in production).
     smtp_host: str = ""
     smtp_port: int = 25
@@ -103,20 +138,58 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     # SMS: no gateway exists yet; "outbox" (development) writes to EGOV_DATA_DIR/outbox/sms.jsonl.
     sms_sender: Literal["outbox", "none"] = "outbox"
-    # Signing: an RFC 3161 time-stamping URL (empty: B-T and above are refused), the directory of
-    # trusted root certificates and CRLs for validation (default EGOV_DATA_DIR/trust), the only URL
-    # prefixes the validator may fetch revocation data from, and the public upload limit.
-    signing_tsa_url: str = ""
-    signing_trust_dir: Path | None = None
-    signing_fetch_allowlist: list[str] = Field(default_factory=list)
-    signing_max_upload_mb: int = Field(default=10, ge=1, le=100)
-    signing_approval_seconds: int = Field(default=300, ge=30, le=1800)
 
     _check_file_refs = field_validator("keystore_passphrase", "database_app_password", "database_url",
                                        "database_owner_url", "secret_key", "smtp_password", "pkcs11_pin",
                                        mode="before")(
         lambda cls, v: _read_file_reference(v)
     )
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _LegacyFlatNames(settings_cls), file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_keywords(cls, data: Any) -> Any:
+        """`Settings(pki_crl_hours=1)` (the old flat keyword) still fills the section's field."""
+        if not isinstance(data, dict):
+            return data
+        sections = _sections_of(cls)
+        data = dict(data)
+        for section, kind in sections.items():
+            for name in kind.model_fields:
+                old = f"{kind.legacy_prefix}{name}"
+                if old in data and old not in cls.model_fields:
+                    nested = data.get(section)
+                    nested = dict(nested) if isinstance(nested, dict) else {}
+                    nested.setdefault(name, data.pop(old))
+                    data[section] = nested
+        return data
+
+    @classmethod
+    def compose(cls, sections: Sequence[tuple[str, type[Section]]]) -> type[Settings]:
+        """The kernel's settings plus these sections, each under its name (EGOV_<NAME>__<FIELD>)."""
+        return _composed(cls, tuple(sections))
+
+    def section(self, kind: type[S]) -> S:
+        """This context's settings; `kind` is the section's class (e.g. PkiSettings)."""
+        for name, found in _sections_of(type(self)).items():
+            if found is kind:
+                return getattr(self, name)  # type: ignore[no-any-return]
+        raise LookupError(f"{kind.__qualname__} is not a section of these settings: build them with "
+                          "egov.contexts.settings_class() (or load_settings() there)")
+
+    def with_section(self, kind: type[S], **changes: Any) -> Self:
+        """A copy whose `kind` section has these fields changed (a test's or a benchmark's variation)."""
+        for name, found in _sections_of(type(self)).items():
+            if found is kind:
+                return self.model_copy(update={name: getattr(self, name).model_copy(update=changes)})
+        raise LookupError(f"{kind.__qualname__} is not a section of these settings")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -127,24 +200,18 @@ class Settings(BaseSettings):
             object.__setattr__(self, "database_owner_url", self.database_url)
         if self.keystore_dir is None:
             object.__setattr__(self, "keystore_dir", self.data_dir / "keys")
-        if self.pki_root_dir is None:
-            object.__setattr__(self, "pki_root_dir", self.data_dir / "pki-root")
         if self.key_store == "pkcs11" and not (self.pkcs11_token_label and self.pkcs11_pin.get_secret_value()):
             raise ValueError("EGOV_KEY_STORE=pkcs11 needs EGOV_PKCS11_TOKEN_LABEL and EGOV_PKCS11_PIN (file:/path)")
-        if self.signing_trust_dir is None:
-            object.__setattr__(self, "signing_trust_dir", self.data_dir / "trust")
-        if self.checkpoint_dir is None:
-            object.__setattr__(self, "checkpoint_dir", self.data_dir / "checkpoints")
         if self.cookie_secure is None:
             object.__setattr__(self, "cookie_secure", self.environment == "production")
-        if self.staff_require_passkey is None:
-            object.__setattr__(self, "staff_require_passkey", self.environment == "production")
         if self.run_background_in_process is None:
             object.__setattr__(self, "run_background_in_process", self.is_sqlite)
         if not self.database_url.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ValueError(
                 "EGOV_DATABASE_URL must be sqlite:///path or postgresql+psycopg://user@host/db"
             )
+        for name in _sections_of(type(self)):
+            object.__setattr__(self, name, getattr(self, name).resolve(self))
         if self.environment == "production":
             problems = []
             if self.key_store == "file" and not self.keystore_passphrase.get_secret_value():
@@ -193,14 +260,23 @@ class Settings(BaseSettings):
         return path.read_text(encoding="utf-8").strip().encode()
 
 
-def load_settings(**overrides: object) -> Settings:
+@functools.cache
+def _composed(base: type[Settings], sections: tuple[tuple[str, type[Section]], ...]) -> type[Settings]:
+    fields: dict[str, Any] = {name: (kind, Field(default_factory=kind)) for name, kind in sections}
+    return create_model("Settings", __base__=base, __module__=base.__module__, **fields)
+
+
+def load_settings(cls: type[Settings] = Settings, **overrides: object) -> Settings:
     """Read settings once; turn pydantic's report into one message naming each variable to set."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        sections = _sections_of(cls)
         lines = []
         for err in exc.errors():
-            loc = "_".join(str(p) for p in err["loc"]).upper()
+            parts = [str(p) for p in err["loc"]]
+            loc = (f"{parts[0]}__" + "_".join(parts[1:]) if len(parts) > 1 and parts[0] in sections
+                   else "_".join(parts)).upper()
             msg = str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"EGOV_{loc}: {msg}" if loc else msg)
         raise SettingsError("invalid configuration: " + "; ".join(lines)) from None

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import csrf_token, login, make_account
 
 from egov.auth import ROLES
+from egov.contexts import settings_class
 from egov.platform.ids import new_id
 from egov.platform.permissions import AUTHENTICATED, GLOBAL, PUBLIC, declared_permissions
-from egov.settings import Settings
 
 
 def _dependency_calls(dependant: Any) -> list[Any]:
@@ -35,7 +35,7 @@ def _build_app() -> FastAPI:
     from egov.app import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="egov-routes-"))
-    settings = Settings(environment="test", data_dir=tmp, keystore_passphrase="routes-test",  # type: ignore[arg-type]
+    settings = settings_class()(environment="test", data_dir=tmp, keystore_passphrase="routes-test",  # type: ignore[arg-type]
                         run_background_in_process=False)
     return create_app(settings)
 

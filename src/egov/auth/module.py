@@ -17,6 +17,7 @@ from egov.auth.oidc import routes as oidc_routes
 from egov.auth.oidc.hotpath import ClientCredentialsHotPath, IntrospectionHotPath
 from egov.auth.oidc.provider import OidcProvider
 from egov.auth.services.sign_in import SignInService
+from egov.auth.settings import AuthSettings
 from egov.auth.views import certificates, delegation, identity, mfa, organisations, sign_in
 from egov.platform.container import Container
 from egov.platform.module import CommandGroup, ContextModule, HotPathContext
@@ -37,6 +38,7 @@ def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
 
 module = ContextModule(
     name="auth",
+    settings=("auth", AuthSettings),
     routers=(sign_in.router, api.router, mfa.router, identity.router, delegation.router, federation_views.router,
              organisations.router, certificates.router, oidc_routes.router, oidc_admin.router),
     commands=(

@@ -11,6 +11,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from egov.auth.settings import AuthSettings
 from egov.platform.errors import ErrorCollector
 from egov.settings import Settings
 
@@ -72,8 +73,8 @@ class Passwords:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Passwords:
-        return cls(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
-                   parallelism=settings.argon2_parallelism)
+        a = settings.section(AuthSettings)
+        return cls(time_cost=a.argon2_time_cost, memory_kib=a.argon2_memory_kib, parallelism=a.argon2_parallelism)
 
     def hash(self, password: str) -> str:
         with _ARGON2_SLOTS:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from egov.auth.models import AuthSession
+from egov.auth.settings import AuthSettings
 from egov.platform.ids import new_token
 from egov.settings import Settings
 from egov.web.csrf import CSRF_COOKIE
@@ -44,8 +45,8 @@ class SessionPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SessionPolicy:
-        return cls(idle=timedelta(minutes=settings.session_idle_minutes),
-                   absolute=timedelta(hours=settings.session_absolute_hours))
+        a = settings.section(AuthSettings)
+        return cls(idle=timedelta(minutes=a.session_idle_minutes), absolute=timedelta(hours=a.session_absolute_hours))
 
     def is_live(self, s: AuthSession, now: datetime) -> bool:
         return s.revoked_at is None and now < s.expires_at and now - s.last_seen_at < self.idle

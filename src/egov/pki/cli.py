@@ -68,7 +68,7 @@ def ceremony_init(
     out_a: Annotated[Path, typer.Option("--share-a-out", help="Where custodian A's share is written (0600).")],
     out_b: Annotated[Path, typer.Option("--share-b-out", help="Where custodian B's share is written (0600).")],
 ) -> None:
-    """Create the root CA key (in EGOV_PKI_ROOT_DIR) and certificate; write the two custodians' shares."""
+    """Create the root CA key (in EGOV_PKI__ROOT_DIR) and certificate; write the two custodians' shares."""
     from egov.pki.ceremony import CeremonyError
 
     with _system() as (container, service), container.db.session() as session:

@@ -11,6 +11,7 @@ from egov.pki.hotpath import OcspHotPath
 from egov.pki.permissions import PkiPermission
 from egov.pki.runtime import provide
 from egov.pki.services import install_status_hooks
+from egov.pki.settings import PkiSettings
 from egov.pki.tasks import maintenance_round
 from egov.platform.container import Container
 from egov.platform.db import Database
@@ -32,6 +33,7 @@ def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
 
 module = ContextModule(
     name="pki",
+    settings=("pki", PkiSettings),
     routers=(views.router, api.router),
     commands=(CommandGroup("pki", cli.app,
                            "PKI: root key ceremony (two custodians), certificates, CRLs, trust list."),),

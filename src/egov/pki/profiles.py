@@ -44,7 +44,7 @@ class ProfileSpec:
     eku: tuple[ObjectIdentifier, ...]
     eku_critical: bool
     policy_suffix: str
-    validity_setting: str  # Settings attribute giving the days
+    validity_setting: str  # the PkiSettings field giving the days
     subject_kind: str  # what subject_ref names: position | agency | citizen | host | service
     label_vi: str
     label_en: str
@@ -60,25 +60,25 @@ PROFILES: dict[Profile, ProfileSpec] = {
     for p in (
         ProfileSpec(Profile.AGENCY_SEAL, Issuer.SPECIALISED, frozenset({"digital_signature", "content_commitment"}),
                     (DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION), False, "1",
-                    "pki_subscriber_validity_days", "agency", "Con dấu số của cơ quan", "Agency seal"),
+                    "subscriber_validity_days", "agency", "Con dấu số của cơ quan", "Agency seal"),
         ProfileSpec(Profile.OFFICER_SIGNING, Issuer.SPECIALISED,
                     frozenset({"digital_signature", "content_commitment"}),
                     (DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION), False, "2",
-                    "pki_subscriber_validity_days", "position", "Chữ ký số cán bộ", "Officer signing"),
+                    "subscriber_validity_days", "position", "Chữ ký số cán bộ", "Officer signing"),
         ProfileSpec(Profile.CITIZEN_SIGNING, Issuer.PUBLIC, frozenset({"digital_signature", "content_commitment"}),
                     (DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION), False, "3",
-                    "pki_subscriber_validity_days", "citizen", "Chữ ký số công dân", "Citizen signing"),
+                    "subscriber_validity_days", "citizen", "Chữ ký số công dân", "Citizen signing"),
         ProfileSpec(Profile.TLS_SERVER, Issuer.SPECIALISED, frozenset({"digital_signature"}),
-                    (ExtendedKeyUsageOID.SERVER_AUTH,), False, "4", "pki_tls_validity_days", "host",
+                    (ExtendedKeyUsageOID.SERVER_AUTH,), False, "4", "tls_validity_days", "host",
                     "Máy chủ TLS", "TLS server"),
         ProfileSpec(Profile.TLS_CLIENT, Issuer.SPECIALISED, frozenset({"digital_signature"}),
-                    (ExtendedKeyUsageOID.CLIENT_AUTH,), False, "5", "pki_tls_validity_days", "agency",
+                    (ExtendedKeyUsageOID.CLIENT_AUTH,), False, "5", "tls_validity_days", "agency",
                     "Máy khách TLS (trục liên thông)", "TLS client (document axis)"),
         ProfileSpec(Profile.OCSP_SIGNER, Issuer.SPECIALISED, frozenset({"digital_signature"}),
-                    (ExtendedKeyUsageOID.OCSP_SIGNING,), False, "6", "pki_ocsp_validity_days", "service",
+                    (ExtendedKeyUsageOID.OCSP_SIGNING,), False, "6", "ocsp_validity_days", "service",
                     "Ký trả lời OCSP", "OCSP signer", requestable=False),
         ProfileSpec(Profile.TSU, Issuer.SPECIALISED, frozenset({"digital_signature", "content_commitment"}),
-                    (ExtendedKeyUsageOID.TIME_STAMPING,), True, "7", "pki_tsu_validity_days", "service",
+                    (ExtendedKeyUsageOID.TIME_STAMPING,), True, "7", "tsu_validity_days", "service",
                     "Dấu thời gian (TSU)", "Time-stamping unit", requestable=False),
     )
 }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from egov.pki.interfaces import IssuedCert, TrustAnchors
 from egov.pki.ocsp import OcspResponder
 from egov.pki.services import PKI_SYSTEM, CertificateAuthorityService
+from egov.pki.settings import PkiSettings
 from egov.pki.tsa import TimeStampAuthority
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def provide(container: Container) -> None:
     container.provide(CertificateAuthorityService,
                       lambda c: CertificateAuthorityService(c.keys, c.clock, c.settings))
     container.provide(OcspResponder, lambda c: OcspResponder(
-        c.db, ca_service(c), c.clock, validity_minutes=c.settings.pki_ocsp_validity_minutes))
+        c.db, ca_service(c), c.clock, validity_minutes=c.settings.section(PkiSettings).ocsp_validity_minutes))
     container.provide(TimeStampAuthority, lambda c: TimeStampAuthority(c.db, ca_service(c), c.clock))
 
 

@@ -21,6 +21,7 @@ from egov.pki.interfaces import IssuedCert, PkiNotReady, TrustAnchors
 from egov.pki.models import CertificateAuthority, CertificateRequest, IssuedCertificate, PublishedCrl, TrustedCa
 from egov.pki.permissions import PkiPermission
 from egov.pki.profiles import ORGANIZATION_IDENTIFIER, PROFILES, Issuer, Profile, ProfileSpec
+from egov.pki.settings import PkiSettings
 from egov.pki.x509build import (
     BACKDATE,
     ca_urls,
@@ -38,6 +39,7 @@ from egov.platform.errors import Conflict, NotFound, ValidationFailed
 from egov.platform.ids import new_id
 from egov.platform.keys import FileKeyStore, KeyAlgorithm, KeyNotFound, KeyStore, KeyStoreError
 from egov.platform.permissions import GLOBAL, Principal
+from egov.settings import Settings
 from egov.soc import record_event
 
 PKI_SYSTEM = Principal(account_id="system", kind="system", display_name="egov PKI",
@@ -90,16 +92,17 @@ class SubjectPlan:
 class CertificateAuthorityService:
     """The platform's CAs; built once per process from the key store, the clock and the settings."""
 
-    def __init__(self, keys: KeyStore, clock: Clock, settings: Any) -> None:
+    def __init__(self, keys: KeyStore, clock: Clock, settings: Settings) -> None:
         self.keys = keys
         self.clock = clock
         self.settings = settings
+        self._pki = settings.section(PkiSettings)
 
     # --- hierarchy (ceremony) -------------------------------------------------------------------------
 
     def init_root(self, session: Session, root_dir: Path | None = None) -> tuple[CertificateAuthority, str, str]:
         """Create the root key in its own store and its self-signed certificate; returns the two shares."""
-        root_dir = Path(root_dir or self.settings.pki_root_dir)
+        root_dir = Path(root_dir or self._pki.root_dir or "")
         if session.scalar(select(CertificateAuthority).where(CertificateAuthority.name == "root")) is not None:
             raise Conflict("Đã có CA gốc.", "The root CA already exists.")
         if root_dir.exists() and any(root_dir.iterdir()):
@@ -110,7 +113,7 @@ class CertificateAuthorityService:
         info = store.create(ceremony.ROOT_KEY_NAME, KeyAlgorithm.ECDSA_P256)
         now = self.clock.now()
         cert = x509build.build_root(store.signer(ceremony.ROOT_KEY_NAME), CA_NAMES["root"], ROOT_ORG, now,
-                                    self.settings.pki_root_validity_days)
+                                    self._pki.root_validity_days)
         ca = self._add_ca(session, "root", "root", None, cert, info.name, info.version)
         session.flush()
         _audit(session, PKI_SYSTEM, PkiAudit.ROOT_CREATED, object_type="pki_ca", object_id=ca.id,
@@ -123,7 +126,7 @@ class CertificateAuthorityService:
         """Ceremony step: the root (both shares) certifies an issuing CA whose key is made in the platform store."""
         issuer = Issuer(name)
         root = self._ca(session, "root")
-        store = ceremony.open_root_store(Path(root_dir or self.settings.pki_root_dir), share_a, share_b)
+        store = ceremony.open_root_store(Path(root_dir or self._pki.root_dir or ""), share_a, share_b)
         if session.scalar(select(CertificateAuthority).where(CertificateAuthority.name == issuer.value)):
             raise Conflict("CA này đã được chứng thực.", "This CA is already certified.")
         key_name = f"pki-ca-{issuer.value}"
@@ -131,7 +134,7 @@ class CertificateAuthorityService:
         root_cert = x509.load_der_x509_certificate(root.cert_der)
         cert = x509build.build_issuing_ca(store.signer(ceremony.ROOT_KEY_NAME), root_cert, info.public_key_der,
                                           CA_NAMES[issuer.value], ROOT_ORG, self.clock.now(),
-                                          self.settings.pki_issuing_validity_days,
+                                          self._pki.issuing_validity_days,
                                           ca_urls(self.settings.public_url, "root"))
         ca = self._add_ca(session, issuer.value, "issuing", root.id, cert, info.name, info.version)
         session.flush()
@@ -144,7 +147,7 @@ class CertificateAuthorityService:
     def publish_root_crl(self, session: Session, share_a: str, share_b: str,
                          root_dir: Path | None = None) -> PublishedCrl:
         root = self._ca(session, "root")
-        store = ceremony.open_root_store(Path(root_dir or self.settings.pki_root_dir), share_a, share_b)
+        store = ceremony.open_root_store(Path(root_dir or self._pki.root_dir or ""), share_a, share_b)
         return self._publish_crl(session, root, store.signer(ceremony.ROOT_KEY_NAME), PKI_SYSTEM)
 
     def _add_ca(self, session: Session, name: str, kind: str, parent_id: str | None, cert: x509.Certificate,
@@ -204,7 +207,7 @@ class CertificateAuthorityService:
         name = vn_name((NameOID.ORGANIZATION_NAME, ROOT_ORG), (NameOID.COMMON_NAME, f"egov {label} {ca.name}"))
         plan = SubjectPlan(name, "service", ref, None, [])
         cert = self._issue(session, spec, ca, info.public_key_der, plan, PKI_SYSTEM, request_id=None,
-                           days=getattr(self.settings, spec.validity_setting))
+                           days=getattr(self._pki, spec.validity_setting))
         return cert, ca
 
     # --- subjects from the registry -------------------------------------------------------------------
@@ -332,7 +335,7 @@ class CertificateAuthorityService:
                                               request.dns_names.split("\n") if request.dns_names else [], by)
         ca = self._ca(session, spec.issuer.value)
         cert = self._issue(session, spec, ca, public_key_der(csr), plan, by, request_id=request.id,
-                           days=getattr(self.settings, spec.validity_setting))
+                           days=getattr(self._pki, spec.validity_setting))
         request.status, request.decided_by, request.decided_at = "issued", by.account_id, self.clock.now()
         request.certificate_id = cert.id
         return cert
@@ -355,7 +358,7 @@ class CertificateAuthorityService:
         """Issue at once (CLI and the system; people go through submit/approve)."""
         by.require(PkiPermission.CERTIFICATE_APPROVE)
         spec, parsed, plan = self._check_request(session, profile, csr, subject_ref, dns_names or [], by)
-        limit = getattr(self.settings, spec.validity_setting)
+        limit = getattr(self._pki, spec.validity_setting)
         if days is not None and not 1 <= days <= limit:
             raise ValidationFailed.single("days", "validity.range", f"Thời hạn phải từ 1 đến {limit} ngày",
                                           f"Validity must be 1 to {limit} days")
@@ -422,7 +425,7 @@ class CertificateAuthorityService:
         ca = session.get(CertificateAuthority, old.ca_id)
         assert ca is not None
         return self._issue(session, spec, ca, public_der, plan, by, request_id=None,
-                           days=self.settings.pki_renewal_validity_days, renewed_from=old)
+                           days=self._pki.renewal_validity_days, renewed_from=old)
 
     # --- status ---------------------------------------------------------------------------------------
 
@@ -509,7 +512,7 @@ class CertificateAuthorityService:
                 .where(IssuedCertificate.ca_id == ca.id, IssuedCertificate.status != "valid",
                        IssuedCertificate.not_after > now)).all()
             revoked = [(int(s, 16), at or now, reason or "unspecified") for s, at, reason in rows2]
-            next_update = now + timedelta(hours=self.settings.pki_crl_hours)
+            next_update = now + timedelta(hours=self._pki.crl_hours)
         crl = x509build.build_crl(signer, x509.load_der_x509_certificate(ca.cert_der), number, now, next_update,
                                   revoked)
         row = PublishedCrl(id=new_id(), ca_id=ca.id, crl_number=number, this_update=now, next_update=next_update,

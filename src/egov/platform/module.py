@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
@@ -18,6 +16,7 @@ if TYPE_CHECKING:
     from egov.platform.db import Database
     from egov.platform.jobs import Handler
     from egov.platform.permissions import Principal
+    from egov.settings import Section
 
 Round = Callable[[], object]
 """One round of background work; the worker loop calls it every second and logs what it raises."""
@@ -80,7 +79,7 @@ class ContextModule:
     jobs: Callable[[Container], Mapping[str, Handler]] | None = None
     rounds: Callable[[Container], Sequence[Round]] | None = None
     models: str | None = None
-    settings: tuple[str, type[BaseModel]] | None = None
+    settings: tuple[str, type[Section]] | None = None
     nav: Sequence[NavEntry] = ()
     build: Callable[[Container], None] | None = None
     hot_paths: Callable[[HotPathContext], Mapping[str, ASGIApp]] | None = None

@@ -8,6 +8,7 @@ from egov.platform.module import CommandGroup, ContextModule, NavEntry
 from egov.signing import api, cli, views
 from egov.signing.permissions import SigningPermission
 from egov.signing.services import SigningService
+from egov.signing.settings import SigningSettings
 from egov.signing.tasks import job_handlers
 
 
@@ -17,6 +18,7 @@ def _build(container: Container) -> None:
 
 module = ContextModule(
     name="signing",
+    settings=("signing", SigningSettings),
     routers=(views.router, api.router),
     commands=(CommandGroup("signing", cli.app,
                            "Digital signatures: validate (ETSI EN 319 102-1), identities, archives."),),

@@ -42,7 +42,7 @@ class PkiTrust:
             roots, intermediates, urls = list(anchors.roots), list(anchors.intermediates), list(anchors.fetch_urls)
         except pki.PkiNotReady:
             pass
-        for provider in self.extra:  # e.g. roots an operator dropped into EGOV_SIGNING_TRUST_DIR
+        for provider in self.extra:  # e.g. roots an operator dropped into EGOV_SIGNING__TRUST_DIR
             more = provider.trust_source()
             roots += list(more.roots_der)
             intermediates += list(more.intermediates_der)

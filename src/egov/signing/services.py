@@ -39,6 +39,7 @@ from egov.signing.keys import KeyStoreSigner
 from egov.signing.models import ArchivedDocument, RemoteApproval, SignatureRecord, SigningIdentityRecord
 from egov.signing.pades import PadesLevel, VisibleSignature, add_archive_timestamp, sign_pdf
 from egov.signing.permissions import SigningPermission as P
+from egov.signing.settings import SigningSettings
 from egov.signing.validation import (
     ValidationReport,
     check_signing_certificate,
@@ -162,19 +163,20 @@ class SigningService:
     @classmethod
     def build(cls, container: Container) -> SigningService:
         s = container.settings
-        assert s.signing_trust_dir is not None
+        sg = s.section(SigningSettings)
+        assert sg.trust_dir is not None
         from egov.signing.pki_bridge import PkiTimeStamper, PkiTrust
 
-        files = FileTrust(s.signing_trust_dir, s.signing_fetch_allowlist)
+        files = FileTrust(sg.trust_dir, sg.fetch_allowlist)
         service = cls(
             clock=container.clock, keys=container.keys, secret_key=s.secret_key_bytes(),
             # the platform's own CAs and trust list, plus any roots an operator put in the trust directory
             trust=PkiTrust(container, extra=[files]),
             # An external TSA when configured, else the platform's own in-process, whose audit events join
             # the signing transaction (so SQLite's one writer does not wait on itself).
-            timestamper=(HTTPTimeStamper(s.signing_tsa_url) if s.signing_tsa_url else PkiTimeStamper(container)),
-            step_up=StepUpVerifier(container), approval_seconds=s.signing_approval_seconds,
-            max_upload_bytes=s.signing_max_upload_mb * 1024 * 1024, db=container.db)
+            timestamper=(HTTPTimeStamper(sg.tsa_url) if sg.tsa_url else PkiTimeStamper(container)),
+            step_up=StepUpVerifier(container), approval_seconds=sg.approval_seconds,
+            max_upload_bytes=sg.max_upload_mb * 1024 * 1024, db=container.db)
         return service
 
     # --- identities -------------------------------------------------------------------------------------

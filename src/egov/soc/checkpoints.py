@@ -26,6 +26,7 @@ from egov.soc.checkpoint import (
 )
 from egov.soc.models import AuditCheckpoint
 from egov.soc.sequencer import take_write_lock
+from egov.soc.settings import SocSettings
 from egov.soc.tree import consistency_path, root_at, tree_size
 
 log = logging.getLogger("egov.soc.checkpoints")
@@ -103,8 +104,8 @@ def verifier_keys(keys: KeyStore, key_store_name: str, origin: str) -> dict[byte
 
 
 def active_vkey(keys: KeyStore, settings: Settings) -> str:
-    signer = audit_signer(keys, settings.audit_key_name)
-    return verifier_key(settings.audit_origin, signer.public_key_raw())
+    signer = audit_signer(keys, settings.section(SocSettings).audit_key_name)
+    return verifier_key(settings.section(SocSettings).audit_origin, signer.public_key_raw())
 
 
 def _atomic_write_text(path: Path, content: str) -> None:
@@ -162,8 +163,9 @@ class Checkpointer:
         self.clock = clock
         self.keys = keys
         self.settings = settings
-        assert settings.checkpoint_dir is not None
-        self.directory = Path(settings.checkpoint_dir)
+        directory = settings.section(SocSettings).checkpoint_dir
+        assert directory is not None
+        self.directory = Path(directory)
 
     def run(self, *, force: bool = False) -> CheckpointInfo | None:
         """Make a checkpoint if due (or `force`, when the tree grew at all); returns it, or None.
@@ -171,8 +173,8 @@ class Checkpointer:
         Before signing, the new tree is proved consistent with the last signed one from the stored
         nodes, so a tampered prefix makes the checkpointer refuse instead of signing over it.
         """
-        signer = audit_signer(self.keys, self.settings.audit_key_name)
-        origin = self.settings.audit_origin
+        signer = audit_signer(self.keys, self.settings.section(SocSettings).audit_key_name)
+        origin = self.settings.section(SocSettings).audit_origin
         with self.db.session() as session:
             if not take_write_lock(session, LOCK_NAME):
                 return None
@@ -182,7 +184,7 @@ class Checkpointer:
             if size == 0 or (last is not None and size <= last.size):
                 self._republish_if_behind(last)
                 return None
-            interval = timedelta(seconds=self.settings.checkpoint_interval_seconds)
+            interval = timedelta(seconds=self.settings.section(SocSettings).checkpoint_interval_seconds)
             if not force and last is not None and now - last.created_at < interval:
                 return None
             root = root_at(session, size)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from egov.platform.cli import container_or_exit
+from egov.soc.settings import SocSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ app = typer.Typer(
         "transaction as the change. A single sequencer (`egov worker`, or the web process on SQLite) "
         "gives committed events leaf indices and appends them to an RFC 6962 Merkle tree; every few "
         "seconds a checkpoint (tree size + root hash, a C2SP signed note by the Ed25519 key "
-        "EGOV_AUDIT_KEY_NAME) is stored and published as files in EGOV_CHECKPOINT_DIR (checkpoint, "
+        "EGOV_SOC__AUDIT_KEY_NAME) is stored and published as files in EGOV_SOC__CHECKPOINT_DIR (checkpoint, "
         "checkpoint.<size>, vkey) and at GET /api/audit/checkpoint. Keep copies of those files "
         "elsewhere: they prove that nobody truncated the log.\n\n"
         "Typical use: `egov audit verify` (exit code 1 names the first altered, deleted, reordered "
@@ -73,7 +74,7 @@ def _record(session: Session, event_type: str, *, outcome: str = "success", obje
 @app.command()
 def verify(
     checkpoint_dir: Annotated[Path | None, typer.Option(
-        "--checkpoint-dir", help="Published checkpoints to check against (default EGOV_CHECKPOINT_DIR); "
+        "--checkpoint-dir", help="Published checkpoints to check against (default EGOV_SOC__CHECKPOINT_DIR); "
         "point it at an auditor's copy to catch a truncated log.")] = None,
     stuck_minutes: Annotated[float, typer.Option(help="Warn about events without a leaf older than this.")] = 5.0,
 ) -> None:
@@ -167,13 +168,14 @@ def _verify_against(c: Container, note: str | None, check: object) -> str:
 
     if note is None:
         return "no signed checkpoint at this size: check it against one you hold"
-    vkeys = verifier_keys(c.keys, c.settings.audit_key_name, c.settings.audit_origin)
+    soc = c.settings.section(SocSettings)
+    vkeys = verifier_keys(c.keys, soc.audit_key_name, soc.audit_origin)
     try:
         parsed = parse_checkpoint(note)
         key = next((vkeys[s.key_id] for s in parsed.signatures if s.key_id in vkeys), None)
         if key is None:
             return "NOT verified: the checkpoint is not signed by the audit key"
-        cp = verify_checkpoint(note, key, origin=c.settings.audit_origin)
+        cp = verify_checkpoint(note, key, origin=c.settings.section(SocSettings).audit_origin)
         check(cp)  # type: ignore[operator]
     except (CheckpointError, merkle.ProofError) as exc:
         return f"NOT verified: {exc}"

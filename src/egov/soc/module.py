@@ -11,6 +11,7 @@ from egov.platform.module import CommandGroup, ContextModule, NavEntry, Round
 from egov.soc import api, cli, views
 from egov.soc.permissions import SocPermission
 from egov.soc.recorder import install_audit_hooks
+from egov.soc.settings import SocSettings
 from egov.soc.tasks import AuditRounds
 
 
@@ -24,6 +25,7 @@ def _rounds(container: Container) -> Sequence[Round]:
 
 module = ContextModule(
     name="soc",
+    settings=("soc", SocSettings),
     routers=(views.router, api.router),
     commands=(CommandGroup("audit", cli.app, "Tamper-evident audit log: verify, proofs, checkpoints, search."),),
     rounds=_rounds,

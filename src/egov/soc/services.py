@@ -23,6 +23,7 @@ from egov.soc.models import AuditEvent, AuditLeaf
 from egov.soc.permissions import SocPermission
 from egov.soc.proofs import EventProofStatus, b64, prove_event
 from egov.soc.recorder import record_event
+from egov.soc.settings import SocSettings
 from egov.soc.verify import AuditVerificationError, VerifyReport, verify_log
 
 PER_PAGE = 25
@@ -205,9 +206,9 @@ class AuditLogService:
         principal.require(SocPermission.AUDIT_READ)
         event = self.session.execute(select(AuditEvent).where(AuditEvent.event_id == event_id)).scalar_one_or_none()
         event = self._readable(principal, event)
-        settings = self.container.settings
-        vkeys = verifier_keys(self.container.keys, settings.audit_key_name, settings.audit_origin)
-        status = prove_event(self.session, event, vkeys, settings.audit_origin)
+        soc = self.container.settings.section(SocSettings)
+        vkeys = verifier_keys(self.container.keys, soc.audit_key_name, soc.audit_origin)
+        status = prove_event(self.session, event, vkeys, soc.audit_origin)
         record_event(self.session, SocAudit.LOG_VIEWED, object_type="audit_event", object_id=event.event_id,
                      details={"leaf_index": status.leaf_index, "proof": status.state})
         return EventDetail(event, status, json.loads(event.details or "{}"))

@@ -34,6 +34,7 @@ from egov.soc.leaf import encode_values
 from egov.soc.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from egov.soc.models import AuditCheckpoint
 from egov.soc.sequencer import _EVENT_COLUMNS, EVENTS
+from egov.soc.settings import SocSettings
 from egov.soc.tree import LEAVES, NODES
 
 CHUNK = 20_000
@@ -261,14 +262,14 @@ def verify_log(
 ) -> VerifyReport:
     """Verify the whole log; return the report if it is intact, raise AuditVerificationError naming the damage.
 
-    `checkpoint_dir` defaults to settings.checkpoint_dir; pass a copy kept elsewhere (an auditor's)
+    `checkpoint_dir` defaults to the soc section's checkpoint_dir; pass a copy kept elsewhere (an auditor's)
     to check the log against what was published to them.
     """
     started = time.perf_counter()
     report = VerifyReport()
-    origin = settings.audit_origin
-    vkeys = verifier_keys(keys, settings.audit_key_name, origin)
-    directory = Path(checkpoint_dir or settings.checkpoint_dir or "")
+    origin = settings.section(SocSettings).audit_origin
+    vkeys = verifier_keys(keys, settings.section(SocSettings).audit_key_name, origin)
+    directory = Path(checkpoint_dir or settings.section(SocSettings).checkpoint_dir or "")
     with _snapshot(db) as session:
         v = _Verifier(session, vkeys, origin, report)
         files = _published_heads(v, directory)

@@ -26,6 +26,7 @@ from tests.functional.auth.conftest import audit
 
 from egov import pki as pki_context
 from egov.auth.models import Account, OidcClient
+from egov.auth.settings import AuthSettings
 from egov.bootstrap import Container
 from egov.pki import PKI_SYSTEM
 from egov.platform.clock import FixedClock
@@ -37,7 +38,7 @@ HEADER = "x-ssl-client-cert"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"client_cert_proxies": [f"{PROXY}/32"]})
+    return settings.with_section(AuthSettings, client_cert_proxies=[f"{PROXY}/32"])
 
 
 def _browser(app: Any, peer: str) -> TestClient:

@@ -10,13 +10,15 @@ from tests.factories.auth import login, make_account
 
 from egov.auth.models import AuthSession
 from egov.auth.sessions import new_session_token, session_id_for
+from egov.auth.settings import AuthSettings
+from egov.contexts import settings_class
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"staff_require_passkey": True})
+    return settings.with_section(AuthSettings, staff_require_passkey=True)
 
 
 def test_a_password_session_lets_an_officer_set_up_a_passkey_and_nothing_else(
@@ -42,7 +44,7 @@ def test_a_password_session_lets_an_officer_set_up_a_passkey_and_nothing_else(
 
 
 def test_the_policy_is_on_by_default_in_production_only() -> None:
-    assert Settings(environment="development").staff_require_passkey is False
-    prod = Settings(environment="production", keystore_passphrase="k" * 32, secret_key="s" * 40,  # type: ignore[arg-type]
+    assert settings_class()(environment="development").section(AuthSettings).staff_require_passkey is False
+    prod = settings_class()(environment="production", keystore_passphrase="k" * 32, secret_key="s" * 40,  # type: ignore[arg-type]
                     cookie_secure=True, smtp_host="smtp.example.gov.vn", sms_sender="none")
-    assert prod.staff_require_passkey is True
+    assert prod.section(AuthSettings).staff_require_passkey is True

@@ -17,6 +17,7 @@ from tests.factories.soc import event_pk_at_leaf, make_events, tamper, truncate_
 from egov.bootstrap import Container
 from egov.platform.db import Database
 from egov.soc import AuditEvent
+from egov.soc.settings import SocSettings
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_sequence_checkpoint_proofs_and_verify(egov: Any, session: Session, cont
     made = egov("checkpoint", "--now")
     assert made.returncode == 0 and "signed checkpoint of size 12" in made.stderr
     assert made.stdout.startswith("egov.local/audit\n12\n")
-    assert (Path(str(container.settings.checkpoint_dir)) / "checkpoint.12").exists()
+    assert (Path(str(container.settings.section(SocSettings).checkpoint_dir)) / "checkpoint.12").exists()
     inc = egov("proof", "inclusion", "5")
     assert inc.returncode == 0 and json.loads(inc.stdout)["leaf_index"] == 5
     assert "verified against the signed checkpoint" in inc.stderr
@@ -83,9 +84,9 @@ def test_verify_against_an_auditors_copy_catches_truncation(
     egov("checkpoint", "--now")
     copy = tmp_path / "auditor-copy"
     copy.mkdir()
-    for f in Path(str(container.settings.checkpoint_dir)).iterdir():
+    for f in Path(str(container.settings.section(SocSettings).checkpoint_dir)).iterdir():
         (copy / f.name).write_text(f.read_text())
-    for f in Path(str(container.settings.checkpoint_dir)).iterdir():
+    for f in Path(str(container.settings.section(SocSettings).checkpoint_dir)).iterdir():
         f.unlink()  # the attacker also wiped the server's own published files
     truncate_tail(owner_db, 6)
     assert egov("verify").returncode == 0  # nothing left on the server to contradict the database

@@ -127,11 +127,11 @@ def test_one_session_serves_many_threads(softhsm_token: SoftHsmToken) -> None:
 
 def test_container_uses_the_token_when_configured(softhsm_token: SoftHsmToken, tmp_path: Path) -> None:
     from egov.bootstrap import build_container
-    from egov.settings import Settings
+    from egov.contexts import settings_class
 
     pin_file = tmp_path / "pin"
     pin_file.write_text(softhsm_token.pin + "\n")
-    settings = Settings(environment="test", data_dir=tmp_path / "var", key_store="pkcs11",
+    settings = settings_class()(environment="test", data_dir=tmp_path / "var", key_store="pkcs11",
                         pkcs11_module=softhsm_token.module, pkcs11_token_label=softhsm_token.label,
                         pkcs11_pin=f"file:{pin_file}")  # type: ignore[arg-type]
     container = build_container(settings)
@@ -142,7 +142,8 @@ def test_container_uses_the_token_when_configured(softhsm_token: SoftHsmToken, t
 
 
 def test_pkcs11_settings_fail_fast_without_label_or_pin(tmp_path: Path) -> None:
-    from egov.settings import SettingsError, load_settings
+    from egov.contexts import load_settings
+    from egov.settings import SettingsError
 
     with pytest.raises(SettingsError, match="EGOV_PKCS11_TOKEN_LABEL and EGOV_PKCS11_PIN"):
         load_settings(data_dir=tmp_path, key_store="pkcs11")

@@ -29,6 +29,7 @@ from egov.soc.proofs import consistency, inclusion
 from egov.soc.recorder import _PENDING as PENDING_KEY
 from egov.soc.recorder import COPY_FROM, FLUSH_AT, record_event
 from egov.soc.sequencer import sequence_pending
+from egov.soc.settings import SocSettings
 from egov.soc.tree import tree_size
 from egov.soc.verify import AuditVerificationError, verify_log
 
@@ -41,8 +42,8 @@ def _verify(container: Container, checkpoint_dir: Path | None = None):  # type: 
 
 
 def _published(container: Container) -> Path:
-    assert container.settings.checkpoint_dir is not None
-    return Path(container.settings.checkpoint_dir)
+    assert container.settings.section(SocSettings).checkpoint_dir is not None
+    return Path(container.settings.section(SocSettings).checkpoint_dir)
 
 
 def _log_of(container: Container, session, n: int = 40):  # type: ignore[no-untyped-def]
@@ -69,7 +70,7 @@ def test_record_sequence_checkpoint_round_trip(container: Container, session) ->
     directory = _published(container)
     vkey = (directory / "vkey").read_text().strip()
     published = verify_checkpoint((directory / "checkpoint").read_text(), vkey,
-                                  origin=container.settings.audit_origin)
+                                  origin=container.settings.section(SocSettings).audit_origin)
     assert (published.size, published.root) == (37, cp.root)
     assert (directory / "checkpoint.37").read_text() == cp.note
 

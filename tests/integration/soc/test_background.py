@@ -17,6 +17,7 @@ from egov.bootstrap import Container, build_container
 from egov.contexts import background_rounds
 from egov.platform import worker
 from egov.soc.checkpoints import latest_checkpoint
+from egov.soc.settings import SocSettings
 from egov.soc.tasks import AuditRounds
 from egov.soc.tree import tree_size
 
@@ -51,9 +52,9 @@ def test_in_process_runner_sequences_checkpoints_and_stops(container: Container,
     try:
         make_events(session, 7)
         assert _wait_for(lambda: _checkpointed(session, 7))
-        published = Path(str(container.settings.checkpoint_dir)) / "checkpoint"
+        published = Path(str(container.settings.section(SocSettings).checkpoint_dir)) / "checkpoint"
         assert _wait_for(published.exists)  # written just after the row commits
-        assert container.keys.list()[0].name == container.settings.audit_key_name  # ensured on first use
+        assert container.keys.list()[0].name == container.settings.section(SocSettings).audit_key_name  # made on use
     finally:
         runner.stop()
     assert not runner.alive

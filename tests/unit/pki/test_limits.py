@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from egov.contexts import load_settings
 from egov.pki.profiles import POLICY_ARC, PROFILES, Profile
-from egov.settings import SettingsError, load_settings
+from egov.pki.settings import PkiSettings
+from egov.settings import SettingsError
 
 
 @pytest.mark.parametrize(("name", "too_long"), [
@@ -17,9 +19,13 @@ from egov.settings import SettingsError, load_settings
     ("pki_issuing_validity_days", 20 * 365 + 6),
 ])
 def test_validity_beyond_the_decree_is_refused(tmp_path: Path, name: str, too_long: int) -> None:
-    with pytest.raises(SettingsError, match=f"EGOV_{name.upper()}"):
-        load_settings(data_dir=tmp_path, **{name: too_long})
-    assert getattr(load_settings(data_dir=tmp_path, **{name: too_long - 2}), name) == too_long - 2
+    field = name.removeprefix("pki_")
+    with pytest.raises(SettingsError, match=f"EGOV_PKI__{field.upper()}"):  # the error names the new variable
+        load_settings(data_dir=tmp_path, **{name: too_long})  # the old flat keyword still fills the section
+    with pytest.raises(SettingsError, match=f"EGOV_PKI__{field.upper()}"):
+        load_settings(data_dir=tmp_path, pki={field: too_long})
+    settings = load_settings(data_dir=tmp_path, **{name: too_long - 2})
+    assert getattr(settings.section(PkiSettings), field) == too_long - 2
 
 
 def test_profiles_have_distinct_placeholder_policies_and_timestamping_is_critical() -> None:

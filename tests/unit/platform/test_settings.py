@@ -1,10 +1,16 @@
 """Settings fail fast with the variable to set; production refuses development-only defaults."""
 
+import logging
 from pathlib import Path
 
 import pytest
 
-from egov.settings import SettingsError, load_settings
+from egov.auth.settings import AuthSettings
+from egov.contexts import load_settings
+from egov.pki.settings import PkiSettings
+from egov.settings import SettingsError
+from egov.signing.settings import SigningSettings
+from egov.soc.settings import SocSettings
 
 
 def test_defaults_are_the_embedded_sqlite_profile(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,9 +29,51 @@ def test_wrong_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_wrong_type_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EGOV_SESSION_IDLE_MINUTES", "soon")
-    with pytest.raises(SettingsError, match="EGOV_SESSION_IDLE_MINUTES"):
+    monkeypatch.setenv("EGOV_AUTH__SESSION_IDLE_MINUTES", "soon")
+    with pytest.raises(SettingsError, match="EGOV_AUTH__SESSION_IDLE_MINUTES"):
         load_settings()
+
+
+def test_sections_nest_under_the_context_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EGOV_PKI__CRL_HOURS", "6")
+    monkeypatch.setenv("EGOV_SIGNING__FETCH_ALLOWLIST", '["http://ca.example.gov.vn/"]')
+    monkeypatch.setenv("EGOV_SOC__AUDIT_ORIGIN", "egov.example/audit")
+    s = load_settings(data_dir=tmp_path)
+    assert s.section(PkiSettings).crl_hours == 6
+    assert s.section(SigningSettings).fetch_allowlist == ["http://ca.example.gov.vn/"]
+    assert s.section(SocSettings).audit_origin == "egov.example/audit"
+    # derived defaults follow the kernel's data directory and environment
+    assert s.section(PkiSettings).root_dir == tmp_path / "pki-root"
+    assert s.section(SocSettings).checkpoint_dir == tmp_path / "checkpoints"
+    assert s.section(AuthSettings).staff_require_passkey is False
+
+
+def test_the_old_flat_names_are_still_read_for_one_release(monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("EGOV_PKI_CRL_HOURS", "7")
+    monkeypatch.setenv("EGOV_SESSION_IDLE_MINUTES", "45")
+    monkeypatch.setenv("EGOV_SIGNING_FETCH_ALLOWLIST", '["http://old.example/"]')
+    monkeypatch.setenv("EGOV_AUDIT_KEY_NAME", "old-audit-key")
+    with caplog.at_level(logging.WARNING, logger="egov.settings"):
+        s = load_settings()
+    assert s.section(PkiSettings).crl_hours == 7
+    assert s.section(AuthSettings).session_idle_minutes == 45
+    assert s.section(SigningSettings).fetch_allowlist == ["http://old.example/"]
+    assert s.section(SocSettings).audit_key_name == "old-audit-key"
+    assert "EGOV_PKI__CRL_HOURS" in caplog.text  # the warning names the new variable
+    monkeypatch.setenv("EGOV_PKI__CRL_HOURS", "8")  # the new name wins over the old one
+    assert load_settings().section(PkiSettings).crl_hours == 8
+    monkeypatch.setenv("EGOV_PKI_CRL_HOURS", "9999")  # an old name is validated like the new one
+    monkeypatch.delenv("EGOV_PKI__CRL_HOURS")
+    with pytest.raises(SettingsError, match="EGOV_PKI__CRL_HOURS"):
+        load_settings()
+
+
+def test_a_section_the_settings_lack_is_a_clear_error() -> None:
+    from egov.settings import Settings
+
+    with pytest.raises(LookupError, match="settings_class"):
+        Settings().section(PkiSettings)
 
 
 def test_production_refuses_development_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from egov.auth.oidc.clients import GRANT_TYPES
 from egov.auth.oidc.errors import OAuthError
 from egov.auth.oidc.provider import OidcProvider
 from egov.auth.oidc.signing import ALGORITHMS
+from egov.auth.settings import AuthSettings
 from egov.platform.cli import container_or_exit
 from egov.platform.clock import format_date
 from egov.platform.errors import DomainError
@@ -122,7 +123,7 @@ def rotate_key(alg: Annotated[str, typer.Option("--alg", help="ES256, RS256 or E
         raise typer.Exit(2)
     container = _container()
     info = OidcProvider.from_container(container).keys.rotate(alg)
-    minutes = container.settings.oidc_key_publish_ahead_minutes
+    minutes = container.settings.section(AuthSettings).oidc_key_publish_ahead_minutes
     out.print(f"{info.key_id} created; published now, signs in {minutes} minutes")
 
 

@@ -35,6 +35,7 @@ from egov.auth.oidc.dpop import verify_proof
 from egov.auth.oidc.errors import OAuthError, invalid_grant, invalid_request, invalid_token
 from egov.auth.oidc.signing import ALGORITHMS, SigningKeys
 from egov.auth.services.delegation import Delegations
+from egov.auth.settings import AuthSettings
 from egov.platform.clock import Clock
 from egov.platform.ids import new_id, new_token
 from egov.platform.keys.jose import b64url, sign_compact
@@ -159,13 +160,14 @@ class OidcProvider:
     @classmethod
     def build(cls, container: Container) -> OidcProvider:
         s = container.settings
+        a = s.section(AuthSettings)
         config = ProviderConfig(
-            issuer=s.public_url.rstrip("/"), access_ttl=timedelta(seconds=s.oidc_access_token_seconds),
-            id_ttl=timedelta(seconds=s.oidc_id_token_seconds), refresh_ttl=timedelta(days=s.oidc_refresh_token_days),
-            code_ttl=timedelta(seconds=s.oidc_code_seconds), default_alg=s.oidc_key_algorithm)
+            issuer=s.public_url.rstrip("/"), access_ttl=timedelta(seconds=a.oidc_access_token_seconds),
+            id_ttl=timedelta(seconds=a.oidc_id_token_seconds), refresh_ttl=timedelta(days=a.oidc_refresh_token_days),
+            code_ttl=timedelta(seconds=a.oidc_code_seconds), default_alg=a.oidc_key_algorithm)
         longest = max(config.access_ttl, config.id_ttl)
-        keys = SigningKeys(container.keys, container.clock, s.oidc_key_name,
-                           publish_ahead=timedelta(minutes=s.oidc_key_publish_ahead_minutes),
+        keys = SigningKeys(container.keys, container.clock, a.oidc_key_name,
+                           publish_ahead=timedelta(minutes=a.oidc_key_publish_ahead_minutes),
                            keep_after=longest + timedelta(minutes=5))
         keys.ensure()
         secret = s.secret_key_bytes()

@@ -14,6 +14,7 @@ from egov.auth.models import Account, AccountKind, AccountStatus, AuthSession, R
 from egov.auth.passwords import Passwords, WrongPassword, check_password_policy
 from egov.auth.permissions import AuthPermission
 from egov.auth.roles import GLOBAL_ONLY_ROLES, is_role
+from egov.auth.settings import AuthSettings
 from egov.auth.usernames import USERNAME_RULES, account_throttle_key, normalise_username
 from egov.platform.clock import Clock
 from egov.platform.errors import Conflict, ErrorCollector, FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -52,9 +53,10 @@ class AccountService:
     @classmethod
     def from_container(cls, container: Container) -> AccountService:
         s = container.settings
+        a = s.section(AuthSettings)
         return cls(Passwords.from_settings(s), container.clock,
-                   Throttle(free=s.login_free_attempts, base_seconds=s.login_backoff_base_seconds,
-                            max_seconds=s.login_backoff_max_seconds),
+                   Throttle(free=a.login_free_attempts, base_seconds=a.login_backoff_base_seconds,
+                            max_seconds=a.login_backoff_max_seconds),
                    subtree_ids)
 
     def _scope(self, session: Session, agencies: set[str]) -> set[str]:

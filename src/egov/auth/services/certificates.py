@@ -1,7 +1,7 @@
 """Certificate sign-in at level 2: a person's certificate checked by the TLS proxy, or an agency system that
 signs our one-time challenge with its agency certificate's key.
 
-The proxy path believes the certificate header only from the addresses in `EGOV_CLIENT_CERT_PROXIES`
+The proxy path believes the certificate header only from the addresses in `EGOV_AUTH__CLIENT_CERT_PROXIES`
 (the peer of the connection, never X-Forwarded-For), and validates the certificate again itself:
 chain to the trust list, validity, usage, revocation (hard failure). A person's certificate names
 their personal ID (UID "CCCD:…"); with an agency code too it is an officer's, and signs in the officer

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, Authenticator
 from egov.auth.services.notices import notify
+from egov.auth.settings import AuthSettings
 from egov.platform.clock import Clock
 from egov.platform.errors import NotFound, ValidationFailed
 from egov.platform.keys.sealed import SealBroken, Sealer
@@ -80,8 +81,8 @@ class SecondFactors:
     def from_container(cls, container: Container) -> SecondFactors:
         s = container.settings
         return cls(container.clock, s.secret_key_bytes(),
-                   Throttle(free=5, base_seconds=s.login_backoff_base_seconds,
-                            max_seconds=s.login_backoff_max_seconds))
+                   Throttle(free=5, base_seconds=s.section(AuthSettings).login_backoff_base_seconds,
+                            max_seconds=s.section(AuthSettings).login_backoff_max_seconds))
 
     # --- enrolment ------------------------------------------------------------------------------------
 

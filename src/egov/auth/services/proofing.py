@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, AccountKind, IdentityProofing, OtpChallenge
+from egov.auth.settings import AuthSettings
 from egov.platform.clock import Clock
 from egov.platform.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from egov.platform.jobs import Handler, enqueue
@@ -95,8 +96,8 @@ class Proofing:
 
         s = container.settings
         return cls(container.clock, s.secret_key_bytes(), AccountService.from_container(container),
-                   Throttle(free=5, base_seconds=s.login_backoff_base_seconds,
-                            max_seconds=s.login_backoff_max_seconds))
+                   Throttle(free=5, base_seconds=s.section(AuthSettings).login_backoff_base_seconds,
+                            max_seconds=s.section(AuthSettings).login_backoff_max_seconds))
 
     def _hash(self, challenge_id: str, code: str) -> str:
         return hmac.new(self._code_key, f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()

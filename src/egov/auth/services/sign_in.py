@@ -22,6 +22,7 @@ from egov.auth.services.notices import notify
 from egov.auth.services.passkeys import PASSKEY_AMR, PHISHING_RESISTANT_AMR
 from egov.auth.services.proofing import session_acr
 from egov.auth.sessions import PASSWORD_AMR, SessionPolicy, new_session_token, session_id_for
+from egov.auth.settings import AuthSettings
 from egov.auth.usernames import account_throttle_key, looks_like_username, normalise_username
 from egov.platform.clock import Clock
 from egov.platform.errors import NotFound, TooManyAttempts, ValidationFailed
@@ -95,12 +96,12 @@ class SignInService:
     @classmethod
     def build(cls, container: Container) -> SignInService:
         s = container.settings
-        backoff: dict[str, Any] = {"base_seconds": s.login_backoff_base_seconds,
-                                   "max_seconds": s.login_backoff_max_seconds}
+        backoff: dict[str, Any] = {"base_seconds": s.section(AuthSettings).login_backoff_base_seconds,
+                                   "max_seconds": s.section(AuthSettings).login_backoff_max_seconds}
         service = cls(Passwords.from_settings(s), container.clock, SessionPolicy.from_settings(s),
-                      Throttle(free=s.login_free_attempts, **backoff),
-                      Throttle(free=max(IP_FREE_ATTEMPTS, s.login_free_attempts), **backoff),
-                      SecondFactors.from_container(container), bool(s.staff_require_passkey))
+                      Throttle(free=s.section(AuthSettings).login_free_attempts, **backoff),
+                      Throttle(free=max(IP_FREE_ATTEMPTS, s.section(AuthSettings).login_free_attempts), **backoff),
+                      SecondFactors.from_container(container), bool(s.section(AuthSettings).staff_require_passkey))
         return service
 
     def sign_in(self, session: Session, username: str, password: str, *, ip: str | None,

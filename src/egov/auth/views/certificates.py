@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from egov.auth.services.certificates import CertificateSignIn, CertificateSignInRefused
 from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
+from egov.auth.settings import AuthSettings
 from egov.auth.views.sign_in import safe_next
 from egov.platform.context import current_context
 from egov.platform.errors import TooManyAttempts
@@ -39,15 +40,16 @@ def _from_proxy(request: Request) -> bytes | None:
     """The certificate the proxy verified, if this request comes straight from an allowed proxy."""
     settings = request.app.state.container.settings
     peer = request.client.host if request.client else None
-    if not peer or not settings.client_cert_proxies:
+    if not peer or not settings.section(AuthSettings).client_cert_proxies:
         return None
     try:
         address = ipaddress.ip_address(peer)
-        if not any(address in ipaddress.ip_network(n, strict=False) for n in settings.client_cert_proxies):
+        proxies = settings.section(AuthSettings).client_cert_proxies
+        if not any(address in ipaddress.ip_network(n, strict=False) for n in proxies):
             return None
     except ValueError:
         return None
-    raw = request.headers.get(settings.client_cert_header, "")
+    raw = request.headers.get(settings.section(AuthSettings).client_cert_header, "")
     found = _PEM.search(unquote(raw))
     if not found:
         return None

@@ -30,6 +30,7 @@ from egov.auth.sessions import (
     set_pending_cookie,
     start_session_cookies,
 )
+from egov.auth.settings import AuthSettings
 from egov.auth.usernames import looks_like_username
 from egov.platform.clock import today_vn
 from egov.platform.context import current_context
@@ -92,7 +93,7 @@ def _login_page(request: Request, *, next_path: str, username: str = "", error: 
     resp = render(request, "auth/login.html", {
         "next": next_path, "username": username, "error": error, "field_errors": field_errors or {},
         "providers": providers,
-        "certificate_sign_in": bool(request.app.state.container.settings.client_cert_proxies),
+        "certificate_sign_in": bool(request.app.state.container.settings.section(AuthSettings).client_cert_proxies),
     }, status_code=status_code)
     return _allow_relying_party(request, resp, next_path)
 
@@ -330,7 +331,8 @@ def back_office(request: Request, principal: SignedInPrincipal) -> Response:
          "Register the portals and systems that sign users in through the platform."),
     ]
     settings = request.app.state.container.settings
-    needs_passkey = bool(settings.staff_require_passkey) and not PHISHING_RESISTANT_AMR & set(principal.amr)
+    needs_passkey = (bool(settings.section(AuthSettings).staff_require_passkey)
+                     and not PHISHING_RESISTANT_AMR & set(principal.amr))
     return render(request, "auth/back_office.html",
                   {"links": [link for link in links if principal.can(link[0])], "needs_passkey": needs_passkey})
 
