@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from egov.bootstrap import Container, build_container, install_session_hooks
-from egov.contexts import settings_class
+from egov.contexts import install_roles, settings_class
 from egov.migrations.models import load_all
 from egov.migrations.runner import upgrade
 from egov.platform.clock import FixedClock
@@ -33,6 +33,12 @@ pytest_plugins = [
 
 BACKEND = os.environ.get("EGOV_TEST_DATABASE", "sqlite")
 PG_ADMIN = os.environ.get("EGOV_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # What build_container does first: the role catalogue is every context's roles (tests that check
+    # grants without a container see the same catalogue as the app).
+    install_roles()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

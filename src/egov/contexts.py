@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from egov import settings
+from egov.auth import roles
 from egov.auth.module import module as auth
 from egov.pki.module import module as pki
 from egov.platform.container import Container
@@ -64,8 +65,15 @@ def nav_entries() -> list[NavEntry]:
     return sorted((e for m in CONTEXTS for e in m.nav), key=lambda e: e.order)
 
 
+def install_roles() -> None:
+    """The role catalogue is the union of every context's roles (auth holds it, the contexts declare them)."""
+    roles.install([spec for m in CONTEXTS for spec in m.roles])
+
+
 def build(container: Container) -> Container:
-    """Register every context's services on the container (each built on first use)."""
+    """Install the role catalogue and register every context's services on the container (each built
+    on first use)."""
+    install_roles()
     for m in CONTEXTS:
         if m.build is not None:
             m.build(container)

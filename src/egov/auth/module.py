@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp
 
-from egov.auth import api, cli, tasks
+from egov.auth import api, cli, permissions, tasks
 from egov.auth.federation import cli as federation_cli
 from egov.auth.federation import views as federation_views
 from egov.auth.federation.service import Federation
@@ -38,6 +38,7 @@ def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
 
 module = ContextModule(
     name="auth",
+    roles=permissions.ROLES,
     settings=("auth", AuthSettings),
     routers=(sign_in.router, api.router, mfa.router, identity.router, delegation.router, federation_views.router,
              organisations.router, certificates.router, oidc_routes.router, oidc_admin.router),

@@ -1,16 +1,20 @@
-"""The built-in role catalogue (role → permissions), kept in code so it is reviewed like code."""
+"""The built-in role catalogue (role → permissions): each context declares its roles in its module
+(`RoleSpec`), kept in code so they are reviewed like code; the root installs their union at start-up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
-from types import MappingProxyType
 
+from egov.auth.permissions import ROLES as AUTH_ROLES
 from egov.auth.permissions import AuthPermission
+from egov.platform.module import RoleSpec
 from egov.platform.permissions import GLOBAL
 
 
 class Role(StrEnum):
+    """Names of the built-in roles, for code that refers to one (the demo, the CLI, tests)."""
+
     REGISTRY_CLERK = "registry_clerk"
     REGISTRY_EDITOR = "registry_editor"
     REGISTRY_EXPORTER = "registry_exporter"
@@ -25,82 +29,78 @@ class Role(StrEnum):
     SIGNING_IDENTITY_ADMIN = "signing_identity_admin"
 
 
-# Other contexts own their permission enums; the catalogue names their strings literally so
-# auth does not import registry or soc internals.
-_CLERK = frozenset({
-    "registry:citizen:read",
-    "registry:citizen:search",
-    "registry:agency:read",
-    "registry:enterprise:read",
-    "registry:officer:read",
-})
-_EDITOR = _CLERK | {
-    "registry:citizen:create",
-    "registry:citizen:update",
-    "registry:enterprise:create",
-    "registry:agency:update",
-    "registry:officer:update",
-    "registry:citizen:import",
-}
-_EXPORTER = frozenset({"registry:citizen:export", "registry:enterprise:export"})
-_AUDITOR = frozenset({"soc:audit:read", "soc:audit:verify"})
-_ACCOUNT_ADMIN = frozenset({p.value for p in AuthPermission
-                            if p not in (AuthPermission.CLIENT_MANAGE, AuthPermission.IDENTITY_VERIFY)})
-_IDENTITY_VERIFIER = frozenset({AuthPermission.IDENTITY_VERIFY.value})
-# The registration authority (RA) files requests and manages status; approval is another role, so
-# one officer alone never issues a certificate (four eyes; the service also refuses self-approval).
-_PKI_REGISTRAR = frozenset({"pki:certificate:read", "pki:certificate:request", "pki:certificate:revoke"})
-_PKI_APPROVER = frozenset({"pki:certificate:read", "pki:certificate:approve", "pki:crl:publish",
-                           "pki:trust:manage"})
-# Signing with one's own platform-held key still needs the holder's fresh second factor per document;
-# the seal keeper applies the agency's seal; the identity admin pairs keys with pki certificates.
-_DOCUMENT_SIGNER = frozenset({"signing:document:sign"})
-_SEAL_KEEPER = frozenset({"signing:seal:apply"})
-_SIGNING_IDENTITY_ADMIN = frozenset({"signing:identity:manage"})
+class RoleCatalogue:
+    """Every context's roles, plus the platform administrator: the union of the roles marked
+    `in_platform_admin` and the management of OpenID Connect clients (platform-wide)."""
 
-ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
-    Role.REGISTRY_CLERK: _CLERK,
-    Role.REGISTRY_EDITOR: frozenset(_EDITOR),
-    Role.REGISTRY_EXPORTER: _EXPORTER,
-    Role.AUDITOR: _AUDITOR,
-    Role.ACCOUNT_ADMIN: _ACCOUNT_ADMIN,
-    Role.IDENTITY_VERIFIER: _IDENTITY_VERIFIER,
-    Role.PKI_REGISTRAR: _PKI_REGISTRAR,
-    Role.PKI_APPROVER: _PKI_APPROVER,
-    Role.DOCUMENT_SIGNER: _DOCUMENT_SIGNER,
-    Role.SEAL_KEEPER: _SEAL_KEEPER,
-    Role.SIGNING_IDENTITY_ADMIN: _SIGNING_IDENTITY_ADMIN,
-    Role.PLATFORM_ADMIN: _EDITOR | _EXPORTER | _AUDITOR | _ACCOUNT_ADMIN | _IDENTITY_VERIFIER
-    | _PKI_REGISTRAR | _PKI_APPROVER | {AuthPermission.CLIENT_MANAGE.value},
-})
+    def __init__(self, specs: Sequence[RoleSpec]) -> None:
+        roles: dict[str, frozenset[str]] = {}
+        labels: dict[str, tuple[str, str]] = {}
+        admin: set[str] = {AuthPermission.CLIENT_MANAGE.value}
+        global_only = {Role.PLATFORM_ADMIN.value}
+        for spec in specs:
+            if spec.name in roles or spec.name == Role.PLATFORM_ADMIN:
+                raise ValueError(f"role {spec.name!r} is declared twice")
+            roles[spec.name] = frozenset(str(p) for p in spec.permissions)
+            labels[spec.name] = (spec.label_vi, spec.label_en)
+            if spec.in_platform_admin:
+                admin |= roles[spec.name]
+            if spec.global_only:
+                global_only.add(spec.name)
+        roles[Role.PLATFORM_ADMIN.value] = frozenset(admin)
+        labels[Role.PLATFORM_ADMIN.value] = ("Quản trị hệ thống", "Platform administrator")
+        self.roles: Mapping[str, frozenset[str]] = roles
+        self.labels: Mapping[str, tuple[str, str]] = labels
+        # Roles only a holder of a *global* grant may hand out: an agency's account administrator must not
+        # be able to mint the platform's most powerful role, even scoped to their own agency.
+        self.global_only = frozenset(global_only)
 
-ROLE_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
-    Role.REGISTRY_CLERK: ("Cán bộ tra cứu cơ sở dữ liệu", "Registry clerk"),
-    Role.REGISTRY_EDITOR: ("Cán bộ cập nhật cơ sở dữ liệu", "Registry editor"),
-    Role.REGISTRY_EXPORTER: ("Cán bộ kết xuất dữ liệu", "Registry exporter"),
-    Role.AUDITOR: ("Kiểm toán viên nhật ký", "Auditor"),
-    Role.ACCOUNT_ADMIN: ("Quản trị tài khoản", "Account administrator"),
-    Role.PLATFORM_ADMIN: ("Quản trị hệ thống", "Platform administrator"),
-    Role.IDENTITY_VERIFIER: ("Cán bộ xác thực danh tính (một cửa)", "Identity verifier (one-stop desk)"),
-    Role.PKI_REGISTRAR: ("Cán bộ tiếp nhận chứng thư số (RA)", "Certificate registrar (RA)"),
-    Role.PKI_APPROVER: ("Cán bộ phê duyệt chứng thư số", "Certificate approver"),
-    Role.DOCUMENT_SIGNER: ("Người ký văn bản", "Document signer"),
-    Role.SEAL_KEEPER: ("Văn thư đóng dấu (chữ ký số cơ quan)", "Seal keeper (agency signature)"),
-    Role.SIGNING_IDENTITY_ADMIN: ("Quản trị chứng thư ký số", "Signing certificate administrator"),
-})
 
-# Roles only a holder of a *global* grant may hand out: an agency's account administrator must not
-# be able to mint the platform's most powerful role, even scoped to their own agency.
-GLOBAL_ONLY_ROLES = frozenset({Role.PLATFORM_ADMIN.value})
+_catalogue = RoleCatalogue(AUTH_ROLES)
+
+
+def install(specs: Sequence[RoleSpec]) -> None:
+    """Called by the composition root with every context's roles (egov.contexts); until then the
+    catalogue holds auth's own roles and the platform administrator."""
+    global _catalogue
+    _catalogue = RoleCatalogue(specs)
+
+
+class _Live(Mapping[str, object]):
+    """A read-only view of the installed catalogue, so `from egov.auth.roles import ROLES` stays current."""
+
+    def __init__(self, field: str) -> None:
+        self._field = field
+
+    def _data(self) -> Mapping[str, object]:
+        data: Mapping[str, object] = getattr(_catalogue, self._field)
+        return data
+
+    def __getitem__(self, key: str) -> object:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+ROLES: Mapping[str, frozenset[str]] = _Live("roles")  # type: ignore[assignment]
+ROLE_LABELS: Mapping[str, tuple[str, str]] = _Live("labels")  # type: ignore[assignment]
+
+
+def global_only_roles() -> frozenset[str]:
+    return _catalogue.global_only
 
 
 def is_role(name: str) -> bool:
-    return name in ROLES
+    return name in _catalogue.roles
 
 
 def permissions_of(role: str) -> frozenset[str]:
     """The permissions of `role`; an unknown role (e.g. one removed from the code) grants nothing."""
-    return ROLES.get(role, frozenset())
+    return _catalogue.roles.get(role, frozenset())
 
 
 def grants_for(assignments: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:

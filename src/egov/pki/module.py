@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp
 
-from egov.pki import api, cli, views
+from egov.pki import api, cli, permissions, views
 from egov.pki.hotpath import OcspHotPath
 from egov.pki.permissions import PkiPermission
 from egov.pki.runtime import provide
@@ -33,6 +33,7 @@ def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:
 
 module = ContextModule(
     name="pki",
+    roles=permissions.ROLES,
     settings=("pki", PkiSettings),
     routers=(views.router, api.router),
     commands=(CommandGroup("pki", cli.app,

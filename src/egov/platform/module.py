@@ -40,6 +40,23 @@ class NavEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleSpec:
+    """A built-in role a context offers: its name, its label (Vietnamese, English) and its permissions.
+
+    `in_platform_admin`: the platform administrator holds these permissions too; signing roles say no
+    (an administrator must never be able to sign in someone's name). `global_only`: only a holder of a
+    global grant may hand it out.
+    """
+
+    name: str
+    label_vi: str
+    label_en: str
+    permissions: frozenset[StrEnum]
+    in_platform_admin: bool = True
+    global_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CommandGroup:
     """`egov <name> …`: the context's Typer app and the one-line help shown in `egov --help`."""
 
@@ -68,6 +85,7 @@ class ContextModule:
     - `models`: the module holding the context's tables (imported for Alembic);
     - `settings`: (section name, model) nested under Settings as EGOV_<NAME>__<FIELD>;
     - `nav`: back-office menu entries;
+    - `roles`: the built-in roles granting the context's permissions (the role catalogue is their union);
     - `build(container)`: registers the context's services on the container (`container.provide`);
     - `hot_paths(ctx)`: exact paths answered before the framework (ADR 0003), path → ASGI app;
     - `install(db)`: session hooks on the database's own session factories, installed explicitly at start-up.
@@ -81,6 +99,7 @@ class ContextModule:
     models: str | None = None
     settings: tuple[str, type[Section]] | None = None
     nav: Sequence[NavEntry] = ()
+    roles: Sequence[RoleSpec] = ()
     build: Callable[[Container], None] | None = None
     hot_paths: Callable[[HotPathContext], Mapping[str, ASGIApp]] | None = None
     install: Callable[[Database], None] | None = None

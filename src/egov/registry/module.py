@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, NavEntry
-from egov.registry import api, cli, views
+from egov.registry import api, cli, permissions, views
 from egov.registry.permissions import RegistryPermission
 
 module = ContextModule(
     name="registry",
+    roles=permissions.ROLES,
     routers=(views.router, api.router),
     commands=(CommandGroup("registry", cli.app,
                            "Citizens, agencies, enterprises, officers: import, export, look up."),),

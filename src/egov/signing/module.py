@@ -5,7 +5,7 @@ from __future__ import annotations
 from egov.platform.container import Container
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, NavEntry
-from egov.signing import api, cli, views
+from egov.signing import api, cli, permissions, views
 from egov.signing.permissions import SigningPermission
 from egov.signing.services import SigningService
 from egov.signing.settings import SigningSettings
@@ -18,6 +18,7 @@ def _build(container: Container) -> None:
 
 module = ContextModule(
     name="signing",
+    roles=permissions.ROLES,
     settings=("signing", SigningSettings),
     routers=(views.router, api.router),
     commands=(CommandGroup("signing", cli.app,

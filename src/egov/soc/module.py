@@ -8,7 +8,7 @@ from egov.platform.container import Container
 from egov.platform.db import Database
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, NavEntry, Round
-from egov.soc import api, cli, views
+from egov.soc import api, cli, permissions, views
 from egov.soc.permissions import SocPermission
 from egov.soc.recorder import install_audit_hooks
 from egov.soc.settings import SocSettings
@@ -25,6 +25,7 @@ def _rounds(container: Container) -> Sequence[Round]:
 
 module = ContextModule(
     name="soc",
+    roles=permissions.ROLES,
     settings=("soc", SocSettings),
     routers=(views.router, api.router),
     commands=(CommandGroup("audit", cli.app, "Tamper-evident audit log: verify, proofs, checkpoints, search."),),

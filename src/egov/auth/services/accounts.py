@@ -13,7 +13,7 @@ from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, AccountKind, AccountStatus, AuthSession, RoleAssignment
 from egov.auth.passwords import Passwords, WrongPassword, check_password_policy
 from egov.auth.permissions import AuthPermission
-from egov.auth.roles import GLOBAL_ONLY_ROLES, is_role
+from egov.auth.roles import global_only_roles, is_role
 from egov.auth.settings import AuthSettings
 from egov.auth.usernames import USERNAME_RULES, account_throttle_key, normalise_username
 from egov.platform.clock import Clock
@@ -269,7 +269,7 @@ class AccountService:
             # Segregation of duties: nobody widens their own rights, not even within their agency.
             raise PermissionDenied("Bạn không thể tự giao vai trò cho chính mình.",
                                    "You cannot grant roles to yourself.")
-        scope = GLOBAL if agency_id == GLOBAL or role in GLOBAL_ONLY_ROLES else agency_id
+        scope = GLOBAL if agency_id == GLOBAL or role in global_only_roles() else agency_id
         if scope == GLOBAL:
             if (AuthPermission.ROLE_GRANT.value, GLOBAL) not in actor.grants:
                 raise _denied()
