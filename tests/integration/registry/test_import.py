@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 from egov.platform.clock import FixedClock
-from egov.registry import SYSTEM_PRINCIPAL, Citizen, CitizenImporter, CitizenNameWord, ImportReport, search_citizens
 from egov.registry.identifiers import make_personal_id
+from egov.registry.models import Citizen, CitizenNameWord
 from egov.registry.permissions import RegistryPermission
+from egov.registry.services import SYSTEM_PRINCIPAL, CitizenImporter, ImportReport, search_citizens
 from egov.registry.services import importer as importer_module
 from egov.soc import AuditEvent
 
