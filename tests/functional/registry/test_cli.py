@@ -17,7 +17,7 @@ from tests.factories.registry import RegistryTree
 from egov.registry.identifiers import make_personal_id
 from egov.registry.models import Citizen
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def fetch(session: Session, stmt: Any) -> list[Any]:

@@ -16,7 +16,7 @@ from egov.platform.clock import FixedClock
 from egov.registry.identifiers import make_personal_id
 from egov.registry.models import Citizen
 from egov.registry.services import SYSTEM_PRINCIPAL, merge
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 BASE = "/back-office/registry"
 

@@ -25,7 +25,7 @@ from egov.registry.services import (
     merge,
     subtree_ids,
 )
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 MERGER_DAY = date(2025, 7, 1)
 

@@ -23,7 +23,7 @@ from egov.registry.services import (
     search_citizens,
     update_citizen,
 )
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def rules(exc: pytest.ExceptionInfo[ValidationFailed]) -> set[tuple[str, str]]:

@@ -17,7 +17,7 @@ from egov.registry.models import Citizen, CitizenNameWord
 from egov.registry.permissions import RegistryPermission
 from egov.registry.services import SYSTEM_PRINCIPAL, CitizenImporter, ImportReport, search_citizens
 from egov.registry.services import importer as importer_module
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 HEADER = "personal_id,full_name,birth_date,sex,phone,email,managing_agency_code,guardian_personal_id"
 AGENCY = "000.00.01.H29"
