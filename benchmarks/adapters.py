@@ -89,12 +89,8 @@ def import_citizens(db: common.BenchDatabase, csv_path: Path, default_agency_cod
     from egov.platform.clock import SystemClock
     from egov.platform.context import RequestContext, use_context
     from egov.platform.db import Database
-
-    try:
-        from egov.registry import SYSTEM_PRINCIPAL, CitizenImporter  # type: ignore[attr-defined]
-    except ImportError:
-        from egov.registry.services.access import SYSTEM_PRINCIPAL
-        from egov.registry.services.importer import CitizenImporter
+    from egov.registry.services.access import SYSTEM_PRINCIPAL
+    from egov.registry.services.importer import CitizenImporter
 
     database = Database(db.app_url, pool_size=1, max_overflow=0)
     install_session_hooks(database)  # as build_container does: the importer's events go in batches

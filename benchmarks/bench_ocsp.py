@@ -77,7 +77,7 @@ def _populate(work: Path) -> dict[str, Any]:
     from egov.pki.x509build import vn_name
     from egov.platform.context import RequestContext, use_context
     from egov.platform.ids import request_id
-    from egov.registry import SYSTEM_PRINCIPAL, create_agency
+    from egov.registry.services import SYSTEM_PRINCIPAL, create_agency
 
     container = build_container(load_settings())
     service = ca_service(container)

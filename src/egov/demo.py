@@ -24,7 +24,8 @@ from egov.platform.cli import container_or_exit
 from egov.platform.clock import today_vn
 from egov.platform.context import RequestContext, use_context
 from egov.platform.permissions import GLOBAL
-from egov.registry import (
+from egov.registry.identifiers import make_personal_id
+from egov.registry.services import (
     SYSTEM_PRINCIPAL,
     CitizenImporter,
     add_position,
@@ -35,7 +36,6 @@ from egov.registry import (
     find_agency_by_code,
     merge,
 )
-from egov.registry.identifiers import make_personal_id
 
 console = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(help="Demo data: a believable Hồ Chí Minh City (synthetic people, invented lower agency codes).",

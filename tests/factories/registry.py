@@ -16,13 +16,11 @@ from sqlalchemy.orm import Session
 
 from egov.platform.clock import Clock
 from egov.platform.permissions import GLOBAL, Principal
-from egov.registry import (
+from egov.registry.identifiers import Sex, make_personal_id
+from egov.registry.models import Agency, Citizen, Enterprise, Officer, OfficerPosition
+from egov.registry.permissions import RegistryPermission
+from egov.registry.services import (
     SYSTEM_PRINCIPAL,
-    Agency,
-    Citizen,
-    Enterprise,
-    Officer,
-    OfficerPosition,
     add_position,
     create_agency,
     create_citizen,
@@ -30,8 +28,6 @@ from egov.registry import (
     create_officer,
     find_agency_by_code,
 )
-from egov.registry.identifiers import Sex, make_personal_id
-from egov.registry.permissions import RegistryPermission
 
 __all__ = [
     "RegistryTree",

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from egov.bootstrap import Container
 from egov.platform.db import Database
 from egov.platform.ids import new_id
-from egov.soc import AuditEvent, record_event
+from egov.soc import record_event
 from egov.soc.checkpoints import Checkpointer, CheckpointInfo
 from egov.soc.leaf import V1_FIELDS
+from egov.soc.models import AuditEvent
 from egov.soc.sequencer import SequenceResult, sequence_pending
 
 BASE_TIME = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

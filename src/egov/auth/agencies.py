@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from egov.platform.errors import ValidationFailed
 from egov.platform.permissions import GLOBAL
-from egov.registry import agency_as_of, find_agency_by_code, get_agency
+from egov.registry import build_registry_facts
+
+_REGISTRY = build_registry_facts()
 
 
 def agency_id_for_code(session: Session, code: str, on: date, *, field: str = "agency_code") -> str:
@@ -21,12 +23,12 @@ def agency_id_for_code(session: Session, code: str, on: date, *, field: str = "a
     code = code.strip()
     if code == GLOBAL:
         return GLOBAL
-    agency = agency_as_of(session, code, on)
+    agency = _REGISTRY.agency_as_of(session, code, on)
     if agency is not None:
         return agency.id
-    closed = find_agency_by_code(session, code) if code else None
+    closed = _REGISTRY.agency_by_code(session, code) if code else None
     if closed is not None and closed.successor_id:
-        successor = get_agency(session, closed.successor_id)
+        successor = _REGISTRY.agency(session, closed.successor_id)
         hint = successor.code if successor is not None else "?"
         raise ValidationFailed.single(field, "agency_code.closed",
                                       f"Mã cơ quan {code} đã đóng; cơ quan kế thừa là {hint}.",
@@ -43,12 +45,12 @@ def agency_labels(session: Session, agency_ids: Iterable[str], locale: str = "vi
         if agency_id == GLOBAL:
             labels[agency_id] = "Mọi cơ quan" if locale == "vi" else "Every agency"
             continue
-        agency = get_agency(session, agency_id)
+        agency = _REGISTRY.agency(session, agency_id)
         labels[agency_id] = f"{agency.code} — {agency.name(locale)}" if agency is not None else agency_id
     return labels
 
 
 def agency_choices(session: Session, agency_ids: Iterable[str], locale: str = "vi") -> list[tuple[str, str]]:
     """(code, "code — name") of the given agencies that the registry knows, sorted by code, for a picker."""
-    found = [a for a in (get_agency(session, i) for i in set(agency_ids) if i != GLOBAL) if a is not None]
+    found = [a for a in (_REGISTRY.agency(session, i) for i in set(agency_ids) if i != GLOBAL) if a is not None]
     return [(a.code, f"{a.code} — {a.name(locale)}") for a in sorted(found, key=lambda a: a.code)]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
 
 from egov.platform.errors import DomainError
 
@@ -43,3 +46,21 @@ class SecondFactorRequired:
 
     pending: str
     account_id: str
+
+
+class StepUpRefused(DomainError):
+    """The account cannot step up at all (unknown or not active); a wrong code raises its own error."""
+
+    status = 403
+    code = "step_up_refused"
+    title_vi = "Không xác thực bổ sung được"
+    title_en = "Step-up refused"
+
+
+class StepUpVerifier(Protocol):
+    """A fresh second factor for an account, checked by auth (signing's remote approval asks for it)."""
+
+    def check(self, session: Session, account_id: str, code: str) -> str:
+        """The method that matched ("totp", "recovery_code", ...); raises StepUpRefused if the account cannot
+        step up, another DomainError if the code is wrong, replayed or throttled (the failure is counted)."""
+        ...

@@ -39,6 +39,7 @@ from egov.platform.errors import Conflict, NotFound, ValidationFailed
 from egov.platform.ids import new_id
 from egov.platform.keys import FileKeyStore, KeyAlgorithm, KeyNotFound, KeyStore, KeyStoreError
 from egov.platform.permissions import GLOBAL, Principal
+from egov.registry import RegistryFacts, build_registry_facts
 from egov.settings import Settings
 from egov.soc import record_event
 
@@ -92,11 +93,12 @@ class SubjectPlan:
 class CertificateAuthorityService:
     """The platform's CAs; built once per process from the key store, the clock and the settings."""
 
-    def __init__(self, keys: KeyStore, clock: Clock, settings: Settings) -> None:
+    def __init__(self, keys: KeyStore, clock: Clock, settings: Settings, registry: RegistryFacts | None = None) -> None:
         self.keys = keys
         self.clock = clock
         self.settings = settings
         self._pki = settings.section(PkiSettings)
+        self.registry = registry or build_registry_facts()  # subjects and their end come from the registry
 
     # --- hierarchy (ceremony) -------------------------------------------------------------------------
 
@@ -214,19 +216,18 @@ class CertificateAuthorityService:
 
     def plan_subject(self, session: Session, spec: ProfileSpec, subject_ref: str, dns_names: list[str],
                      by: Principal) -> SubjectPlan:
-        from egov import registry
-
+        registry = self.registry
         today = self.clock.now().astimezone(VN_TZ).date()
         ref = subject_ref.strip()
         if spec.subject_kind == "position":
-            position = session.get(registry.OfficerPosition, ref)
+            position = registry.position(session, ref)
             if position is None or not position.is_held_on(today):
                 raise ValidationFailed.single("subject_ref", "subject.position",
                                               "Không có chức vụ đang giữ với mã này",
                                               "No position currently held with this id")
-            agency = registry.get_agency(session, position.agency_id)
-            officer = session.get(registry.Officer, position.officer_id)
-            citizen = registry.find_citizen(session, officer.citizen_id) if officer else None
+            agency = registry.agency(session, position.agency_id)
+            officer = registry.officer(session, position.officer_id)
+            citizen = registry.citizen(session, officer.citizen_id) if officer else None
             if agency is None or citizen is None or not agency.is_open_on(today):
                 raise ValidationFailed.single("subject_ref", "subject.agency_closed",
                                               "Cơ quan của chức vụ không còn hoạt động",
@@ -236,7 +237,7 @@ class CertificateAuthorityService:
                            (NameOID.USER_ID, f"CCCD:{citizen.personal_id}"))
             return SubjectPlan(name, "position", position.id, agency.id, [])
         if spec.subject_kind == "agency" or spec.profile is Profile.TLS_SERVER:
-            agency = registry.find_agency_by_code(session, ref)
+            agency = registry.agency_by_code(session, ref)
             if agency is None or not agency.is_open_on(today):
                 raise ValidationFailed.single("subject_ref", "subject.agency",
                                               f"Không có cơ quan đang hoạt động với mã {ref}",
@@ -256,7 +257,7 @@ class CertificateAuthorityService:
             kind = "host" if spec.profile is Profile.TLS_SERVER else "agency"
             return SubjectPlan(name, kind, agency.code, agency.id, names)
         if spec.subject_kind == "citizen":
-            citizen = registry.find_citizen_by_personal_id(session, ref)
+            citizen = registry.citizen_by_personal_id(session, ref)
             if citizen is None:
                 raise ValidationFailed.single("subject_ref", "subject.citizen",
                                               "Không có công dân với số định danh này",
@@ -550,8 +551,7 @@ class CertificateAuthorityService:
         """Revoke certificates whose registry facts ended: an officer who left the post
         (affiliationChanged), an agency code closed by a merger (cessationOfOperation).
         Returns (certificate id, reason) for each change; idempotent, run by the worker and the CLI."""
-        from egov import registry
-
+        registry = self.registry
         today = self.clock.now().astimezone(VN_TZ).date()
         changed: list[tuple[str, str]] = []
         live = session.scalars(select(IssuedCertificate).where(IssuedCertificate.status != "revoked",
@@ -561,12 +561,12 @@ class CertificateAuthorityService:
         for cert in live:
             reason: str | None = None
             if cert.subject_kind == "position":
-                position = session.get(registry.OfficerPosition, cert.subject_ref)
-                agency = registry.get_agency(session, position.agency_id) if position else None
+                position = registry.position(session, cert.subject_ref)
+                agency = registry.agency(session, position.agency_id) if position else None
                 if position is None or not position.is_held_on(today) or agency is None or not agency.is_open_on(today):
                     reason = "affiliation_changed"
             else:
-                agency = registry.find_agency_by_code(session, cert.subject_ref)
+                agency = registry.agency_by_code(session, cert.subject_ref)
                 if agency is None or not agency.is_open_on(today):
                     reason = "cessation_of_operation"
             if reason is not None:

@@ -18,6 +18,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from egov.auth.interfaces import StepUpRefused, StepUpVerifier
 from egov.platform.clock import Clock
 from egov.platform.db import Database
 from egov.platform.errors import NotFound
@@ -82,26 +83,6 @@ class SignedDocument:
     document_sha256: str
 
 
-class StepUpVerifier:
-    """Checks a fresh second factor for an account (auth's SecondFactors: TOTP or a recovery code)."""
-
-    def __init__(self, container: Container) -> None:
-        self._container = container
-
-    def check(self, session: Session, account_id: str, code: str) -> str:
-        from egov.auth import Account, SecondFactors
-
-        account = session.get(Account, account_id)
-        if account is None or account.status != "active":
-            raise ApprovalRefused("Tài khoản không hợp lệ.", "The account cannot approve signatures.")
-        factors = SecondFactors.from_container(self._container)
-        try:
-            return factors.check(session, account, code)
-        except Exception:
-            factors.fail(session, account)
-            raise
-
-
 class FileTrust:
     """Trusted roots and CRLs from a directory (*.pem / *.crt / *.cer roots, *.crl CRLs), read per call."""
 
@@ -137,7 +118,7 @@ class SigningService:
     """Everything the signing context does for pages, API, CLI and jobs."""
 
     def __init__(self, *, clock: Clock, keys: KeyStore, secret_key: bytes, trust: TrustProvider,
-                 timestamper: TimeStamper | None, step_up: Any, approval_seconds: int = 300,
+                 timestamper: TimeStamper | None, step_up: StepUpVerifier, approval_seconds: int = 300,
                  max_upload_bytes: int = 10 * 1024 * 1024, validation_timeout: float = 20.0,
                  db: Database | None = None) -> None:
         self.clock = clock
@@ -165,6 +146,8 @@ class SigningService:
         s = container.settings
         sg = s.section(SigningSettings)
         assert sg.trust_dir is not None
+        # Composition (the container will do it): auth checks the second factor, signing only asks.
+        from egov.auth import build_step_up_verifier
         from egov.signing.pki_bridge import PkiTimeStamper, PkiTrust
 
         files = FileTrust(sg.trust_dir, sg.fetch_allowlist)
@@ -175,7 +158,7 @@ class SigningService:
             # An external TSA when configured, else the platform's own in-process, whose audit events join
             # the signing transaction (so SQLite's one writer does not wait on itself).
             timestamper=(HTTPTimeStamper(sg.tsa_url) if sg.tsa_url else PkiTimeStamper(container)),
-            step_up=StepUpVerifier(container), approval_seconds=sg.approval_seconds,
+            step_up=build_step_up_verifier(container), approval_seconds=sg.approval_seconds,
             max_upload_bytes=sg.max_upload_mb * 1024 * 1024, db=container.db)
         return service
 
@@ -434,8 +417,8 @@ class SigningService:
             refuse("hash_mismatch")
         try:
             method = self.step_up.check(session, by.account_id, code)
-        except ApprovalRefused:
-            raise
+        except StepUpRefused as exc:  # the account cannot approve at all: no refusal of this approval to record
+            raise ApprovalRefused(exc.detail_vi, exc.detail_en) from None
         except Exception as exc:  # wrong or replayed code, throttled
             refuse("second_factor", exc)
             raise  # unreachable: refuse raises

@@ -1,7 +1,18 @@
-"""Security monitoring: the tamper-evident audit log, its proofs and checkpoints."""
+"""Security monitoring: the tamper-evident audit log, its proofs and checkpoints.
+
+Other contexts record events through the functions below (fields: `EventFields`) and may catch soc's
+exceptions; the audit tables are soc's own (import-linter keeps `egov.soc.models` private).
+"""
 
 from egov.soc.audit_types import SocAudit
-from egov.soc.models import AuditCheckpoint, AuditEvent, AuditLeaf, AuditTreeNode
+from egov.soc.interfaces import (
+    CheckpointError,
+    CheckpointRefused,
+    EventFields,
+    MissingNode,
+    ProofError,
+    RecordEvent,
+)
 from egov.soc.recorder import (
     event_values,
     insert_events,
@@ -12,10 +23,12 @@ from egov.soc.recorder import (
 )
 
 __all__ = [
-    "AuditCheckpoint",
-    "AuditEvent",
-    "AuditLeaf",
-    "AuditTreeNode",
+    "CheckpointError",
+    "CheckpointRefused",
+    "EventFields",
+    "MissingNode",
+    "ProofError",
+    "RecordEvent",
     "SocAudit",
     "event_values",
     "insert_events",

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from egov.platform.keys import InvalidSignature, KeyAlgorithm, Signer, verify_signature
+from egov.soc.interfaces import CheckpointError
 
 ED25519_SIGNATURE_TYPE = 0x01  # c2sp.org/signed-note signature type identifier
 SIGNATURE_PREFIX = "\u2014 "  # EM DASH and a space start every signature line
@@ -22,10 +23,6 @@ _KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
 
 # A verifier key: the Go `note` vkey string, or (key name, raw 32-byte Ed25519 public key).
 VerifierKey = str | tuple[str, bytes]
-
-
-class CheckpointError(Exception):
-    """A note or checkpoint is malformed, or lacks a valid signature by the expected key."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from egov.soc.checkpoint import (
     sign_checkpoint,
     verifier_key,
 )
+from egov.soc.interfaces import CheckpointRefused
 from egov.soc.models import AuditCheckpoint
 from egov.soc.sequencer import take_write_lock
 from egov.soc.settings import SocSettings
@@ -36,10 +37,6 @@ LATEST_FILE = "checkpoint"
 VKEY_FILE = "vkey"
 # SubjectPublicKeyInfo of an Ed25519 key is this fixed header followed by the 32 raw key bytes.
 _ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
-
-
-class CheckpointRefused(Exception):
-    """The tree no longer extends the last signed checkpoint; signing it would bless tampering."""
 
 
 @dataclass(frozen=True)

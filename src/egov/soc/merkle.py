@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import count, repeat
 from typing import Protocol
 
+from egov.soc.interfaces import ProofError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -14,10 +16,6 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 StoredNode = tuple[int, int, bytes]
 
 _sha256 = hashlib.sha256
-
-
-class ProofError(Exception):
-    """A Merkle proof does not verify; raised, never returned as False."""
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any, TypedDict, Unpack, cast
+from typing import Any, Unpack, cast
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -29,6 +29,7 @@ from egov.platform.db.hooks import SessionTarget, has_hooks, install_hooks
 from egov.platform.db.raw import insert_rows, insert_rows_with
 from egov.platform.ids import new_id
 from egov.platform.metrics import AUDIT_EVENTS
+from egov.soc.interfaces import EventFields
 from egov.soc.leaf import LEAF_VERSION, V1_ORDERED, canonical_json, encode_values
 from egov.soc.merkle import leaf_hash
 from egov.soc.models import AuditEvent
@@ -96,20 +97,6 @@ def scrubbed_json(details: Any) -> str:
     if _encode_scrubbed is None:  # pragma: no cover - CPython always has the C encoder
         return canonical_json(clean)
     return "".join(_encode_scrubbed(clean, 0))
-
-
-class EventFields(TypedDict, total=False):
-    """What a caller may say about an event beyond its type; the rest comes from the request context."""
-
-    object_type: str | None
-    object_id: str | None
-    details: dict[str, Any] | None
-    outcome: str
-    agency_id: str | None
-    actor_id: str | None
-    actor_name: str | None
-    actor_kind: str | None
-    at: datetime | None
 
 
 def event_values(event_type: str, **fields: Unpack[EventFields]) -> dict[str, Any]:

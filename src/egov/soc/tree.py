@@ -9,6 +9,7 @@ from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from egov.soc import merkle
+from egov.soc.interfaces import MissingNode
 from egov.soc.models import AuditLeaf, AuditTreeNode
 
 LEAVES = cast(Table, AuditLeaf.__table__)
@@ -19,10 +20,6 @@ T = TypeVar("T")
 # Level 0 of the tree is audit_leaves.leaf_hash; audit_tree_nodes holds levels >= 1 only, so the
 # sequencer writes about one node row per leaf instead of two.
 _IN_CHUNK = 500
-
-
-class MissingNode(Exception):
-    """A perfect subtree the tree size says exists is not stored: the tree tables were tampered with."""
 
 
 def tree_size(session: Session) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories.auth import csrf_token
 
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 class Browser:

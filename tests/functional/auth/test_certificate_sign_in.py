@@ -155,7 +155,7 @@ def test_an_officers_certificate_signs_in_the_officer_account(
 def test_an_officer_who_left_the_post_cannot_sign_in_with_its_certificate(
         via_proxy: TestClient, session: Session, container: Container, clock: FixedClock, pki: PkiSetup,
         registry_tree: RegistryTree) -> None:
-    from egov.registry import SYSTEM_PRINCIPAL, end_position
+    from egov.registry.services import SYSTEM_PRINCIPAL, end_position
 
     _account, position, issued = _officer_with_certificate(session, container, clock, registry_tree)
     end_position(session, clock, position.id, ends_on=clock.now().date() - timedelta(days=1), by=SYSTEM_PRINCIPAL)

@@ -14,7 +14,7 @@ from tests.factories.registry import RegistryTree
 from egov.auth import AuthAudit, SignInService
 from egov.bootstrap import Container
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 PASSWORD = "mật khẩu dòng lệnh đủ dài"
 NEW_PASSWORD = "một mật khẩu khác cũng dài"

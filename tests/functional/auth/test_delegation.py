@@ -16,7 +16,7 @@ from tests.functional.auth.test_oidc import _code, _exchange
 
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 VN = timezone(timedelta(hours=7))
 

@@ -20,7 +20,7 @@ from egov.auth.models import OidcClient
 from egov.platform.clock import FixedClock
 from egov.platform.throttle import ThrottleBucket
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 FULL = {"cookie": "egov_lang=vi"}  # a request with a cookie goes through the whole stack
 

@@ -13,7 +13,7 @@ from tests.factories.auth import DEFAULT_PASSWORD, csrf_token, login, make_accou
 
 from egov.auth.models import Authenticator
 from egov.platform.clock import FixedClock
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def _enrol(client: Any, clock: FixedClock) -> tuple[str, list[str]]:

@@ -31,7 +31,7 @@ from tests.factories.oidc import (
 from egov.auth.models import OidcClient
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 ISSUER = "http://localhost:8000"
 API = ISSUER + "/api"

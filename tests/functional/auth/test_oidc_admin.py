@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import csrf_token, login, make_account
 
 from egov.auth.models import OidcClient
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def test_a_platform_admin_registers_a_client_and_sees_its_secret_once(client: Any, session: Session) -> None:

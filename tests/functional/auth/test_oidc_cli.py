@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth.models import OidcClient
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def egov(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ from egov.auth.models import Account, IdentityProofing, OtpChallenge
 from egov.platform.clock import FixedClock
 from egov.platform.notify import OutboxSender
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 PASSWORD = "một cụm mật khẩu dài của Lan"
 

@@ -17,7 +17,7 @@ from egov.bootstrap import build_container
 from egov.platform.clock import FixedClock
 from egov.platform.throttle import ThrottleBucket
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 WRONG = "không phải mật khẩu này"
 

@@ -11,8 +11,9 @@ from tests.factories.auth import csrf_token, login, make_account
 from tests.factories.registry import RegistryTree, make_citizen, make_enterprise
 
 from egov.platform.clock import FixedClock
-from egov.registry import SYSTEM_PRINCIPAL, Citizen, merge
 from egov.registry.identifiers import make_personal_id
+from egov.registry.models import Citizen
+from egov.registry.services import SYSTEM_PRINCIPAL, merge
 
 API = "/api/registry"
 

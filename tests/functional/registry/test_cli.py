@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories.registry import RegistryTree
 
-from egov.registry import Citizen
 from egov.registry.identifiers import make_personal_id
+from egov.registry.models import Citizen
 from egov.settings import Settings
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def fetch(session: Session, stmt: Any) -> list[Any]:

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import csrf_token, login, make_account
 from tests.factories.signing import SigningWorld, make_pdf
 
-from egov.auth import SecondFactors
+from egov.auth import SecondFactors, build_step_up_verifier
 from egov.bootstrap import Container
 from egov.platform.clock import FixedClock
 from egov.signing import Indication, SigningService
 from egov.signing.pades import PadesLevel, sign_pdf
-from egov.signing.services import StepUpVerifier, sha256_hex
+from egov.signing.services import sha256_hex
 from egov.signing.validation import validate_pdf, validate_xml
 
 
@@ -33,7 +33,7 @@ class WorldTrust:
 def service(container: Container, signing_world: SigningWorld) -> SigningService:
     svc = SigningService(clock=container.clock, keys=signing_world.keys,
                          secret_key=container.settings.secret_key_bytes(), trust=WorldTrust(signing_world),
-                         timestamper=signing_world.timestamper, step_up=StepUpVerifier(container),
+                         timestamper=signing_world.timestamper, step_up=build_step_up_verifier(container),
                          max_upload_bytes=200_000)
     container.override(SigningService, svc)
     return svc

@@ -16,7 +16,7 @@ from tests.factories.soc import event_pk_at_leaf, make_events, tamper, truncate_
 
 from egov.bootstrap import Container
 from egov.platform.db import Database
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 from egov.soc.settings import SocSettings
 
 

@@ -15,9 +15,10 @@ from tests.factories.soc import event_pk_at_leaf, make_events, sequence_and_chec
 from egov.bootstrap import Container
 from egov.platform.db import Database
 from egov.platform.permissions import GLOBAL
-from egov.soc import AuditEvent, merkle
+from egov.soc import merkle
 from egov.soc.checkpoint import verify_checkpoint
 from egov.soc.leaf import encode_leaf
+from egov.soc.models import AuditEvent
 
 
 def _b(values: list[str]) -> list[bytes]:

@@ -15,7 +15,7 @@ from egov.auth.models import Account, AuthSession, RoleAssignment
 from egov.bootstrap import Container
 from egov.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from egov.platform.permissions import GLOBAL, Principal
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 D1, D3 = "agency-district-1", "agency-district-3"
 

@@ -18,7 +18,7 @@ from egov.platform.clock import FixedClock
 from egov.platform.db import Database
 from egov.platform.errors import TooManyAttempts
 from egov.platform.throttle import ThrottleBucket
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 IP = "203.0.113.7"
 

@@ -187,7 +187,7 @@ def test_bad_requests_are_refused_and_nothing_is_issued(pki: PkiSetup, session: 
 
 
 def test_registry_changes_revoke_matching_certificates(pki: PkiSetup, session: Session, clock: FixedClock) -> None:
-    from egov.registry import SYSTEM_PRINCIPAL, end_position, merge
+    from egov.registry.services import SYSTEM_PRINCIPAL, end_position, merge
 
     _agency, _, position = _officer(session, clock)
     make_agency(session, clock, "000.00.01.H29", "Sở Thử nghiệm A")
@@ -244,7 +244,7 @@ def test_renewal_once_only_with_sixty_days_left(pki: PkiSetup, session: Session,
 def test_the_worker_round_revokes_on_registry_changes(pki: PkiSetup, session: Session, clock: FixedClock,
                                                       container: object) -> None:
     from egov.pki import maintenance_round
-    from egov.registry import SYSTEM_PRINCIPAL, end_position
+    from egov.registry.services import SYSTEM_PRINCIPAL, end_position
 
     _, _, position = _officer(session, clock)
     cert = pki.service.issue(session, profile="officer_signing", csr=make_csr()[0], subject_ref=position.id,

@@ -11,9 +11,10 @@ from tests.factories.registry import RegistryTree, make_agency, make_principal
 
 from egov.platform.clock import FixedClock
 from egov.platform.errors import PermissionDenied, ValidationFailed
-from egov.registry import (
+from egov.registry.models import Agency
+from egov.registry.permissions import RegistryPermission
+from egov.registry.services import (
     SYSTEM_PRINCIPAL,
-    Agency,
     agency_as_of,
     agency_tree,
     allowed_agency_ids,
@@ -24,8 +25,7 @@ from egov.registry import (
     merge,
     subtree_ids,
 )
-from egov.registry.permissions import RegistryPermission
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 MERGER_DAY = date(2025, 7, 1)
 

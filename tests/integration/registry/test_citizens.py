@@ -12,19 +12,18 @@ from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 from egov.platform.clock import FixedClock
 from egov.platform.errors import NotFound, PermissionDenied, ValidationFailed
-from egov.registry import (
+from egov.registry.identifiers import make_personal_id
+from egov.registry.models import Citizen, CitizenNameWord
+from egov.registry.permissions import RegistryPermission
+from egov.registry.services import (
     SYSTEM_PRINCIPAL,
-    Citizen,
-    CitizenNameWord,
     create_citizen,
     get_citizen,
     get_citizen_by_personal_id,
     search_citizens,
     update_citizen,
 )
-from egov.registry.identifiers import make_personal_id
-from egov.registry.permissions import RegistryPermission
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 
 def rules(exc: pytest.ExceptionInfo[ValidationFailed]) -> set[tuple[str, str]]:

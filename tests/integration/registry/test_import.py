@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from tests.factories.registry import RegistryTree, make_citizen, make_principal
 
 from egov.platform.clock import FixedClock
-from egov.registry import SYSTEM_PRINCIPAL, Citizen, CitizenImporter, CitizenNameWord, ImportReport, search_citizens
 from egov.registry.identifiers import make_personal_id
+from egov.registry.models import Citizen, CitizenNameWord
 from egov.registry.permissions import RegistryPermission
+from egov.registry.services import SYSTEM_PRINCIPAL, CitizenImporter, ImportReport, search_citizens
 from egov.registry.services import importer as importer_module
-from egov.soc import AuditEvent
+from egov.soc.models import AuditEvent
 
 HEADER = "personal_id,full_name,birth_date,sex,phone,email,managing_agency_code,guardian_personal_id"
 AGENCY = "000.00.01.H29"

@@ -13,8 +13,9 @@ from tests.factories.registry import RegistryTree, make_citizen
 
 from egov.platform.clock import FixedClock
 from egov.platform.db import Database
-from egov.registry import SYSTEM_PRINCIPAL, Citizen, search_citizens
+from egov.registry.models import Citizen
 from egov.registry.names import matches, search_terms
+from egov.registry.services import SYSTEM_PRINCIPAL, search_citizens
 from egov.registry.services.search import _COMMON, _Search, prefix_end, search_by_name
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng", "Đỗ", "Hoàng", "Huỳnh", "Ngô", "H'Hen"]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import make_account
 from tests.factories.signing import SigningWorld, make_pdf
 
-from egov.auth import SecondFactors
+from egov.auth import Account, AuthAudit, SecondFactors, build_step_up_verifier
 from egov.bootstrap import Container
 from egov.platform.clock import FixedClock
 from egov.platform.jobs import JobRunner, enqueue
@@ -23,7 +23,7 @@ from egov.platform.permissions import GLOBAL, Principal
 from egov.signing import ApprovalRefused, Indication, SigningService, job_handlers
 from egov.signing.audit import SigningAudit
 from egov.signing.models import ArchivedDocument, RemoteApproval, SignatureRecord
-from egov.signing.services import StepUpVerifier, sha256_hex
+from egov.signing.services import sha256_hex
 from egov.signing.tasks import RENEW_ARCHIVES
 from egov.soc.models import AuditEvent
 
@@ -40,7 +40,7 @@ class WorldTrust:
 def service(container: Container, signing_world: SigningWorld) -> SigningService:
     svc = SigningService(clock=container.clock, keys=signing_world.keys,
                          secret_key=container.settings.secret_key_bytes(), trust=WorldTrust(signing_world),
-                         timestamper=signing_world.timestamper, step_up=StepUpVerifier(container))
+                         timestamper=signing_world.timestamper, step_up=build_step_up_verifier(container))
     container.override(SigningService, svc)
     return svc
 
@@ -102,6 +102,18 @@ def test_an_approval_signs_only_the_document_shown(session: Session, service: Si
         service.sign_remote(session, by, approval.id, token, shown)
     assert len(list(session.scalars(select(SignatureRecord)))) == 1
     assert {e.details for e in events(session, SigningAudit.REMOTE_REFUSED)}  # each refusal audited
+
+
+def test_a_disabled_account_cannot_approve_and_no_code_failure_is_counted(
+        session: Session, service: SigningService, clock: FixedClock, officer: tuple[Principal, Any]) -> None:
+    """auth's step-up refuses the account itself (StepUpRefused); signing reports it as ApprovalRefused."""
+    by, totp = officer
+    pdf = make_pdf()
+    approval = service.request_approval(session, by, "pdf", pdf)
+    session.execute(update(Account).where(Account.id == by.account_id).values(status="disabled"))
+    with pytest.raises(ApprovalRefused, match="cannot approve signatures"):
+        service.approve(session, by, approval.id, sha256_hex(pdf), totp.at(clock.now()))
+    assert events(session, AuthAudit.SECOND_FACTOR_FAILED) == []  # not a wrong code: nothing to throttle
 
 
 def test_an_approval_is_short_lived(session: Session, service: SigningService, clock: FixedClock,

@@ -21,10 +21,11 @@ from tests.factories.soc import (
 
 from egov.bootstrap import Container
 from egov.platform.db import Database
-from egov.soc import AuditEvent, AuditLeaf, merkle
+from egov.soc import merkle
 from egov.soc.checkpoint import verify_checkpoint
 from egov.soc.checkpoints import Checkpointer, CheckpointRefused, latest_checkpoint
 from egov.soc.leaf import encode_leaf
+from egov.soc.models import AuditEvent, AuditLeaf
 from egov.soc.proofs import consistency, inclusion
 from egov.soc.recorder import _PENDING as PENDING_KEY
 from egov.soc.recorder import COPY_FROM, FLUSH_AT, record_event

@@ -34,7 +34,7 @@ from egov.platform.clock import Clock
 from egov.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
 from egov.platform.ids import new_token
 from egov.platform.keys.sealed import SealBroken, Sealer
-from egov.registry import decode_personal_id, find_citizen_by_personal_id
+from egov.registry import build_registry_facts, decode_personal_id
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class Federation:
         self.public_url = public_url.rstrip("/")
         self.sign_in = sign_in
         self.accounts = accounts
+        self.registry = build_registry_facts()  # an upstream identity must be a person in the registry
         self._cache = cache
         self._http = http
 
@@ -253,7 +254,7 @@ class Federation:
             decode_personal_id(pid)
         except ValidationFailed:
             raise UpstreamError("bad_personal_id", "the provider sent a malformed personal ID") from None
-        citizen = find_citizen_by_personal_id(session, pid)
+        citizen = self.registry.citizen_by_personal_id(session, pid)
         if citizen is None:
             raise UpstreamError("not_in_registry", "the person is not in the population registry")
         birthdate = claims.get("birthdate")

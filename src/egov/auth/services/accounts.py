@@ -20,7 +20,7 @@ from egov.platform.clock import Clock
 from egov.platform.errors import Conflict, ErrorCollector, FieldError, NotFound, PermissionDenied, ValidationFailed
 from egov.platform.permissions import GLOBAL, Principal
 from egov.platform.throttle import Throttle
-from egov.registry import subtree_ids
+from egov.registry import build_registry_facts
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class AccountService:
         return cls(Passwords.from_settings(s), container.clock,
                    Throttle(free=a.login_free_attempts, base_seconds=a.login_backoff_base_seconds,
                             max_seconds=a.login_backoff_max_seconds),
-                   subtree_ids)
+                   build_registry_facts().subtree_ids)
 
     def _scope(self, session: Session, agencies: set[str]) -> set[str]:
         """Agencies a grant held in `agencies` reaches: their subtrees when the registry can tell."""

@@ -30,7 +30,7 @@ from egov.auth.services.sign_in import SignedIn, SignInService
 from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import DomainError
 from egov.platform.ids import new_token
-from egov.registry import find_agency_by_code, find_citizen_by_personal_id, officer_of_citizen, positions_of
+from egov.registry import build_registry_facts
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class CertificateSignIn:
         self.clock: Clock = container.clock
         self.sign_in = SignInService.from_container(container)
         self.accounts = AccountService.from_container(container)
+        self.registry = build_registry_facts()  # who the certificate names, per the registry
 
     def _identity(self, session: Session, certificate_der: bytes, chain_der: list[bytes]) -> CertificateIdentity:
         from egov.signing import CertificateRefused, PkiTrust, authenticate_certificate
@@ -97,20 +98,20 @@ class CertificateSignIn:
     def _person_account(self, session: Session, ident: CertificateIdentity) -> Account:
         if ident.personal_id is None:
             raise _refused("not_a_person")
-        citizen = find_citizen_by_personal_id(session, ident.personal_id)
+        citizen = self.registry.citizen_by_personal_id(session, ident.personal_id)
         if citizen is None:
             raise _refused("not_in_registry")
         if ident.agency_code is not None:  # an officer's certificate: the officer's own account
-            officer = officer_of_citizen(session, citizen.id)
+            officer = self.registry.officer_of_citizen(session, citizen.id)
             account = session.scalar(select(Account).where(Account.kind == AccountKind.OFFICER.value,
                                                            Account.subject_id == officer.id)) if officer else None
             if officer is None or account is None:
                 raise _refused("no_officer_account")
             # The certificate's agency must be one the officer holds a position in today, and open.
             today = today_vn(self.clock)
-            agency = find_agency_by_code(session, ident.agency_code)
+            agency = self.registry.agency_by_code(session, ident.agency_code)
             if agency is None or not agency.is_open_on(today) or agency.id not in {
-                    p.agency_id for p in positions_of(session, officer.id, on=today)}:
+                    p.agency_id for p in self.registry.positions_of(session, officer.id, on=today)}:
                 raise _refused("agency_mismatch")
         else:
             account = session.scalar(select(Account).where(Account.kind == AccountKind.CITIZEN.value,
@@ -162,7 +163,7 @@ class CertificateSignIn:
                 verify_possession(certificate, challenge.encode(), signature, str(body.get("alg") or "ES256"))
             except CertificateRefused as exc:
                 raise _refused(exc.reason) from None
-            agency = find_agency_by_code(session, ident.agency_code)
+            agency = self.registry.agency_by_code(session, ident.agency_code)
             if agency is None or not agency.is_open_on(now.date()):
                 raise _refused("agency_closed")
             client = self._agency_client(session, agency.id, body.get("client_id"))

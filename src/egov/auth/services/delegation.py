@@ -24,7 +24,7 @@ from egov.auth.models import Account, AccountKind, AuthSession, Delegation, Orga
 from egov.auth.services.organisations import Organisations
 from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from egov.registry import GUARDIAN_AGE_LIMIT, Citizen, Enterprise, age_on, enterprises_represented_by
+from egov.registry import GUARDIAN_AGE_LIMIT, RegistryFacts, age_on, build_registry_facts
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ class Party:
 
 
 class Delegations:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, registry: RegistryFacts | None = None) -> None:
         self.clock = clock
+        self.registry = registry or build_registry_facts()  # wards and enterprises are the registry's
 
     @classmethod
     def from_container(cls, container: Container) -> Delegations:
@@ -57,11 +58,10 @@ class Delegations:
         today = today_vn(self.clock)
         out: list[Party] = []
         if account.kind == AccountKind.CITIZEN.value and account.subject_id:
-            for child in session.scalars(select(Citizen).where(Citizen.guardian_id == account.subject_id)
-                                         .order_by(Citizen.birth_date)):
+            for child in self.registry.wards_of(session, account.subject_id):
                 if age_on(child.birth_date, today) < GUARDIAN_AGE_LIMIT:
                     out.append(Party(f"citizen:{child.id}", child.full_name, "guardian"))
-            for ent in enterprises_represented_by(session, account.subject_id):
+            for ent in self.registry.enterprises_represented_by(session, account.subject_id):
                 out.append(Party(f"enterprise:{ent.id}", ent.name, "legal_representative"))
         known = {p.key for p in out}
         for org in session.scalars(select(Account).join(
@@ -74,7 +74,7 @@ class Delegations:
         for d in session.scalars(select(Delegation).where(Delegation.delegate_account_id == account.id,
                                                           Delegation.revoked_at.is_(None),
                                                           Delegation.valid_until >= today)):
-            employer = session.get(Enterprise, d.enterprise_id)
+            employer = self.registry.enterprise(session, d.enterprise_id)
             if employer is not None:
                 out.append(Party(f"enterprise:{employer.id}", employer.name, "delegation",
                                  tuple(json.loads(d.services)), d.valid_until))
@@ -86,7 +86,7 @@ class Delegations:
         kind, _, party_id = key.partition(":")
         today = today_vn(self.clock)
         if kind == "citizen":
-            child = session.get(Citizen, party_id)
+            child = self.registry.citizen(session, party_id)
             if (child is not None and account.subject_id and child.guardian_id == account.subject_id
                     and account.kind == AccountKind.CITIZEN.value
                     and age_on(child.birth_date, today) < GUARDIAN_AGE_LIMIT):
@@ -94,12 +94,12 @@ class Delegations:
             return None
         if kind != "enterprise":
             return None
-        ent = session.get(Enterprise, party_id)
+        ent = self.registry.enterprise(session, party_id)
         if ent is None:
             return None
         if account.subject_id and ent.legal_representative_id == account.subject_id:
             return Party(key, ent.name, "legal_representative")
-        if Organisations(self.clock).is_member(session, ent.id, account):
+        if Organisations(self.clock, self.registry).is_member(session, ent.id, account):
             return Party(key, ent.name, "member")
         d = session.scalar(select(Delegation).where(
             Delegation.delegate_account_id == account.id, Delegation.enterprise_id == party_id,
@@ -129,7 +129,7 @@ class Delegations:
               services: list[str], until: date | None) -> Delegation:
         today = today_vn(self.clock)
         if not representative.subject_id or enterprise_id not in {
-                e.id for e in enterprises_represented_by(session, representative.subject_id)}:
+                e.id for e in self.registry.enterprises_represented_by(session, representative.subject_id)}:
             raise PermissionDenied("Chỉ người đại diện theo pháp luật được uỷ quyền cho doanh nghiệp này.",
                                    "Only the legal representative may delegate for this enterprise.")
         errors: list[FieldError] = []

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from egov.auth.audit import AuthAudit
+from egov.auth.interfaces import StepUpRefused, StepUpVerifier
 from egov.auth.models import Account, Authenticator
 from egov.auth.services.notices import notify
 from egov.auth.settings import AuthSettings
@@ -236,3 +237,25 @@ class SecondFactors:
             if hmac.compare_digest(totp.at(at), code):
                 return at // totp.interval
         return None
+
+
+class SecondFactorStepUp:
+    """`StepUpVerifier` on the account's second factors: a failure is counted and audited as at sign-in."""
+
+    def __init__(self, factors: SecondFactors) -> None:
+        self.factors = factors
+
+    def check(self, session: Session, account_id: str, code: str) -> str:
+        account = session.get(Account, account_id)
+        if account is None or account.status != "active":
+            raise StepUpRefused("Tài khoản không hợp lệ.", "The account cannot approve signatures.")
+        try:
+            return self.factors.check(session, account, code)
+        except Exception:
+            self.factors.fail(session, account)
+            raise
+
+
+def build_step_up_verifier(container: Container) -> StepUpVerifier:
+    """The step-up check other contexts get (signing's remote approval); the composition root calls this."""
+    return SecondFactorStepUp(SecondFactors.from_container(container))

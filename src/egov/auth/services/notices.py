@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from egov.auth.models import Account, AccountKind
 from egov.platform.clock import format_datetime
 from egov.platform.jobs import Handler, enqueue
-from egov.registry import Officer, find_citizen
+from egov.registry import build_registry_facts
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -41,14 +41,17 @@ def notify(session: Session, account: Account, kind: str, *, now: datetime, wher
                                   "where": (where or "")[:200]}, now=now)
 
 
+_REGISTRY = build_registry_facts()
+
+
 def email_on_record(session: Session, account: Account) -> str | None:
     if not account.subject_id:
         return None
     citizen_id: str | None = account.subject_id
     if account.kind in (AccountKind.OFFICER.value, AccountKind.ADMIN.value):
-        officer = session.get(Officer, account.subject_id)
+        officer = _REGISTRY.officer(session, account.subject_id)
         citizen_id = officer.citizen_id if officer is not None else None
-    citizen = find_citizen(session, citizen_id) if citizen_id else None
+    citizen = _REGISTRY.citizen(session, citizen_id) if citizen_id else None
     return citizen.email if citizen is not None else None
 
 

@@ -21,7 +21,7 @@ from egov.auth.audit import AuthAudit
 from egov.auth.models import Account, AccountKind, AccountStatus, OrganisationMember
 from egov.platform.clock import Clock
 from egov.platform.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from egov.registry import Enterprise, enterprises_represented_by
+from egov.registry import EnterpriseFacts, RegistryFacts, build_registry_facts
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -42,15 +42,16 @@ class LevelTooLow(PermissionDenied):
 
 @dataclass(frozen=True)
 class OrganisationView:
-    enterprise: Enterprise
+    enterprise: EnterpriseFacts
     account: Account | None  # None: not opened yet
     can_manage: bool
     members: list[tuple[OrganisationMember, Account]]
 
 
 class Organisations:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, registry: RegistryFacts | None = None) -> None:
         self.clock = clock
+        self.registry = registry or build_registry_facts()  # enterprises and representatives are the registry's
 
     @classmethod
     def from_container(cls, container: Container) -> Organisations:
@@ -72,7 +73,7 @@ class Organisations:
         return org is not None and org.is_active and self._membership(session, org, person) is not None
 
     def _manages(self, session: Session, org: Account, person: Account) -> bool:
-        enterprise = session.get(Enterprise, org.subject_id) if org.subject_id else None
+        enterprise = self.registry.enterprise(session, org.subject_id) if org.subject_id else None
         if enterprise is not None and person.subject_id and enterprise.legal_representative_id == person.subject_id:
             return True
         m = self._membership(session, org, person)
@@ -81,14 +82,14 @@ class Organisations:
     def mine(self, session: Session, person: Account) -> list[OrganisationView]:
         """Enterprises the person represents (opened or not) and organisations they belong to."""
         seen: dict[str, OrganisationView] = {}
-        represented = enterprises_represented_by(session, person.subject_id) if person.subject_id else []
+        represented = self.registry.enterprises_represented_by(session, person.subject_id) if person.subject_id else []
         for ent in represented:
             org = self.account_of(session, ent.id)
             seen[ent.id] = OrganisationView(ent, org, True, self.members(session, org) if org else [])
         for m in session.scalars(select(OrganisationMember).where(OrganisationMember.member_account_id == person.id,
                                                                   OrganisationMember.removed_at.is_(None))):
             member_of = session.get(Account, m.organisation_account_id)
-            employer = (session.get(Enterprise, member_of.subject_id)
+            employer = (self.registry.enterprise(session, member_of.subject_id)
                         if member_of is not None and member_of.subject_id else None)
             if member_of is None or employer is None or employer.id in seen:
                 continue
@@ -107,7 +108,7 @@ class Organisations:
         return [(m, a) for m, a in rows]
 
     def open(self, session: Session, representative: Account, enterprise_id: str, *, session_level: str) -> Account:
-        enterprise = session.get(Enterprise, enterprise_id)
+        enterprise = self.registry.enterprise(session, enterprise_id)
         if (enterprise is None or not representative.subject_id
                 or enterprise.legal_representative_id != representative.subject_id):
             raise PermissionDenied("Chỉ người đại diện theo pháp luật được mở tài khoản cho tổ chức này.",
@@ -147,7 +148,7 @@ class Organisations:
         if errors:
             raise ValidationFailed(errors)
         assert person is not None
-        enterprise = session.get(Enterprise, org.subject_id) if org.subject_id else None
+        enterprise = self.registry.enterprise(session, org.subject_id) if org.subject_id else None
         if enterprise is not None and person.subject_id == enterprise.legal_representative_id:
             # The representative acts through the registry, not a membership that would outlive the role.
             raise ValidationFailed.single("member", "representative",

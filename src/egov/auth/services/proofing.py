@@ -34,15 +34,7 @@ from egov.platform.jobs import Handler, enqueue
 from egov.platform.keys.sealed import Sealer
 from egov.platform.permissions import Principal
 from egov.platform.throttle import Throttle
-from egov.registry import (
-    decode_personal_id,
-    find_citizen,
-    find_citizen_by_personal_id,
-    mask_email,
-    mask_phone,
-    name_key,
-    officer_of_citizen,
-)
+from egov.registry import RegistryFacts, build_registry_facts, decode_personal_id, mask_email, mask_phone, name_key
 from egov.soc import record_event
 
 if TYPE_CHECKING:
@@ -83,9 +75,10 @@ class Started:
 
 class Proofing:
     def __init__(self, clock: Clock, secret_key: bytes, accounts: AccountService,
-                 throttle: Throttle | None = None) -> None:
+                 throttle: Throttle | None = None, registry: RegistryFacts | None = None) -> None:
         self.clock = clock
         self.accounts = accounts
+        self.registry = registry or build_registry_facts()  # proofing checks claims against the registry
         self._code_key = hmac.new(secret_key, b"egov-otp-code", hashlib.sha256).digest()
         self._payload = Sealer(secret_key, "notify-otp")
         self.throttle = throttle or Throttle(free=5)
@@ -118,7 +111,7 @@ class Proofing:
                                           "Choose to receive the code by e-mail or text message.")
         keys = [f"reg-ip:{ip or 'unknown'}", f"reg-id:{pid}"]
         self.throttle.check(session, keys, now)
-        citizen = find_citizen_by_personal_id(session, pid)
+        citizen = self.registry.citizen_by_personal_id(session, pid)
         if citizen is None or citizen.birth_date != birth_date or name_key(citizen.full_name) != name_key(full_name):
             self._refuse(session, keys, pid, "mismatch")
             raise _mismatch()
@@ -173,7 +166,7 @@ class Proofing:
             row.attempts += 1
             session.commit()  # the attempt counts even though the request fails
             raise ValidationFailed.single("code", "invalid_code", "Mã xác nhận không đúng.", "The code is wrong.")
-        citizen = find_citizen(session, row.subject)
+        citizen = self.registry.citizen(session, row.subject)
         if citizen is None:
             raise NotFound("Không tìm thấy hồ sơ dân cư.", "Registry record not found.")
         account = self.accounts.create_account(session, kind=AccountKind.CITIZEN.value, username=citizen.personal_id,
@@ -224,7 +217,7 @@ class Proofing:
         if account is None:
             raise NotFound("Không có tài khoản công dân với số định danh này.",
                            "No citizen account has this personal ID.")
-        officer_record = officer_of_citizen(session, account.subject_id) if account.subject_id else None
+        officer_record = self.registry.officer_of_citizen(session, account.subject_id) if account.subject_id else None
         if account.id == officer.account_id or (officer_record is not None and officer_record.id == officer.subject_id):
             raise SelfVerification("Cán bộ không được tự xác thực danh tính của chính mình.",
                                    "Officers may not verify their own identity.")

@@ -14,7 +14,7 @@ from egov.platform.errors import DomainError, NotFound
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, authenticated
 from egov.platform.uow import UnitOfWork
-from egov.registry import enterprises_represented_by, parse_date
+from egov.registry import parse_date
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,8 @@ def act_as(request: Request, principal: SignedInPrincipal, uow: UnitOfWork,
 def _page(request: Request, uow: Session, principal: Principal, *, error: str = "", notice: str = "",
           status_code: int = 200) -> Response:
     account = _account(uow, principal)
-    enterprises = enterprises_represented_by(uow, account.subject_id) if account.subject_id else []
+    enterprises = (_delegations(request).registry.enterprises_represented_by(uow, account.subject_id)
+                   if account.subject_id else [])
     return render(request, "auth/delegations.html", {
         "enterprises": enterprises, "granted": _delegations(request).granted_by(uow, account),
         "error": error, "notice": notice}, status_code=status_code)

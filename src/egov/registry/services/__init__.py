@@ -51,6 +51,7 @@ from egov.registry.services.enterprises import (
     set_enterprise_status,
 )
 from egov.registry.services.export import count_exportable, export_citizens
+from egov.registry.services.facts import DatabaseRegistryFacts, build_registry_facts
 from egov.registry.services.importer import CitizenImporter, ImportReport, RowError, uuid7_batch
 from egov.registry.services.officers import (
     OfficerRecord,
@@ -76,6 +77,7 @@ __all__ = [
     "CitizenImporter",
     "CitizenRecord",
     "CitizenSearchResult",
+    "DatabaseRegistryFacts",
     "EnterpriseRecord",
     "EnterpriseStatus",
     "ImportReport",
@@ -93,6 +95,7 @@ __all__ = [
     "agency_view",
     "allowed_agency_ids",
     "audit",
+    "build_registry_facts",
     "children_of",
     "citizen_record",
     "count_exportable",
