@@ -213,11 +213,12 @@ def main() -> None:
     from tests.factories.signing import build_world, make_pdf
 
     from egov.app import create_app
+    from egov.auth import build_step_up_verifier
     from egov.bootstrap import build_container
     from egov.contexts import settings_class
     from egov.platform.clock import SystemClock
     from egov.platform.db import Database
-    from egov.signing.services import SigningService, StepUpVerifier
+    from egov.signing.services import SigningService
 
     work = common.WORK / "signing"
     shutil.rmtree(work, ignore_errors=True)
@@ -240,7 +241,7 @@ def main() -> None:
                     return world.trust_with()
 
             service = SigningService(clock=container.clock, keys=world.keys, secret_key=settings.secret_key_bytes(),
-                                     trust=Trust(), timestamper=tsa, step_up=StepUpVerifier(container),
+                                     trust=Trust(), timestamper=tsa, step_up=build_step_up_verifier(container),
                                      db=container.db)
             container.override(SigningService, service)
             with container.db.session() as s:
