@@ -47,7 +47,7 @@ class App:
         self._sequencer: Any = None
 
     def new_sequencer(self) -> Any:
-        from egov.soc.sequencer import Sequencer
+        from egov.soc.audit.sequencer import Sequencer
 
         self._sequencer = Sequencer(self.database, self.clock)
         return self._sequencer
@@ -162,15 +162,15 @@ def service_search(app: App, queries: list[str], principal: Any, deadline_s: flo
 
 
 def root(app: App, size: int) -> bytes:
-    from egov.soc.tree import root_at
+    from egov.soc.audit.tree import root_at
 
     with app.database.session() as s:
         return root_at(s, size)
 
 
 def inclusion(app: App, index: int, size: int) -> tuple[bytes, list[bytes]]:
-    """Leaf hash and audit path through egov.soc.proofs (what the proof API calls), in a fresh session."""
-    from egov.soc import proofs
+    """Leaf hash and audit path through egov.soc.audit.proofs (what the proof API calls), in a fresh session."""
+    from egov.soc.audit import proofs
 
     with app.database.session() as s:
         p = proofs.inclusion(s, index, size)
@@ -178,7 +178,7 @@ def inclusion(app: App, index: int, size: int) -> tuple[bytes, list[bytes]]:
 
 
 def consistency(app: App, old: int, new: int) -> list[bytes]:
-    from egov.soc import proofs
+    from egov.soc.audit import proofs
 
     with app.database.session() as s:
         return proofs.consistency(s, old, new).hashes
@@ -186,7 +186,7 @@ def consistency(app: App, old: int, new: int) -> list[bytes]:
 
 def checkpoint(app: App) -> Any:
     """Sign (and publish) a checkpoint of the current tree now, as the worker's checkpointer does."""
-    from egov.soc.checkpoints import Checkpointer
+    from egov.soc.audit.checkpoints import Checkpointer
 
     return Checkpointer(app.database, app.clock, app.container.keys, app.settings).run(force=True)
 

@@ -13,7 +13,7 @@
    with COPY (the rows record_event writes), leaves and nodes by the production sequencer; a
    checkpoint is signed at each size; then --proofs inclusion proofs (random leaves) and consistency proofs
    (random older sizes) are generated from the database as the API does, timed one by one, and
-   verified (outside the timing) with egov.soc.merkle.verify_*. O(log n): the time per proof
+   verified (outside the timing) with egov.soc.audit.merkle.verify_*. O(log n): the time per proof
    should grow with log2(n), not n.
 3. `egov audit verify` of the whole log (1M events by default), as a subprocess pinned to the client
    CPU: wall time and events/s.
@@ -108,9 +108,9 @@ def fill_copy(database: Any, events: list[dict[str, Any]], chunk: int = 50_000) 
     every leaf and node, and the append path itself is what part 1 measures."""
     from egov.platform.db import bulk_load
     from egov.platform.ids import new_id
-    from egov.soc.leaf import LEAF_VERSION, canonical_json
+    from egov.soc.audit.leaf import LEAF_VERSION, canonical_json
+    from egov.soc.audit.recorder import scrub
     from egov.soc.models import AuditEvent
-    from egov.soc.recorder import scrub
 
     for i in range(0, len(events), chunk):
         rows = [(new_id(), e["at"], e["event_type"], e["outcome"], e["actor_id"], e["actor_kind"], e["actor_name"],
@@ -215,7 +215,7 @@ def bench_appends(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Nam
 
 def bench_proofs(db: common.BenchDatabase, conn: Any, app: Any, a: argparse.Namespace,
                  result: dict[str, Any]) -> None:
-    from egov.soc.merkle import verify_consistency, verify_inclusion
+    from egov.soc.audit.merkle import verify_consistency, verify_inclusion
 
     sizes = sorted(int(s) for s in a.proof_sizes.split(",") if s)
     adapters.reset_log(app, conn)

@@ -23,10 +23,10 @@ from egov.bootstrap import Container
 from egov.platform.db import Database
 from egov.platform.ids import new_id
 from egov.soc import record_event
-from egov.soc.checkpoints import Checkpointer, CheckpointInfo
-from egov.soc.leaf import V1_FIELDS
+from egov.soc.audit.checkpoints import Checkpointer, CheckpointInfo
+from egov.soc.audit.leaf import V1_FIELDS
+from egov.soc.audit.sequencer import SequenceResult, sequence_pending
 from egov.soc.models import AuditEvent
-from egov.soc.sequencer import SequenceResult, sequence_pending
 
 BASE_TIME = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 

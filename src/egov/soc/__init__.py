@@ -4,7 +4,15 @@ Other contexts record events through the functions below (fields: `EventFields`)
 exceptions; the audit tables are soc's own (import-linter keeps `egov.soc.models` private).
 """
 
-from egov.soc.audit_types import SocAudit
+from egov.soc.audit.recorder import (
+    event_values,
+    insert_events,
+    insert_many_with_events,
+    insert_with_event,
+    record_event,
+    scrub,
+)
+from egov.soc.audit.types import SocAudit
 from egov.soc.interfaces import (
     CheckpointError,
     CheckpointRefused,
@@ -12,14 +20,6 @@ from egov.soc.interfaces import (
     MissingNode,
     ProofError,
     RecordEvent,
-)
-from egov.soc.recorder import (
-    event_values,
-    insert_events,
-    insert_many_with_events,
-    insert_with_event,
-    record_event,
-    scrub,
 )
 
 __all__ = [

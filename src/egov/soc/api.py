@@ -11,8 +11,8 @@ from egov.platform.container import Container
 from egov.platform.errors import NotFound
 from egov.platform.permissions import Principal, public, requires
 from egov.platform.uow import UnitOfWork
-from egov.soc import proofs
-from egov.soc.checkpoints import active_vkey, latest_checkpoint
+from egov.soc.audit import proofs
+from egov.soc.audit.checkpoints import active_vkey, latest_checkpoint
 from egov.soc.permissions import SocPermission
 from egov.soc.services import AuditLogService
 

@@ -63,7 +63,7 @@ def _cli_context() -> Iterator[None]:
 def _record(session: Session, event_type: str, *, outcome: str = "success", object_type: str | None = None,
             object_id: str | None = None, details: dict[str, Any] | None = None) -> None:
     """Record an audit event with the operating-system user as the actor (there is no signed-in account)."""
-    from egov.soc.recorder import record_event
+    from egov.soc.audit.recorder import record_event
 
     user = getpass.getuser()
     with _cli_context():
@@ -87,8 +87,8 @@ def verify(
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from egov.soc.audit_types import SocAudit
-    from egov.soc.verify import AuditVerificationError, verify_log
+    from egov.soc.audit.types import SocAudit
+    from egov.soc.audit.verify import AuditVerificationError, verify_log
 
     c = _container()
     try:
@@ -122,7 +122,7 @@ def verify(
 @app.command()
 def sequence() -> None:
     """Run the sequencer once (a full sweep): give every committed event without a leaf its leaf index."""
-    from egov.soc.sequencer import sequence_pending
+    from egov.soc.audit.sequencer import sequence_pending
 
     c = _container()
     result = sequence_pending(c.db, c.clock)
@@ -137,9 +137,9 @@ def checkpoint(
     now: Annotated[bool, typer.Option("--now", help="Sign one now if the tree grew (sequences first).")] = False,
 ) -> None:
     """Print the latest signed checkpoint; with --now, make one first and publish it."""
-    from egov.soc.audit_types import SocAudit
-    from egov.soc.checkpoints import Checkpointer, latest_checkpoint
-    from egov.soc.sequencer import sequence_pending
+    from egov.soc.audit.checkpoints import Checkpointer, latest_checkpoint
+    from egov.soc.audit.sequencer import sequence_pending
+    from egov.soc.audit.types import SocAudit
 
     c = _container()
     if now:
@@ -162,9 +162,9 @@ def checkpoint(
 
 def _verify_against(c: Container, note: str | None, check: object) -> str:
     """Check a proof against a signed note with the audit key; 'verified' or the reason it is not."""
-    from egov.soc import merkle
-    from egov.soc.checkpoint import CheckpointError, parse_checkpoint, verify_checkpoint
-    from egov.soc.checkpoints import verifier_keys
+    from egov.soc.audit import merkle
+    from egov.soc.audit.checkpoints import verifier_keys
+    from egov.soc.audit.signed_note import CheckpointError, parse_checkpoint, verify_checkpoint
 
     if note is None:
         return "no signed checkpoint at this size: check it against one you hold"
@@ -189,7 +189,7 @@ def proof_inclusion(
 ) -> None:
     """Audit path proving that leaf INDEX is in the tree of SIZE leaves (JSON, base64 hashes)."""
     from egov.platform.errors import DomainError
-    from egov.soc import merkle, proofs
+    from egov.soc.audit import merkle, proofs
 
     c = _container()
     try:
@@ -211,8 +211,8 @@ def proof_consistency(
 ) -> None:
     """Proof that the tree of OLD leaves is a prefix of the tree of NEW leaves (JSON, base64 hashes)."""
     from egov.platform.errors import DomainError
-    from egov.soc import merkle, proofs
-    from egov.soc.checkpoint import parse_checkpoint
+    from egov.soc.audit import merkle, proofs
+    from egov.soc.audit.signed_note import parse_checkpoint
 
     c = _container()
     try:
@@ -244,7 +244,7 @@ def search(
     """Search the log, newest first. The search itself is audited (soc:audit:searched) under your OS user."""
     from egov.platform.clock import format_datetime
     from egov.platform.errors import ValidationFailed
-    from egov.soc.audit_types import SocAudit
+    from egov.soc.audit.types import SocAudit
     from egov.soc.services import SearchFilters, search_events
 
     try:

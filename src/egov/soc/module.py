@@ -9,8 +9,8 @@ from egov.platform.db import Database
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, NavEntry, Round
 from egov.soc import api, cli, permissions, views
+from egov.soc.audit.recorder import install_audit_hooks
 from egov.soc.permissions import SocPermission
-from egov.soc.recorder import install_audit_hooks
 from egov.soc.settings import SocSettings
 from egov.soc.tasks import AuditRounds
 

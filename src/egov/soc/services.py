@@ -15,16 +15,16 @@ from egov.platform.clock import VN_TZ
 from egov.platform.container import Container
 from egov.platform.errors import ErrorCollector, NotFound
 from egov.platform.permissions import Principal
-from egov.soc.audit_types import SocAudit
-from egov.soc.checkpoints import verifier_keys
-from egov.soc.leaf import encode_leaf
-from egov.soc.merkle import leaf_hash
+from egov.soc.audit.checkpoints import verifier_keys
+from egov.soc.audit.leaf import encode_leaf
+from egov.soc.audit.merkle import leaf_hash
+from egov.soc.audit.proofs import EventProofStatus, b64, prove_event
+from egov.soc.audit.recorder import record_event
+from egov.soc.audit.types import SocAudit
+from egov.soc.audit.verify import AuditVerificationError, VerifyReport, verify_log
 from egov.soc.models import AuditEvent, AuditLeaf
 from egov.soc.permissions import SocPermission
-from egov.soc.proofs import EventProofStatus, b64, prove_event
-from egov.soc.recorder import record_event
 from egov.soc.settings import SocSettings
-from egov.soc.verify import AuditVerificationError, VerifyReport, verify_log
 
 PER_PAGE = 25
 MAX_PER_PAGE = 500

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from egov.platform.container import Container
-from egov.soc.checkpoints import Checkpointer
-from egov.soc.sequencer import Sequencer
+from egov.soc.audit.checkpoints import Checkpointer
+from egov.soc.audit.sequencer import Sequencer
 
 log = logging.getLogger("egov.soc.tasks")
 

@@ -22,9 +22,9 @@ from egov.auth.oidc.hotpath import token as hot_token
 from egov.bootstrap import Container
 from egov.platform.clock import FixedClock
 from egov.settings import Settings
+from egov.soc.audit.sequencer import sequence_pending
+from egov.soc.audit.verify import verify_log
 from egov.soc.models import AuditEvent
-from egov.soc.sequencer import sequence_pending
-from egov.soc.verify import verify_log
 
 API = "http://localhost:8000/api"
 

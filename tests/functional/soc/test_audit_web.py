@@ -15,9 +15,9 @@ from tests.factories.soc import event_pk_at_leaf, make_events, sequence_and_chec
 from egov.bootstrap import Container
 from egov.platform.db import Database
 from egov.platform.permissions import GLOBAL
-from egov.soc import merkle
-from egov.soc.checkpoint import verify_checkpoint
-from egov.soc.leaf import encode_leaf
+from egov.soc.audit import merkle
+from egov.soc.audit.leaf import encode_leaf
+from egov.soc.audit.signed_note import verify_checkpoint
 from egov.soc.models import AuditEvent
 
 

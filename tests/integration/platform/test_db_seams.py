@@ -16,8 +16,8 @@ from egov.platform.db.locks import take_write_lock
 from egov.platform.db.raw import insert_rows, insert_rows_with
 from egov.platform.ids import new_id
 from egov.platform.throttle import ThrottleBucket
+from egov.soc.audit.recorder import _PENDING, event_values, record_event
 from egov.soc.models import AuditCheckpoint, AuditEvent
-from egov.soc.recorder import _PENDING, event_values, record_event
 
 BUCKETS = cast(Table, ThrottleBucket.__table__)
 EVENTS = cast(Table, AuditEvent.__table__)

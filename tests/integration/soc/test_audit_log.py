@@ -21,18 +21,18 @@ from tests.factories.soc import (
 
 from egov.bootstrap import Container
 from egov.platform.db import Database
-from egov.soc import merkle
-from egov.soc.checkpoint import verify_checkpoint
-from egov.soc.checkpoints import Checkpointer, CheckpointRefused, latest_checkpoint
-from egov.soc.leaf import encode_leaf
+from egov.soc.audit import merkle
+from egov.soc.audit.checkpoints import Checkpointer, CheckpointRefused, latest_checkpoint
+from egov.soc.audit.leaf import encode_leaf
+from egov.soc.audit.proofs import consistency, inclusion
+from egov.soc.audit.recorder import _PENDING as PENDING_KEY
+from egov.soc.audit.recorder import COPY_FROM, FLUSH_AT, record_event
+from egov.soc.audit.sequencer import sequence_pending
+from egov.soc.audit.signed_note import verify_checkpoint
+from egov.soc.audit.tree import tree_size
+from egov.soc.audit.verify import AuditVerificationError, verify_log
 from egov.soc.models import AuditEvent, AuditLeaf
-from egov.soc.proofs import consistency, inclusion
-from egov.soc.recorder import _PENDING as PENDING_KEY
-from egov.soc.recorder import COPY_FROM, FLUSH_AT, record_event
-from egov.soc.sequencer import sequence_pending
 from egov.soc.settings import SocSettings
-from egov.soc.tree import tree_size
-from egov.soc.verify import AuditVerificationError, verify_log
 
 POSTGRES_ONLY = pytest.mark.postgres_only
 
@@ -237,7 +237,7 @@ def test_out_of_order_commit_gets_a_later_leaf_exactly_once(container: Container
 def test_concurrent_commits_out_of_id_order_are_each_sequenced_once(container: Container, db: Database) -> None:
     if not db.is_postgres:
         pytest.skip("SQLite has one writer: two open write transactions cannot exist")
-    from egov.soc.sequencer import Sequencer
+    from egov.soc.audit.sequencer import Sequencer
 
     slow, fast = db.sessions(), db.sessions()
     try:
@@ -263,7 +263,7 @@ def test_the_low_water_mark_skips_settled_ids_and_the_full_sweep_catches_straggl
     container: Container, session, owner_db: Database
 ) -> None:  # type: ignore[no-untyped-def]
     """The documented trade-off: a transaction older than settle_seconds waits for the next full sweep."""
-    from egov.soc.sequencer import Sequencer
+    from egov.soc.audit.sequencer import Sequencer
 
     now = [1000.0]
     seq = Sequencer(container.db, container.clock, settle_seconds=10, full_sweep_seconds=300,
@@ -292,7 +292,7 @@ def test_the_low_water_mark_skips_settled_ids_and_the_full_sweep_catches_straggl
 
 
 def test_sequencer_batches_and_builds_the_same_tree(container: Container, session) -> None:  # type: ignore[no-untyped-def]
-    from egov.soc.sequencer import Sequencer
+    from egov.soc.audit.sequencer import Sequencer
 
     make_events(session, 77)
     result = Sequencer(container.db, container.clock, batch_size=10).run()
@@ -309,7 +309,7 @@ def test_two_sequencers_at_once_append_each_event_once(container: Container, db:
         pytest.skip("the advisory lock is PostgreSQL's")
     import threading
 
-    from egov.soc.sequencer import Sequencer
+    from egov.soc.audit.sequencer import Sequencer
 
     make_events(session, 3000)
     seqs = [Sequencer(db, container.clock, batch_size=250) for _ in range(4)]
@@ -388,7 +388,7 @@ def test_latest_checkpoint_and_published_files_survive_a_crash_before_publishing
 
 
 def test_verify_reads_one_snapshot_and_blocks_no_writer(container: Container, session, db: Database) -> None:  # type: ignore[no-untyped-def]
-    from egov.soc.verify import _snapshot
+    from egov.soc.audit.verify import _snapshot
 
     _log_of(container, session, 6)
     with _snapshot(db) as snap:
@@ -523,7 +523,7 @@ def test_binary_bulk_load_round_trips_and_refuses_values_of_another_type(session
     """The sequencer's binary COPY (PostgreSQL; SQLite ignores the flag): values land as sent, and a value
     that is not its column's Python type is refused, never reinterpreted."""
     from egov.platform.db import bulk_load
-    from egov.soc.tree import LEAVES, NODES
+    from egov.soc.audit.tree import LEAVES, NODES
 
     at = datetime(2026, 11, 25, 3, 4, 5, 123456, tzinfo=UTC)
     make_events(session, 2, commit=False)

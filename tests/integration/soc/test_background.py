@@ -16,10 +16,10 @@ from tests.factories.soc import make_events
 from egov.bootstrap import Container, build_container
 from egov.contexts import background_rounds
 from egov.platform import worker
-from egov.soc.checkpoints import latest_checkpoint
+from egov.soc.audit.checkpoints import latest_checkpoint
+from egov.soc.audit.tree import tree_size
 from egov.soc.settings import SocSettings
 from egov.soc.tasks import AuditRounds
-from egov.soc.tree import tree_size
 
 
 def _wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from egov.platform.keys import KeyAlgorithm, KeyInfo
-from egov.soc.checkpoint import (
+from egov.soc.audit.signed_note import (
     Checkpoint,
     CheckpointError,
     NoteSignature,

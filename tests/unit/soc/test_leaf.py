@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from egov.soc.leaf import V1_FIELDS, canonical_json, encode_leaf
+from egov.soc.audit.leaf import V1_FIELDS, canonical_json, encode_leaf
 
 
 def _event(**overrides: object) -> SimpleNamespace:
@@ -62,7 +62,7 @@ def test_canonical_json_sorts_and_keeps_unicode() -> None:
                                   "emoji 🇻🇳", "\u2028\u2029", "ß" * 300, "</script>",
                                   "100% %s %(x)s %%"])
 def test_the_fast_encoding_is_the_reference_encoding(text: str) -> None:
-    from egov.soc.leaf import encode_leaf_reference
+    from egov.soc.audit.leaf import encode_leaf_reference
 
     for name in ("actor_name", "details", "object_id", "represented_party"):
         event = _event(**{name: text})
@@ -75,7 +75,7 @@ def test_the_fast_encoding_is_the_reference_encoding(text: str) -> None:
 
 
 def test_encode_values_refuses_a_wrong_shape() -> None:
-    from egov.soc.leaf import V1_ORDERED, encode_values
+    from egov.soc.audit.leaf import V1_ORDERED, encode_values
 
     values = [getattr(_event(), name) for name in V1_ORDERED]
     assert encode_values(1, values) == GOLDEN

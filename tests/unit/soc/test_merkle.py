@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from egov.soc.merkle import (
+from egov.soc.audit.merkle import (
     EMPTY_ROOT,
     InMemoryNodes,
     ProofError,

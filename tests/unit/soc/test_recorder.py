@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from egov.soc import recorder
-from egov.soc.leaf import canonical_json
-from egov.soc.recorder import scrub, scrubbed_json
+from egov.soc.audit import recorder
+from egov.soc.audit.leaf import canonical_json
+from egov.soc.audit.recorder import scrub, scrubbed_json
 
 DETAILS = [
     {},

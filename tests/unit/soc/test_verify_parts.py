@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from egov.platform.errors import ValidationFailed
-from egov.soc import merkle
+from egov.soc.audit import merkle
+from egov.soc.audit.verify import _Range, completed_ranges
 from egov.soc.services import SearchFilters, parse_vn_date
-from egov.soc.verify import _Range, completed_ranges
 
 
 def _leaves(n: int) -> list[bytes]:

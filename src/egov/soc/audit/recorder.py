@@ -29,9 +29,9 @@ from egov.platform.db.hooks import SessionTarget, has_hooks, install_hooks
 from egov.platform.db.raw import insert_rows, insert_rows_with
 from egov.platform.ids import new_id
 from egov.platform.metrics import AUDIT_EVENTS
+from egov.soc.audit.leaf import LEAF_VERSION, V1_ORDERED, canonical_json, encode_values
+from egov.soc.audit.merkle import leaf_hash
 from egov.soc.interfaces import EventFields
-from egov.soc.leaf import LEAF_VERSION, V1_ORDERED, canonical_json, encode_values
-from egov.soc.merkle import leaf_hash
 from egov.soc.models import AuditEvent
 
 _TABLE = cast(Table, AuditEvent.__table__)

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egov.platform.errors import NotFound, ValidationFailed
-from egov.soc import merkle
-from egov.soc.checkpoint import CheckpointError, parse_checkpoint, verify_checkpoint
-from egov.soc.checkpoints import CheckpointInfo, checkpoint_at, latest_checkpoint
-from egov.soc.leaf import encode_leaf
+from egov.soc.audit import merkle
+from egov.soc.audit.checkpoints import CheckpointInfo, checkpoint_at, latest_checkpoint
+from egov.soc.audit.leaf import encode_leaf
+from egov.soc.audit.signed_note import CheckpointError, parse_checkpoint, verify_checkpoint
+from egov.soc.audit.tree import MissingNode, consistency_path, inclusion_path, tree_size
 from egov.soc.models import AuditEvent, AuditLeaf
-from egov.soc.tree import MissingNode, consistency_path, inclusion_path, tree_size
 
 
 def b64(value: bytes) -> str:

@@ -16,21 +16,21 @@ from egov.platform.clock import Clock
 from egov.platform.db import Database
 from egov.platform.keys import KeyAlgorithm, KeyNotFound, KeyStore, Signer
 from egov.settings import Settings
-from egov.soc import merkle
-from egov.soc.checkpoint import (
+from egov.soc.audit import merkle
+from egov.soc.audit.sequencer import take_write_lock
+from egov.soc.audit.signed_note import (
     CheckpointError,
     key_id,
     parse_checkpoint,
     sign_checkpoint,
     verifier_key,
 )
+from egov.soc.audit.tree import consistency_path, root_at, tree_size
 from egov.soc.interfaces import CheckpointRefused
 from egov.soc.models import AuditCheckpoint
-from egov.soc.sequencer import take_write_lock
 from egov.soc.settings import SocSettings
-from egov.soc.tree import consistency_path, root_at, tree_size
 
-log = logging.getLogger("egov.soc.checkpoints")
+log = logging.getLogger("egov.soc.audit.checkpoints")
 
 LOCK_NAME = "egov.soc.checkpointer"
 LATEST_FILE = "checkpoint"

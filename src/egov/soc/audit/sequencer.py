@@ -58,16 +58,16 @@ from sqlalchemy.orm import Session
 from egov.platform.clock import Clock
 from egov.platform.db import Database, bulk_load
 from egov.platform.db import locks as db_locks
-from egov.soc import merkle
-from egov.soc.leaf import V1_ORDERED, encode_values
+from egov.soc.audit import merkle
+from egov.soc.audit.leaf import V1_ORDERED, encode_values
+from egov.soc.audit.tree import LEAVES, NODES, StoredNodes, tree_size
 from egov.soc.models import AuditCheckpoint, AuditEvent
-from egov.soc.tree import LEAVES, NODES, StoredNodes, tree_size
 
-log = logging.getLogger("egov.soc.sequencer")
+log = logging.getLogger("egov.soc.audit.sequencer")
 
 EVENTS = cast(Table, AuditEvent.__table__)
 CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
-LOCK_NAME = "egov.soc.sequencer"
+LOCK_NAME = "egov.soc.audit.sequencer"
 # id, leaf_version, then the v1 fields in the order encode_values takes them: rows encode as tuples.
 _EVENT_COLUMNS = [EVENTS.c.id, EVENTS.c.leaf_version, *(EVENTS.c[name] for name in V1_ORDERED)]
 _LEAF_COLUMNS = ("leaf_index", "event_pk", "leaf_hash", "sequenced_at")

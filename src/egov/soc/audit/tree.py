@@ -8,7 +8,7 @@ from typing import TypeVar, cast
 from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from egov.soc import merkle
+from egov.soc.audit import merkle
 from egov.soc.interfaces import MissingNode
 from egov.soc.models import AuditLeaf, AuditTreeNode
 

@@ -28,14 +28,14 @@ from sqlalchemy.orm import Session
 from egov.platform.db import Database
 from egov.platform.keys import KeyStore
 from egov.settings import Settings
-from egov.soc.checkpoint import CheckpointError, parse_checkpoint, verify_checkpoint
-from egov.soc.checkpoints import LATEST_FILE, VKEY_FILE, verifier_keys
-from egov.soc.leaf import encode_values
-from egov.soc.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from egov.soc.audit.checkpoints import LATEST_FILE, VKEY_FILE, verifier_keys
+from egov.soc.audit.leaf import encode_values
+from egov.soc.audit.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from egov.soc.audit.sequencer import _EVENT_COLUMNS, EVENTS
+from egov.soc.audit.signed_note import CheckpointError, parse_checkpoint, verify_checkpoint
+from egov.soc.audit.tree import LEAVES, NODES
 from egov.soc.models import AuditCheckpoint
-from egov.soc.sequencer import _EVENT_COLUMNS, EVENTS
 from egov.soc.settings import SocSettings
-from egov.soc.tree import LEAVES, NODES
 
 CHUNK = 20_000
 _RUN_GAP = 64  # event ids closer than this are read as one range
