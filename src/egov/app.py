@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from egov.bootstrap import Container, build_container
 from egov.platform.clock import Clock
 from egov.settings import Settings, load_settings
-from egov.web import errors
+from egov.web import errors, openapi
 from egov.web.csrf import csrf_protect
 from egov.web.middleware import RequestContextMiddleware
 from egov.web.ops import router as ops_router
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         module = importlib.import_module(module_name)
         app.include_router(module.router)
     errors.install(app)
+    openapi.install(app)
     from egov.auth import PRINCIPAL_COOKIES, resolve_principal_for
 
     app.add_middleware(
