@@ -47,3 +47,9 @@ def test_document_declares_problem_answers(client: Any) -> None:
     create = doc["paths"]["/api/registry/citizens"]["post"]["responses"]
     assert "application/problem+json" in create["422"]["content"] and "CSRF" in create["403"]["description"]
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_nul_client_id_is_an_unknown_client(client: Any) -> None:
+    # On PostgreSQL the NUL reached a text column: a DataError (500) instead of invalid_client.
+    resp = client.post("/oidc/introspect", data={"client_id": "\x00", "token": "x"})
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_client"

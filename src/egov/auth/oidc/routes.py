@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from egov.auth.oidc.clients import throttle_keys
-from egov.auth.oidc.errors import OAuthError
+from egov.auth.oidc.errors import OAuthError, invalid_client
 from egov.auth.oidc.provider import SCOPES, NotRedirectable, OidcProvider, RedirectError
 from egov.platform.context import current_context
 from egov.platform.errors import TooManyAttempts
@@ -145,6 +145,9 @@ def _client_call(request: Request, uow: Session, parsed: dict[str, str] | OAuthE
             raise parsed
         form = parsed
         client_id = form.get("client_id") or None
+        if client_id is not None and "\x00" in client_id:
+            client_id = None  # names no client, and PostgreSQL text cannot hold it (nor the throttle key)
+            raise invalid_client()
         keys = throttle_keys(current_context().source_ip, client_id)
         try:
             CLIENT_THROTTLE.check(uow, keys, now)
