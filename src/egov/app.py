@@ -18,7 +18,7 @@ from egov.platform.container import Container
 from egov.platform.module import HotPathContext
 from egov.platform.worker import start_in_process
 from egov.settings import Settings
-from egov.web import errors
+from egov.web import errors, openapi
 from egov.web.csrf import csrf_protect
 from egov.web.middleware import RequestContextMiddleware
 from egov.web.ops import router as ops_router
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         for router in module.routers:
             app.include_router(router)
     errors.install(app)
+    openapi.install(app)
     from egov.auth import PRINCIPAL_COOKIES, resolve_principal_for
 
     app.add_middleware(

@@ -16,6 +16,7 @@ from egov.platform.errors import NotFound
 from egov.platform.permissions import Principal, public, requires
 from egov.platform.uow import UnitOfWork
 from egov.web.csrf import csrf_exempt
+from egov.web.openapi import binary_body, binary_response, problems
 
 router = APIRouter(tags=["pki"])
 
@@ -27,12 +28,14 @@ Anyone = Annotated[Principal | None, Depends(public)]
 
 OCSP_RESPONSE = "application/ocsp-response"
 MAX_BODY = 16 * 1024
+OCSP_ANSWER = binary_response(OCSP_RESPONSE, "An OCSP response; a malformed request gets `malformedRequest` in it.")
 
 
 # --- public endpoints (named in AIA / CDP of every certificate) -----------------------------------------
 
 
-@router.get("/pki/ca/{name}.crt", response_class=Response)
+@router.get("/pki/ca/{name}.crt", response_class=Response,
+            responses={200: binary_response("application/pkix-cert", "The CA certificate, DER."), **problems(404)})
 def ca_certificate(request: Request, name: str, uow: UnitOfWork, _: Anyone) -> Response:
     """A CA certificate, DER (AIA caIssuers)."""
     for ca in ca_service(request.app.state.container).cas(uow):
@@ -42,7 +45,8 @@ def ca_certificate(request: Request, name: str, uow: UnitOfWork, _: Anyone) -> R
     raise NotFound("Không có CA này.", "No such CA.")
 
 
-@router.get("/pki/crl/{name}.crl", response_class=Response)
+@router.get("/pki/crl/{name}.crl", response_class=Response,
+            responses={200: binary_response("application/pkix-crl", "The CRL, DER."), **problems(404)})
 def crl(request: Request, name: str, uow: UnitOfWork, _: Anyone) -> Response:
     """The newest full CRL of a CA, DER (CRL distribution point)."""
     der = ca_service(request.app.state.container).latest_crl(uow, name)
@@ -51,7 +55,9 @@ def crl(request: Request, name: str, uow: UnitOfWork, _: Anyone) -> Response:
     return Response(der, media_type="application/pkix-crl", headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post("/pki/ocsp", response_class=Response)
+@router.post("/pki/ocsp", response_class=Response, openapi_extra=binary_body(
+                 "application/ocsp-request", "DER; an absent or unreadable body is answered `malformedRequest`."),
+             responses={200: OCSP_ANSWER})
 @csrf_exempt
 async def ocsp_post(request: Request, _: Anyone) -> Response:
     """RFC 6960 OCSP over POST (application/ocsp-request)."""
@@ -63,7 +69,8 @@ async def ocsp_post(request: Request, _: Anyone) -> Response:
     return Response(der, media_type=OCSP_RESPONSE)
 
 
-@router.get("/pki/ocsp/{encoded:path}", response_class=Response)
+@router.get("/pki/ocsp/{encoded:path}", response_class=Response,
+            responses={200: OCSP_ANSWER, **problems(404, s404="The path is not a request at all.")})
 def ocsp_get(request: Request, encoded: str, _: Anyone) -> Response:
     """RFC 6960 A.1 OCSP over GET: the DER request, base64, URL-encoded, as the last path segment."""
     from urllib.parse import unquote
@@ -76,7 +83,10 @@ def ocsp_get(request: Request, encoded: str, _: Anyone) -> Response:
     return Response(der, media_type=OCSP_RESPONSE, headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.post("/pki/tsa", response_class=Response)
+@router.post("/pki/tsa", response_class=Response, openapi_extra=binary_body(
+                 "application/timestamp-query", "DER; an absent or unreadable body is answered `rejection`."),
+             responses={200: binary_response("application/timestamp-reply",
+                                             "A time-stamp response (a rejection status for a bad request).")})
 @csrf_exempt
 async def tsa(request: Request, _: Anyone) -> Response:
     """RFC 3161 time-stamping over HTTP: application/timestamp-query in, application/timestamp-reply out."""
@@ -100,7 +110,7 @@ async def _bounded_body(request: Request) -> bytes:
 # --- the JSON RA API -------------------------------------------------------------------------------------
 
 
-@router.post("/api/pki/requests", response_model=RequestOut, status_code=201)
+@router.post("/api/pki/requests", response_model=RequestOut, status_code=201, responses=problems(409))
 def submit_request(request: Request, body: CertificateRequestIn, uow: UnitOfWork, by: Requester) -> RequestOut:
     """Submit a PKCS#10 request; a second officer approves it. 422 problem+json names the field and rule."""
     r = ca_service(request.app.state.container).submit_request(
@@ -113,24 +123,26 @@ def pending_requests(request: Request, uow: UnitOfWork, by: Approver) -> list[Re
     return [RequestOut.of(r) for r in ca_service(request.app.state.container).pending_requests(uow, by)]
 
 
-@router.post("/api/pki/requests/{request_id}/approve", response_model=CertificateOut, status_code=201)
+@router.post("/api/pki/requests/{request_id}/approve", response_model=CertificateOut, status_code=201,
+             responses=problems(404, 409))
 def approve(request: Request, request_id: str, uow: UnitOfWork, by: Approver) -> CertificateOut:
     """Issue the certificate (409 if the approver is the requester)."""
     return CertificateOut.of(ca_service(request.app.state.container).approve_request(uow, request_id, by=by))
 
 
-@router.post("/api/pki/requests/{request_id}/reject", response_model=RequestOut)
+@router.post("/api/pki/requests/{request_id}/reject", response_model=RequestOut, responses=problems(404, 409))
 def reject(request: Request, request_id: str, body: RejectIn, uow: UnitOfWork, by: Approver) -> RequestOut:
     return RequestOut.of(ca_service(request.app.state.container).reject_request(uow, request_id,
                                                                                 reason=body.reason, by=by))
 
 
-@router.get("/api/pki/certificates/{certificate_id}", response_model=CertificateOut)
+@router.get("/api/pki/certificates/{certificate_id}", response_model=CertificateOut, responses=problems(404))
 def certificate(request: Request, certificate_id: str, uow: UnitOfWork, by: Reader) -> CertificateOut:
     return CertificateOut.of(ca_service(request.app.state.container).certificate(uow, certificate_id, by=by))
 
 
-@router.post("/api/pki/certificates/{certificate_id}/status", response_model=CertificateOut)
+@router.post("/api/pki/certificates/{certificate_id}/status", response_model=CertificateOut,
+             responses=problems(404, 409))
 def change_status(request: Request, certificate_id: str, body: StatusChangeIn, uow: UnitOfWork,
                   by: Revoker) -> CertificateOut:
     """Suspend (certificateHold), unsuspend, or revoke with an RFC 5280 reason (snake_case)."""

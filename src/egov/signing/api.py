@@ -19,6 +19,7 @@ from egov.signing.interfaces import ApprovalRefused, SigningError, UnsafeInput
 from egov.signing.permissions import SigningPermission as P
 from egov.signing.services import DocumentKind, SigningService
 from egov.web.csrf import csrf_exempt
+from egov.web.openapi import binary_response, problems
 
 router = APIRouter(prefix="/api/signing", tags=["signing"])
 Public = Annotated[Principal | None, Depends(public)]
@@ -29,6 +30,7 @@ SealKeeper = Annotated[Principal, Depends(requires(P.SEAL_APPLY))]
 # further one doubles the wait (up to a minute); a quiet minute forgets the address.
 VALIDATION_THROTTLE = Throttle(free=20, base_seconds=1.0, max_seconds=60.0, forget_after=timedelta(minutes=1))
 MEDIA = {"pdf": "application/pdf", "xml": "application/xml", "cms": "application/pkcs7-signature"}
+SIGNED = binary_response(tuple(MEDIA.values()), "The signed document (or the detached CMS signature).")
 
 
 def _service(request: Request) -> SigningService:
@@ -69,10 +71,10 @@ def throttle_validation(request: Request, uow: Any) -> None:
     uow.commit()
 
 
-@router.post("/validate")
+@router.post("/validate", responses=problems(429))
 @csrf_exempt
 def validate(request: Request, uow: UnitOfWork, _: Public,
-                   file: Annotated[UploadFile | None, File(description="PDF, XML, or a detached CMS signature")] = None,
+                   file: Annotated[UploadFile, File(description="PDF, XML, or a detached CMS signature")],
                    content: Annotated[UploadFile | None, File(description="the signed file, for a CMS")] = None,
                    ) -> JSONResponse:
     """Anyone may validate a signed PDF, XML, or detached CMS (+ the signed file): an ETSI EN 319 102-1
@@ -105,18 +107,19 @@ class ActivationOut(BaseModel):
     token: str = Field(description="one-time activation token; send it with the same document to /sign")
 
 
-@router.post("/approvals", response_model=ApprovalOut, status_code=201)
+@router.post("/approvals", response_model=ApprovalOut, status_code=201,
+             responses=problems(404, 429, s404="The signer has no valid signing certificate yet."))
 def request_approval(request: Request, uow: UnitOfWork, by: Signer,
-                           file: Annotated[UploadFile | None, File()] = None) -> ApprovalOut:
+                           file: Annotated[UploadFile, File()]) -> ApprovalOut:
     """Step 1 of remote signing: register the exact document (by SHA-256) the user is about to approve."""
     service = _service(request)
     data = read_upload(file, service.max_upload_bytes)
-    approval = service.request_approval(uow, by, detect_kind(data), data, name=(file.filename or "") if file else "")
+    approval = service.request_approval(uow, by, detect_kind(data), data, name=file.filename or "")
     return ApprovalOut(approval_id=approval.id, document_sha256=approval.document_sha256,
                        document_kind=approval.document_kind, expires_at=approval.expires_at.isoformat())
 
 
-@router.post("/approvals/{approval_id}/approve", response_model=ActivationOut)
+@router.post("/approvals/{approval_id}/approve", response_model=ActivationOut, responses=problems(404, 429))
 def approve(request: Request, approval_id: str, body: ApproveIn, uow: UnitOfWork, by: Signer) -> ActivationOut:
     """Step 2: the user confirms the hash with a fresh second factor; refusals are audited."""
     try:
@@ -127,9 +130,9 @@ def approve(request: Request, approval_id: str, body: ApproveIn, uow: UnitOfWork
     return ActivationOut(approval_id=approval_id, token=token)
 
 
-@router.post("/approvals/{approval_id}/sign")
+@router.post("/approvals/{approval_id}/sign", responses={200: SIGNED, **problems(404, 429)})
 def sign(request: Request, approval_id: str, uow: UnitOfWork, by: Signer,
-               file: Annotated[UploadFile | None, File()] = None, token: Annotated[str, Form()] = "",
+               file: Annotated[UploadFile, File()], token: Annotated[str, Form()] = "",
                level: Annotated[str, Form()] = "B-T") -> Response:
     """Step 3: sign exactly the approved document, once; returns the signed file (or the detached CMS)."""
     service = _service(request)
@@ -143,9 +146,9 @@ def sign(request: Request, approval_id: str, uow: UnitOfWork, by: Signer,
                     headers={"X-Signature-Id": signed.signature_id, "X-Signature-Level": signed.level})
 
 
-@router.post("/seal")
+@router.post("/seal", responses={200: SIGNED, **problems(404)})
 def seal(request: Request, uow: UnitOfWork, by: SealKeeper, agency_id: Annotated[str, Form()],
-               file: Annotated[UploadFile | None, File()] = None, level: Annotated[str, Form()] = "B-T",
+               file: Annotated[UploadFile, File()], level: Annotated[str, Form()] = "B-T",
                seal_image: Annotated[UploadFile | None, File()] = None) -> Response:
     """Apply the agency's seal to a PDF (PAdES, visible as Decree 30/2020 Appendix I describes) or to an
     XML document (XAdES B-B/B-T, enveloped)."""

@@ -8,8 +8,10 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match
 
 from egov.platform import i18n
 from egov.platform.errors import AuthenticationRequired, DomainError, TooManyAttempts
@@ -32,8 +34,13 @@ STATUS_TEXT = {
 }
 
 
+# Paths only machines call: their errors are problem+json whatever the Accept header says (the PKI
+# endpoints are fetched by certificate validators, which send no Accept or `*/*`).
+MACHINE_PREFIXES = ("/api/", "/pki/")
+
+
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(MACHINE_PREFIXES):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -57,6 +64,18 @@ def error_page(
 ) -> Response:
     return render(request, "error.html", {"status": status, "title": title, "detail": detail, "errors": errors or []},
                   status_code=status)
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods of every route at this path: Starlette's own `Allow` names only the first route that
+    matched the path, and one path often has a GET route and a POST route."""
+    methods: set[str] = set()
+    scope = {**request.scope, "method": "GET"}
+    for route in iter_route_contexts(request.app.router.routes):
+        route_methods = route.methods
+        if route_methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= route_methods
+    return ", ".join(sorted(methods))
 
 
 def install(app: FastAPI) -> None:
@@ -102,9 +121,13 @@ def install(app: FastAPI) -> None:
         detail = i18n.pick(
             "Địa chỉ bạn mở không tồn tại hoặc đã được chuyển.", "The address you opened does not exist or has moved."
         ) if exc.status_code == 404 else title
-        if wants_json(request):
-            return problem(request, exc.status_code, title, detail, f"http_{exc.status_code}")
-        return error_page(request, exc.status_code, title, detail)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)  # RFC 9110 §15.5.6: every method of the resource
+        resp = (problem(request, exc.status_code, title, detail, f"http_{exc.status_code}") if wants_json(request)
+                else error_page(request, exc.status_code, title, detail))
+        resp.headers.update(headers)
+        return resp
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

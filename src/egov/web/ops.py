@@ -27,7 +27,9 @@ def healthz(_: Public) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["ops"])
+@router.get("/readyz", tags=["ops"], responses={503: {
+    "description": "Not ready: the database or its migrations.",
+    "content": {"application/json": {"schema": {"type": "object"}}}}})
 def readyz(request: Request, _: Public) -> Response:
     """Ready to serve: the database answers and its schema is at the code's migration head."""
     from egov.migrations.runner import current_revision, head_revision
@@ -45,7 +47,8 @@ def readyz(request: Request, _: Public) -> Response:
     return JSONResponse({"status": "ready", "migrations": {"current": current, "head": head}})
 
 
-@router.get("/metrics", tags=["ops"])
+@router.get("/metrics", tags=["ops"], response_class=Response, responses={200: {
+    "description": "Prometheus text exposition format.", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics(_: Public) -> Response:
     return Response(render_metrics(), media_type="text/plain; version=0.0.4")
 

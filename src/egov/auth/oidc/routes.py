@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from egov.auth.oidc.clients import throttle_keys
-from egov.auth.oidc.errors import OAuthError
+from egov.auth.oidc.errors import OAuthError, invalid_client
 from egov.auth.oidc.provider import SCOPES, NotRedirectable, OidcProvider, RedirectError
 from egov.platform.context import current_context
 from egov.platform.errors import TooManyAttempts
@@ -29,12 +29,64 @@ from egov.web.middleware import csp_allowing_forms_to
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=True, tags=["oidc"])
+# The browser's endpoints (authorize, consent, logout) answer pages and redirects, not JSON: relying
+# parties find them in the discovery document, and the OpenAPI document describes the machine API only.
+BROWSER = False  # include_in_schema for the browser's endpoints
 
 Public = Annotated[Principal | None, Depends(public)]
 SignedIn = Annotated[Principal, Depends(authenticated)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Client secrets are 256-bit random: guessing them is hopeless, but a stuffer still gets slowed and seen.
 CLIENT_THROTTLE = Throttle(free=10, base_seconds=1.0, max_seconds=300.0)
+
+
+def _oauth_error(description: str, *, challenge: bool = False, retry: bool = False) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": OAUTH_ERROR}}}
+    headers: dict[str, Any] = {}
+    if challenge:
+        headers["WWW-Authenticate"] = {"description": "The scheme to authenticate with (RFC 6750 §3, RFC 6749 §5.2).",
+                                       "schema": {"type": "string"}}
+    if retry:
+        headers["Retry-After"] = {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+# RFC 6749 §5.2 error bodies, what every back-channel endpoint answers when it refuses.
+OAUTH_ERROR: dict[str, Any] = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "The registered code, e.g. `invalid_client`."},
+                   "error_description": {"type": "string"}},
+}
+OAUTH_JSON = {"application/json": {"schema": {"type": "object"}}}
+CLIENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _oauth_error("`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`… (RFC 6749 "
+                      "§5.2); `invalid_dpop_proof` (RFC 9449)."),
+    401: _oauth_error("`invalid_client`: client authentication failed.", challenge=True),
+    429: _oauth_error("`slow_down`: too many failed client authentications from this address or client.",
+                      retry=True),
+}
+_CLIENT_AUTH = {
+    "client_id": {"type": "string", "description": "For client_secret_post, public clients and private_key_jwt."},
+    "client_secret": {"type": "string", "description": "client_secret_post (prefer HTTP Basic)."},
+    "client_assertion_type": {"type": "string",
+                              "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]},
+    "client_assertion": {"type": "string", "description": "private_key_jwt (RFC 7523)."},
+}
+# HTTP Basic, or the client's credentials in the form.
+CLIENT_SECURITY: list[dict[str, list[str]]] = [{"client_basic": []}, {}]
+
+
+def _form_body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`openapi_extra=` for an endpoint that reads an application/x-www-form-urlencoded body itself."""
+    # Unknown parameters are ignored (RFC 6749 §3.1), each sent once as text; a repeated one is refused.
+    schema: dict[str, Any] = {"type": "object", "properties": {**properties, **_CLIENT_AUTH},
+                              "additionalProperties": {"type": "string"}}
+    if required:
+        schema["required"] = list(required)
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}},
+            "security": CLIENT_SECURITY}
 
 
 def _provider(request: Request) -> OidcProvider:
@@ -93,6 +145,9 @@ def _client_call(request: Request, uow: Session, parsed: dict[str, str] | OAuthE
             raise parsed
         form = parsed
         client_id = form.get("client_id") or None
+        if client_id is not None and "\x00" in client_id:
+            client_id = None  # names no client, and PostgreSQL text cannot hold it (nor the throttle key)
+            raise invalid_client()
         keys = throttle_keys(current_context().source_ip, client_id)
         try:
             CLIENT_THROTTLE.check(uow, keys, now)
@@ -120,12 +175,13 @@ def _client_call(request: Request, uow: Session, parsed: dict[str, str] | OAuthE
 
 # --- metadata ---------------------------------------------------------------------------------------
 
-@router.get("/.well-known/openid-configuration")
+@router.get("/.well-known/openid-configuration",
+            responses={200: {"description": "OpenID Connect Discovery 1.0 metadata.", "content": OAUTH_JSON}})
 def discovery(request: Request, _: Public) -> JSONResponse:
     return JSONResponse(_provider(request).discovery(), headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.get("/oidc/jwks")
+@router.get("/oidc/jwks", responses={200: {"description": "A JWK Set (RFC 7517 §5).", "content": OAUTH_JSON}})
 def jwks(request: Request, _: Public) -> JSONResponse:
     """The signing keys, including the next one before it signs (relying parties may cache for 5 minutes)."""
     return JSONResponse(_provider(request).jwks(), headers={"Cache-Control": "public, max-age=300"})
@@ -175,7 +231,7 @@ def _answer(request: Request, step: Callable[[], Response | str]) -> Response:
     return outcome
 
 
-@router.get("/oidc/authorize")
+@router.get("/oidc/authorize", include_in_schema=BROWSER)
 def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
     """Authorization endpoint: sign in if needed, ask consent once, then redirect with a one-time code."""
     provider = _provider(request)
@@ -217,7 +273,7 @@ def authorize(request: Request, principal: Public, uow: UnitOfWork) -> Response:
     return _answer(request, step)
 
 
-@router.post("/oidc/authorize/consent")
+@router.post("/oidc/authorize/consent", include_in_schema=BROWSER)
 def consent(request: Request, principal: SignedIn, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """The consent form posts the request back; it is validated again from scratch, never trusted."""
     provider = _provider(request)
@@ -237,7 +293,13 @@ def consent(request: Request, principal: SignedIn, uow: UnitOfWork, parsed: Pars
 
 # --- back channel: clients authenticate in the request --------------------------------------------
 
-@router.post("/oidc/par")
+@router.post("/oidc/par", status_code=201, responses={201: {"description": "`request_uri` and `expires_in`.",
+                                                         "content": OAUTH_JSON}, **CLIENT_ERRORS},
+             openapi_extra=_form_body({
+                 "response_type": {"type": "string", "enum": ["code"]}, "redirect_uri": {"type": "string"},
+                 "scope": {"type": "string"}, "state": {"type": "string"}, "nonce": {"type": "string"},
+                 "code_challenge": {"type": "string"}, "code_challenge_method": {"type": "string", "enum": ["S256"]},
+                 "acr_values": {"type": "string"}, "prompt": {"type": "string"}}))
 @csrf_exempt
 def pushed_authorization_request(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """RFC 9126: the client posts its authorization request first and gets a short-lived request_uri."""
@@ -245,14 +307,24 @@ def pushed_authorization_request(request: Request, _: Public, uow: UnitOfWork, p
                               lambda p, c, f, dpop: p.push(uow, c, f, dpop_jkt=dpop), status=201)
 
 
-@router.post("/oidc/token")
+@router.post("/oidc/token", responses={200: {"description": "Tokens (RFC 6749 §5.1).", "content": OAUTH_JSON},
+                                       **CLIENT_ERRORS},
+             openapi_extra=_form_body({
+                 "grant_type": {"type": "string",
+                                "enum": ["authorization_code", "refresh_token", "client_credentials"]},
+                 "code": {"type": "string"}, "redirect_uri": {"type": "string"},
+                 "code_verifier": {"type": "string"}, "refresh_token": {"type": "string"},
+                 "scope": {"type": "string"}}, ("grant_type",)))
 @csrf_exempt
 def token(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """Token endpoint: authorization_code (PKCE), refresh_token (rotating), client_credentials."""
     return _client_call(request, uow, parsed, "token", lambda p, c, f, dpop: p.token(uow, c, f, dpop_jkt=dpop))
 
 
-@router.post("/oidc/introspect")
+@router.post("/oidc/introspect",
+             responses={200: {"description": "RFC 7662 §2.2: `active` and, when true, the token's claims.",
+                              "content": OAUTH_JSON}, **CLIENT_ERRORS},
+             openapi_extra=_form_body({"token": {"type": "string"}, "token_type_hint": {"type": "string"}}))
 @csrf_exempt
 def introspect(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """RFC 7662 for opaque and JWT access tokens and refresh tokens."""
@@ -260,7 +332,10 @@ def introspect(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm)
                               lambda p, c, f, dpop: p.introspect(uow, c, f.get("token", "")))
 
 
-@router.post("/oidc/revoke")
+@router.post("/oidc/revoke",
+             responses={200: {"description": "Revoked, or unknown (RFC 7009 §2.2).", "content": OAUTH_JSON},
+                        **CLIENT_ERRORS},
+             openapi_extra=_form_body({"token": {"type": "string"}, "token_type_hint": {"type": "string"}}))
 @csrf_exempt
 def revoke(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """RFC 7009: always 200 for an unknown token; a revoked token then fails introspection."""
@@ -278,12 +353,21 @@ def _userinfo(request: Request, uow: Session) -> Response:
     return _json(body)
 
 
-@router.get("/oidc/userinfo")
+USERINFO_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The claims the token's scopes allow.", "content": OAUTH_JSON},
+    400: _oauth_error("`invalid_request`: no access token, or sent two ways.", challenge=True),
+    401: _oauth_error("`invalid_token` (expired, revoked, wrong DPoP binding), `invalid_dpop_proof`.",
+                      challenge=True),
+}
+USERINFO_SECURITY = {"security": [{"oauth2": ["openid"]}]}
+
+
+@router.get("/oidc/userinfo", responses=USERINFO_ANSWERS, openapi_extra=USERINFO_SECURITY)
 def userinfo(request: Request, _: Public, uow: UnitOfWork) -> Response:
     return _userinfo(request, uow)
 
 
-@router.post("/oidc/userinfo")
+@router.post("/oidc/userinfo", responses=USERINFO_ANSWERS, openapi_extra=USERINFO_SECURITY)
 @csrf_exempt
 def userinfo_post(request: Request, _: Public, uow: UnitOfWork) -> Response:
     return _userinfo(request, uow)
@@ -307,7 +391,7 @@ def _finish_logout(request: Request, uow: Session, provider: OidcProvider, redir
     return resp
 
 
-@router.get("/oidc/logout")
+@router.get("/oidc/logout", include_in_schema=BROWSER)
 def end_session(request: Request, principal: Public, uow: UnitOfWork) -> Response:
     """RP-initiated logout: with an id_token_hint naming this browser's session, sign out at once;
     otherwise ask the user first, so a link on another site cannot sign anyone out."""
@@ -327,7 +411,7 @@ def end_session(request: Request, principal: Public, uow: UnitOfWork) -> Respons
     return resp
 
 
-@router.post("/oidc/logout")
+@router.post("/oidc/logout", include_in_schema=BROWSER)
 def end_session_confirmed(request: Request, _: Public, uow: UnitOfWork, parsed: ParsedForm) -> Response:
     """The confirmation form (CSRF-checked like every form) signs out and goes back if allowed."""
     from egov.auth.oidc.logout import parse_logout_request

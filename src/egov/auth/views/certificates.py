@@ -23,6 +23,7 @@ from egov.platform.permissions import Principal, public
 from egov.platform.throttle import Throttle
 from egov.platform.uow import UnitOfWork
 from egov.web.csrf import csrf_exempt
+from egov.web.openapi import problems
 from egov.web.templating import render
 
 router = APIRouter()
@@ -97,7 +98,8 @@ def certificate_sign_in(request: Request, _: Public, uow: UnitOfWork, next: str 
     return resp
 
 
-@router.post("/api/auth/certificate/challenge", tags=["auth"])
+@router.post("/api/auth/certificate/challenge", tags=["auth"],
+             responses={200: {"description": "`challenge` and `expires_in` (seconds)."}})
 @csrf_exempt
 def certificate_challenge(request: Request, _: Public, uow: UnitOfWork) -> JSONResponse:
     """A one-time challenge (2 minutes) for an agency system to sign with its agency certificate's key."""
@@ -105,7 +107,8 @@ def certificate_challenge(request: Request, _: Public, uow: UnitOfWork) -> JSONR
     return JSONResponse({"challenge": made.value, "expires_in": made.expires_in}, headers=NO_STORE)
 
 
-@router.post("/api/auth/certificate/token", tags=["auth"])
+@router.post("/api/auth/certificate/token", tags=["auth"],
+             responses=problems(401, 429, s401="The signed challenge or the certificate was refused."))
 @csrf_exempt
 def certificate_token(request: Request, _: Public, uow: UnitOfWork,
                       body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
