@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from egov.platform.container import Container
@@ -17,6 +16,7 @@ from egov.platform.throttle import Throttle
 from egov.platform.uow import UnitOfWork
 from egov.signing.interfaces import ApprovalRefused, SigningError, UnsafeInput
 from egov.signing.permissions import SigningPermission as P
+from egov.signing.schemas import ActivationOut, ApprovalOut, ApproveIn
 from egov.signing.services import DocumentKind, SigningService
 from egov.web.csrf import csrf_exempt
 from egov.web.openapi import binary_response, problems
@@ -88,23 +88,6 @@ def validate(request: Request, uow: UnitOfWork, _: Public,
     kind = detect_kind(data)
     report = service.validate(uow, kind, data, signed_content, untrusted=True)
     return JSONResponse(report.to_dict())
-
-
-class ApprovalOut(BaseModel):
-    approval_id: str
-    document_sha256: str
-    document_kind: str
-    expires_at: str
-
-
-class ApproveIn(BaseModel):
-    document_sha256: str = Field(min_length=64, max_length=64, description="the SHA-256 the user was shown")
-    code: str = Field(min_length=6, max_length=32, description="a current code from the user's authenticator app")
-
-
-class ActivationOut(BaseModel):
-    approval_id: str
-    token: str = Field(description="one-time activation token; send it with the same document to /sign")
 
 
 @router.post("/approvals", response_model=ApprovalOut, status_code=201,

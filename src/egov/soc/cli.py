@@ -245,7 +245,8 @@ def search(
     from egov.platform.clock import format_datetime
     from egov.platform.errors import ValidationFailed
     from egov.soc.audit.types import SocAudit
-    from egov.soc.services import SearchFilters, search_events
+    from egov.soc.schemas import SearchFilters
+    from egov.soc.services import search_events
 
     try:
         filters = SearchFilters.parse(type, actor, object, since, until)

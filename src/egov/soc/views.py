@@ -11,7 +11,8 @@ from egov.platform.errors import ValidationFailed
 from egov.platform.permissions import Principal, requires
 from egov.platform.uow import UnitOfWork
 from egov.soc.permissions import SocPermission
-from egov.soc.services import AuditLogService, SearchFilters
+from egov.soc.schemas import SearchFilters
+from egov.soc.services import AuditLogService
 from egov.web.templating import render
 
 router = APIRouter(prefix="/back-office/audit", include_in_schema=False)

@@ -10,7 +10,7 @@ import pytest
 from egov.platform.errors import ValidationFailed
 from egov.soc.audit import merkle
 from egov.soc.audit.verify import _Range, completed_ranges
-from egov.soc.services import SearchFilters, parse_vn_date
+from egov.soc.schemas import SearchFilters, parse_vn_date
 
 
 def _leaves(n: int) -> list[bytes]:
