@@ -76,7 +76,8 @@ def _excluded(case: Any) -> list[Any]:
 
 
 @anonymous.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 def test_anonymous(case: Any) -> None:
     case.call_and_validate(excluded_checks=_excluded(case))
 
@@ -93,6 +94,7 @@ def signed_in(client: Any, session: Session, registry_tree: RegistryTree) -> Ite
 
 
 @signed.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 def test_signed_in(case: Any, signed_in: None) -> None:
     case.call_and_validate(excluded_checks=_excluded(case))
