@@ -24,6 +24,7 @@ from egov.platform.clock import FixedClock
 from egov.platform.db import Database
 from egov.platform.db.roles import ensure_app_role
 from egov.settings import Settings
+from tests.factories.auth import TEST_ARGON2
 
 pytest_plugins = [
     "tests.factories.registry", "tests.factories.auth", "tests.factories.soc", "tests.factories.softhsm",
@@ -122,6 +123,7 @@ def settings(tmp_path: Path, migrated: tuple[str, str]) -> Settings:
         keystore_passphrase="test-passphrase-not-secret",  # type: ignore[arg-type]
         run_background_in_process=False,
         log_json=False,
+        **TEST_ARGON2,  # type: ignore[arg-type]
     )
 
 

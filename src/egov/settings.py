@@ -25,6 +25,16 @@ def _read_file_reference(value: object) -> object:
     return value
 
 
+# OWASP Password Storage Cheat Sheet: Argon2id configurations of equal strength, as
+# (time cost t) -> least memory in KiB; from t=5 on, 7 MiB. Production refuses anything below.
+OWASP_ARGON2_MIN_MEMORY_KIB = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
+
+
+def owasp_argon2_min_memory_kib(time_cost: int) -> int:
+    """The least Argon2id memory (KiB) OWASP accepts with this many passes."""
+    return OWASP_ARGON2_MIN_MEMORY_KIB[min(max(time_cost, 1), 5)]
+
+
 class Settings(BaseSettings):
     """Every setting the platform reads. Defaults are the embedded single-node SQLite profile."""
 
@@ -75,8 +85,10 @@ class Settings(BaseSettings):
     default_locale: Literal["vi", "en"] = "vi"
     # The embedded profile runs background work (audit sequencer, checkpoints) in the web process.
     run_background_in_process: bool | None = None
+    # Argon2id cost. The test suite lowers it (argon2's own floor is 8 KiB per lane); production
+    # refuses anything cheaper than OWASP's minimum (see OWASP_ARGON2_MIN_MEMORY_KIB).
     argon2_time_cost: int = Field(default=2, ge=1)
-    argon2_memory_kib: int = Field(default=19 * 1024, ge=8 * 1024)
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
     login_backoff_base_seconds: float = Field(default=1.0, ge=0)
     login_backoff_max_seconds: float = Field(default=900.0, ge=1)
@@ -157,6 +169,11 @@ class Settings(BaseSettings):
                 problems.append("EGOV_SMS_SENDER=none (or a real gateway): the SMS outbox is for development")
             if not self.cookie_secure:
                 problems.append("EGOV_COOKIE_SECURE=true (cookies must not travel over plain HTTP)")
+            if self.argon2_memory_kib < owasp_argon2_min_memory_kib(self.argon2_time_cost):
+                problems.append(
+                    f"EGOV_ARGON2_MEMORY_KIB >= {owasp_argon2_min_memory_kib(self.argon2_time_cost)} with "
+                    f"EGOV_ARGON2_TIME_COST={self.argon2_time_cost} (OWASP's minimum Argon2id cost; "
+                    "the default m=19456, t=2 meets it)")
             if problems:
                 raise ValueError("production refuses development-only defaults; set " + ", ".join(problems))
         return self
