@@ -38,6 +38,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"egov test database: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.postgres_only("why")` skips the test on SQLite, with the reason given (before any fixture)."""
+    if BACKEND == "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "needs PostgreSQL"
+            item.add_marker(pytest.mark.skip(reason=f"{why} (run with EGOV_TEST_DATABASE=postgresql)"))
+
 
 @pytest.fixture(scope="session")
 def db_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:

@@ -170,13 +170,11 @@ def test_a_disabled_account_loses_its_live_sessions(session: Session, sign_in: S
     assert sign_in.principal_for(session, s.token) is None
 
 
-@pytest.mark.postgres_only
+@pytest.mark.postgres_only("SQLite has one writer: two open write transactions cannot race")
 def test_a_racing_first_failure_is_still_counted_and_audited(session: Session, sign_in: SignInService,
                                                              db: Database, owner_db: Database,
                                                              clock: FixedClock) -> None:
     """Two first failures for one username at once: the loser's insert of the throttle row collides."""
-    if not db.is_postgres:
-        pytest.skip("SQLite has one writer: two open write transactions cannot race")
     raced: list[bool] = []
 
     @event.listens_for(session, "before_flush")

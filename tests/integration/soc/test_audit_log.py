@@ -32,8 +32,6 @@ from egov.soc.sequencer import sequence_pending
 from egov.soc.tree import tree_size
 from egov.soc.verify import AuditVerificationError, verify_log
 
-POSTGRES_ONLY = pytest.mark.postgres_only
-
 
 def _verify(container: Container, checkpoint_dir: Path | None = None):  # type: ignore[no-untyped-def]
     return verify_log(container.db, container.keys, container.settings, now=container.clock.now(),
@@ -231,10 +229,8 @@ def test_out_of_order_commit_gets_a_later_leaf_exactly_once(container: Container
     assert _verify(container).ok
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("SQLite has one writer: two open write transactions cannot exist")
 def test_concurrent_commits_out_of_id_order_are_each_sequenced_once(container: Container, db: Database) -> None:
-    if not db.is_postgres:
-        pytest.skip("SQLite has one writer: two open write transactions cannot exist")
     from egov.soc.sequencer import Sequencer
 
     slow, fast = db.sessions(), db.sessions()
@@ -301,10 +297,8 @@ def test_sequencer_batches_and_builds_the_same_tree(container: Container, sessio
     assert _verify(container).nodes_checked == sum(77 >> level for level in range(1, 7))
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("the advisory lock is PostgreSQL's")
 def test_two_sequencers_at_once_append_each_event_once(container: Container, db: Database, session) -> None:  # type: ignore[no-untyped-def]
-    if not db.is_postgres:
-        pytest.skip("the advisory lock is PostgreSQL's")
     import threading
 
     from egov.soc.sequencer import Sequencer
@@ -329,7 +323,7 @@ def test_two_sequencers_at_once_append_each_event_once(container: Container, db:
 # --- PostgreSQL roles and triggers ----------------------------------------------------------------
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("roles are PostgreSQL's")
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET details = '{}'",
     "DELETE FROM audit_events",
@@ -344,15 +338,13 @@ def test_two_sequencers_at_once_append_each_event_once(container: Container, db:
 def test_the_application_role_cannot_rewrite_the_audit_tables(
     container: Container, db: Database, session, statement: str
 ) -> None:  # type: ignore[no-untyped-def]
-    if not db.is_postgres:
-        pytest.skip("roles are PostgreSQL's")
     _log_of(container, session, 3)
     with pytest.raises(DBAPIError) as caught, db.engine.begin() as conn:
         conn.execute(text(statement))
     assert "permission denied" in str(caught.value.orig)
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("triggers are PostgreSQL's")
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET details = '{}'",
     "DELETE FROM audit_leaves",
@@ -362,8 +354,6 @@ def test_the_application_role_cannot_rewrite_the_audit_tables(
 def test_the_triggers_stop_even_the_owner_without_replica_mode(
     container: Container, owner_db: Database, session, statement: str
 ) -> None:  # type: ignore[no-untyped-def]
-    if not owner_db.is_postgres:
-        pytest.skip("triggers are PostgreSQL's")
     _log_of(container, session, 3)
     with pytest.raises(DBAPIError) as caught, owner_db.engine.begin() as conn:
         conn.execute(text(statement))
