@@ -46,9 +46,12 @@ worker: setup ## Run the background worker (audit sequencer and checkpoints)
 	$(BIN)/egov worker
 
 test: setup system-deps node-deps ## Set up and run every check: lint, types, imports, migrations, tests on SQLite and PostgreSQL
-	$(MAKE) --no-print-directory check
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	@SECONDS=0; rc=0; \
+	$(MAKE) --no-print-directory check && \
+	$(MAKE) --no-print-directory test-sqlite && \
+	$(MAKE) --no-print-directory test-postgres || rc=$$?; \
+	echo "make test: $$((SECONDS / 60)) min $$((SECONDS % 60)) s (budget: 15 min)$$([ $$rc = 0 ] || echo ", FAILED")"; \
+	exit $$rc
 
 check: lint typecheck imports migrations-check ## Static checks and alembic check on both databases
 
@@ -65,13 +68,13 @@ migrations-check: setup ## alembic check on a fresh SQLite and a fresh PostgreSQ
 	$(BIN)/python -m tests.tools.migrations_check
 
 test-sqlite: setup node-deps ## Tests on SQLite (the Chromium tests in a run of their own, see below)
-	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 -m "not slow and not browser"
+	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 -m "not browser"
 	# Playwright's sync API keeps an event loop running in its process for the whole session: a later
 	# test there that calls asyncio.run (pyHanko's sync API does) would fail, so the browser gets its own.
-	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -m "browser and not slow"
+	EGOV_TEST_DATABASE=sqlite $(BIN)/pytest -q -m browser
 
 test-postgres: setup node-deps ## Tests on PostgreSQL (creates and drops its own database)
-	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not slow and not browser"
+	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not browser"
 
 test-browser: setup system-deps ## Only the Chromium tests
 	$(BIN)/pytest -q -m browser

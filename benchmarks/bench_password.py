@@ -14,7 +14,7 @@ process pinned to CPU 0. Target: sign-ins/s >= 0.8x that rate, at every level (-
   .venv/bin/python benchmarks/bench_password.py [--accounts 200] [--duration 15] [--reps 3] [-c 1,2]
 
 The sign-in's own overhead, without Argon2's cost hiding it: run with cheap hashing, e.g.
-  EGOV_ARGON2_MEMORY_KIB=8192 EGOV_ARGON2_TIME_COST=1 .venv/bin/python benchmarks/bench_password.py --reps 1
+  EGOV_AUTH__ARGON2_MEMORY_KIB=8192 EGOV_AUTH__ARGON2_TIME_COST=1 .venv/bin/python benchmarks/bench_password.py --reps 1
 """
 
 from __future__ import annotations

@@ -118,8 +118,10 @@ class BenchDatabase:
 
     def egov_env(self, data_dir: Path, **extra: str) -> dict[str, str]:
         """Environment for `egov …` subprocesses: the PostgreSQL profile, production settings, real key store."""
-        # EGOV_ARGON2_* pass through: bench_password.py with cheap hashing shows a sign-in's own overhead.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_") or k.startswith("EGOV_ARGON2_")}
+        # EGOV_AUTH__ARGON2_* (and the old EGOV_ARGON2_*) pass through: bench_password.py with cheap
+        # hashing shows a sign-in's own overhead.
+        cheap = ("EGOV_AUTH__ARGON2_", "EGOV_ARGON2_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_") or k.startswith(cheap)}
         env.update({
             "EGOV_ENVIRONMENT": "production",
             "EGOV_COOKIE_SECURE": "true",

@@ -59,6 +59,10 @@ class Section(BaseModel):
         """Derived defaults and checks that need the kernel's settings (data_dir, environment)."""
         return self
 
+    def production_problems(self) -> list[str]:
+        """What production refuses in this section: each entry names the variable and what to set."""
+        return []
+
 
 def _sections_of(cls: type[BaseModel]) -> dict[str, type[Section]]:
     return {name: f.annotation for name, f in cls.model_fields.items()
@@ -224,6 +228,8 @@ class Settings(BaseSettings):
                 problems.append("EGOV_SMS_SENDER=none (or a real gateway): the SMS outbox is for development")
             if not self.cookie_secure:
                 problems.append("EGOV_COOKIE_SECURE=true (cookies must not travel over plain HTTP)")
+            for name in _sections_of(type(self)):
+                problems.extend(getattr(self, name).production_problems())
             if problems:
                 raise ValueError("production refuses development-only defaults; set " + ", ".join(problems))
         return self

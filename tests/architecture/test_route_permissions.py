@@ -67,14 +67,91 @@ for _path, _route in _api_routes(_build_app().routes):
 PROTECTED = [(m, p, d) for m, p, d in ROUTES if d and PUBLIC not in d]
 
 
+# Path values of the right shape, so the route itself runs and looks them up (a random id of another
+# shape would be refused by parameter validation first and prove nothing about the route).
+PATH_VALUES = {"leaf_index": "999999"}
+
+# What a caller with the right role gets, per route, on a database holding only the two accounts (so
+# path ids exist nowhere and bodies are empty): a route that breaks for the right role answers
+# something else and fails here. A new route gets its line, with the status its code gives.
+RIGHT_ROLE_STATUS: dict[tuple[str, str], int] = {
+    ("GET", "/api/audit/events/{leaf_index}"): 404,
+    ("GET", "/api/pki/certificates/{certificate_id}"): 404,
+    ("POST", "/api/pki/certificates/{certificate_id}/status"): 422,  # no body
+    ("GET", "/api/pki/requests"): 200,
+    ("POST", "/api/pki/requests"): 422,
+    ("POST", "/api/pki/requests/{request_id}/approve"): 404,
+    ("POST", "/api/pki/requests/{request_id}/reject"): 422,  # the reason is required before the lookup
+    ("GET", "/api/registry/agencies"): 200,
+    ("GET", "/api/registry/agencies/{code}"): 404,
+    ("GET", "/api/registry/citizens"): 200,
+    ("POST", "/api/registry/citizens"): 422,
+    ("GET", "/api/registry/citizens/by-personal-id/{personal_id}"): 404,
+    ("GET", "/api/registry/citizens/{citizen_id}"): 404,
+    ("GET", "/api/registry/enterprises/{tax_code}"): 404,
+    ("POST", "/api/signing/approvals"): 422,
+    ("POST", "/api/signing/approvals/{approval_id}/approve"): 422,
+    ("POST", "/api/signing/approvals/{approval_id}/sign"): 422,
+    ("POST", "/api/signing/seal"): 422,
+    ("GET", "/back-office/accounts"): 200,
+    ("POST", "/back-office/accounts/grant"): 404,  # no such account
+    ("POST", "/back-office/accounts/revoke"): 404,
+    ("GET", "/back-office/audit"): 200,
+    ("GET", "/back-office/audit/events/{event_id}"): 404,
+    ("POST", "/back-office/audit/verify"): 200,
+    ("GET", "/back-office/identity"): 200,
+    ("POST", "/back-office/identity/verify"): 422,
+    ("GET", "/back-office/oidc-clients"): 200,
+    ("POST", "/back-office/oidc-clients"): 422,
+    ("POST", "/back-office/oidc-clients/{client_id}/rotate-secret"): 404,
+    ("GET", "/back-office/pki"): 200,
+    ("GET", "/back-office/pki/certificates/{certificate_id}"): 404,
+    ("POST", "/back-office/pki/certificates/{certificate_id}/status"): 404,
+    ("GET", "/back-office/pki/requests/new"): 200,
+    ("POST", "/back-office/pki/requests/new"): 422,
+    ("GET", "/back-office/pki/requests/{request_id}"): 404,
+    ("POST", "/back-office/pki/requests/{request_id}/decide"): 404,
+    ("GET", "/back-office/pki/requests/{request_id}/submitted"): 200,  # the confirmation page
+    ("GET", "/back-office/registry"): 200,
+    ("GET", "/back-office/registry/agencies"): 200,
+    ("GET", "/back-office/registry/agencies/{code}"): 404,
+    ("GET", "/back-office/registry/citizens"): 200,
+    ("GET", "/back-office/registry/citizens/export"): 200,
+    ("POST", "/back-office/registry/citizens/export"): 200,
+    ("GET", "/back-office/registry/citizens/import"): 200,
+    ("POST", "/back-office/registry/citizens/import"): 422,
+    ("GET", "/back-office/registry/citizens/new"): 200,
+    ("POST", "/back-office/registry/citizens/new"): 422,
+    ("GET", "/back-office/registry/citizens/{citizen_id}"): 404,
+    ("GET", "/back-office/registry/enterprises"): 200,
+    ("GET", "/back-office/registry/enterprises/new"): 200,
+    ("POST", "/back-office/registry/enterprises/new"): 422,
+    ("GET", "/back-office/registry/enterprises/{tax_code}"): 404,
+    ("GET", "/back-office/registry/officers"): 200,
+    ("GET", "/back-office/registry/officers/{officer_id}"): 404,
+    ("GET", "/back-office/signing"): 200,
+    ("POST", "/back-office/signing"): 422,
+    ("POST", "/back-office/signing/{approval_id}"): 422,
+}
+
+
 def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", lambda _m: new_id(), path)
+    return re.sub(r"\{([^}]+)\}", lambda m: PATH_VALUES.get(m.group(1)) or new_id(), path)
 
 
 def test_every_route_declares_a_permission() -> None:
     missing = [f"{m} {p}" for m, p, d in ROUTES if not d]
     assert ROUTES, "no routes found"
     assert not missing, "routes without a declared permission (requires/public/authenticated):\n" + "\n".join(missing)
+
+
+def test_every_role_checked_route_declares_what_the_right_role_gets() -> None:
+    checked = {(m, p) for m, p, d in PROTECTED if AUTHENTICATED not in d}
+    missing = sorted(checked - RIGHT_ROLE_STATUS.keys())
+    assert not missing, "add these routes to RIGHT_ROLE_STATUS with the status the right role gets:\n" + "\n".join(
+        f"{m} {p}" for m, p in missing)
+    stale = sorted(RIGHT_ROLE_STATUS.keys() - checked)
+    assert not stale, f"RIGHT_ROLE_STATUS names routes that are gone or no longer role-checked: {stale}"
 
 
 def test_the_walk_finds_protected_routes() -> None:
@@ -129,5 +206,9 @@ def test_wrong_role_is_refused_and_right_role_gets_through(
     client.cookies.clear()
     login(client, right.username)
     allowed = _call(client, method, path)
-    assert allowed.status_code not in (401, 403), f"{method} {path} refused the right role {role}"
-    assert allowed.status_code < 500, f"{method} {path} failed for the right role: {allowed.status_code}"
+    expected = RIGHT_ROLE_STATUS.get((method, path))
+    assert expected is not None, f"{method} {path}: declare in RIGHT_ROLE_STATUS what the right role gets"
+    assert allowed.status_code == expected, (
+        f"{method} {path} answered the right role {role} {allowed.status_code}, expected {expected}")
+    if _is_api(path) and expected >= 400:
+        assert allowed.headers["content-type"].startswith("application/problem+json"), (method, path)

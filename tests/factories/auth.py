@@ -24,8 +24,14 @@ from egov.auth import Account, Passwords
 from egov.auth.models import RoleAssignment
 
 DEFAULT_PASSWORD = "mật khẩu thử nghiệm đủ dài"  # passes the policy; never used outside tests
+# The suite's Argon2id cost (the `settings` fixture uses it): a few microseconds instead of the
+# production 19 MiB, t=2 (~20 ms), which the permission matrix would pay four times per route.
+# Production refuses it (tests/unit/platform/test_settings.py); tests that measure or rely on the
+# real cost build their own settings and pass `passwords=Passwords()` to make_account.
+TEST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 _counter = itertools.count(1)
-_passwords = Passwords()  # the settings' defaults (Argon2id m=19 MiB, t=2, p=1): sign-in will not rehash
+# Made with the suite's cost, so a sign-in through the app (same cost) does not rehash.
+_passwords = Passwords(time_cost=1, memory_kib=64, parallelism=1)
 
 
 def make_account(
@@ -40,12 +46,14 @@ def make_account(
     primary_agency_id: str | None = None,
     status: str = "active",
     commit: bool = True,
+    passwords: Passwords | None = None,
 ) -> Account:
     """Insert an account (and its (role, agency_id) assignments) directly, and commit so the app sees it.
 
     It writes rows, not audit events: the arrangement of a test is not an action to audit, and
     other contexts' tests can count their own events without ours in the way. A missing username
-    is made up to fit the kind (12 digits for citizens, 10 for organisations).
+    is made up to fit the kind (12 digits for citizens, 10 for organisations). The password is
+    hashed at the suite's cheap cost unless `passwords` says otherwise.
     """
     n = next(_counter)
     if username is None:
@@ -53,7 +61,7 @@ def make_account(
     now = datetime.now(UTC)
     account = Account(
         kind=kind, username=username.lower(), display_name=display_name or f"Người dùng thử {n}",
-        password_hash=_passwords.hash(password) if password is not None else None,
+        password_hash=(passwords or _passwords).hash(password) if password is not None else None,
         subject_id=subject_id, primary_agency_id=primary_agency_id, status=status,
         created_at=now, password_changed_at=now if password is not None else None,
     )

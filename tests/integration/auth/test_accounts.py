@@ -63,10 +63,16 @@ def test_usernames_must_fit_the_kind(session: Session, accounts: AccountService,
 
 
 def test_valid_usernames_per_kind(session: Session, accounts: AccountService) -> None:
-    accounts.create_account(session, kind="citizen", username="079203012345", display_name="Nguyễn Văn An")
-    accounts.create_account(session, kind="organisation", username="0312345678-001", display_name="Công ty A")
-    accounts.create_account(session, kind="admin", username="root@hcm", display_name="Quản trị")
+    made = [
+        accounts.create_account(session, kind="citizen", username="079203012345", display_name="Nguyễn Văn An"),
+        accounts.create_account(session, kind="organisation", username="0312345678-001", display_name="Công ty A"),
+        accounts.create_account(session, kind="admin", username="Root@HCM", display_name="Quản trị"),
+    ]
     session.commit()
+    session.expire_all()
+    stored = {a.username: a.kind for a in session.scalars(select(Account))}
+    assert stored == {"079203012345": "citizen", "0312345678-001": "organisation", "root@hcm": "admin"}
+    assert [e.object_id for e in events(session, AuthAudit.ACCOUNT_CREATED)] == [a.id for a in made]
 
 
 def test_weak_password_and_bad_name_are_reported_together_and_nothing_is_written(

@@ -11,13 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from egov.platform.db import Database
 
-pytestmark = pytest.mark.postgres_only
-
-
-@pytest.fixture(autouse=True)
-def _postgres(owner_db: Database) -> None:
-    if not owner_db.is_postgres:
-        pytest.skip("the pool and its pings are PostgreSQL's (SQLite has no server to drop a connection)")
+pytestmark = pytest.mark.postgres_only("the pool and its pings are PostgreSQL's (SQLite has no server to drop "
+                                     "a connection)")
 
 
 def _backend_pid(db: Database) -> int:

@@ -13,13 +13,13 @@ from egov.platform.db import Database
 from egov.platform.ids import new_id
 from egov.platform.throttle import Throttle, ThrottleBucket
 
+pytestmark = pytest.mark.postgres_only("SQLite has one writer: the second transaction could not run while the "
+                                     "first is open")
 NOW = datetime.now(UTC)
 
 
 @contextmanager
 def two_sessions(db: Database) -> Iterator[tuple[Session, Session]]:
-    if not db.is_postgres:
-        pytest.skip("SQLite has one writer: the second transaction could not run while the first is open")
     first, second = db.sessions(), db.sessions()
     try:
         yield first, second

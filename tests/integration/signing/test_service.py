@@ -245,13 +245,11 @@ def test_a_retired_identity_no_longer_signs(session: Session, service: SigningSe
     assert len(events(session, SigningAudit.IDENTITY_RETIRED)) == 1
 
 
-@pytest.mark.postgres_only
+@pytest.mark.postgres_only("SQLite has one writer: two open write transactions cannot race")
 def test_two_racing_uses_of_one_approval_sign_once(session: Session, service: SigningService, clock: FixedClock,
                                                    db: Any, officer: tuple[Principal, Any]) -> None:
     """The other request claims the approval while this one is signing: this one's signature is dropped
     (row and audit event, with its savepoint) and it is refused."""
-    if not db.is_postgres:
-        pytest.skip("SQLite has one writer: two open write transactions cannot race")
     by, totp = officer
     pdf = make_pdf()
     approval = service.request_approval(session, by, "pdf", pdf)

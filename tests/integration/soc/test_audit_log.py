@@ -34,8 +34,6 @@ from egov.soc.audit.verify import AuditVerificationError, verify_log
 from egov.soc.models import AuditEvent, AuditLeaf
 from egov.soc.settings import SocSettings
 
-POSTGRES_ONLY = pytest.mark.postgres_only
-
 
 def _verify(container: Container, checkpoint_dir: Path | None = None):  # type: ignore[no-untyped-def]
     return verify_log(container.db, container.keys, container.settings, now=container.clock.now(),
@@ -233,10 +231,8 @@ def test_out_of_order_commit_gets_a_later_leaf_exactly_once(container: Container
     assert _verify(container).ok
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("SQLite has one writer: two open write transactions cannot exist")
 def test_concurrent_commits_out_of_id_order_are_each_sequenced_once(container: Container, db: Database) -> None:
-    if not db.is_postgres:
-        pytest.skip("SQLite has one writer: two open write transactions cannot exist")
     from egov.soc.audit.sequencer import Sequencer
 
     slow, fast = db.sessions(), db.sessions()
@@ -303,10 +299,8 @@ def test_sequencer_batches_and_builds_the_same_tree(container: Container, sessio
     assert _verify(container).nodes_checked == sum(77 >> level for level in range(1, 7))
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("the advisory lock is PostgreSQL's")
 def test_two_sequencers_at_once_append_each_event_once(container: Container, db: Database, session) -> None:  # type: ignore[no-untyped-def]
-    if not db.is_postgres:
-        pytest.skip("the advisory lock is PostgreSQL's")
     import threading
 
     from egov.soc.audit.sequencer import Sequencer
@@ -331,7 +325,7 @@ def test_two_sequencers_at_once_append_each_event_once(container: Container, db:
 # --- PostgreSQL roles and triggers ----------------------------------------------------------------
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("roles are PostgreSQL's")
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET details = '{}'",
     "DELETE FROM audit_events",
@@ -346,15 +340,13 @@ def test_two_sequencers_at_once_append_each_event_once(container: Container, db:
 def test_the_application_role_cannot_rewrite_the_audit_tables(
     container: Container, db: Database, session, statement: str
 ) -> None:  # type: ignore[no-untyped-def]
-    if not db.is_postgres:
-        pytest.skip("roles are PostgreSQL's")
     _log_of(container, session, 3)
     with pytest.raises(DBAPIError) as caught, db.engine.begin() as conn:
         conn.execute(text(statement))
     assert "permission denied" in str(caught.value.orig)
 
 
-@POSTGRES_ONLY
+@pytest.mark.postgres_only("triggers are PostgreSQL's")
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET details = '{}'",
     "DELETE FROM audit_leaves",
@@ -364,8 +356,6 @@ def test_the_application_role_cannot_rewrite_the_audit_tables(
 def test_the_triggers_stop_even_the_owner_without_replica_mode(
     container: Container, owner_db: Database, session, statement: str
 ) -> None:  # type: ignore[no-untyped-def]
-    if not owner_db.is_postgres:
-        pytest.skip("triggers are PostgreSQL's")
     _log_of(container, session, 3)
     with pytest.raises(DBAPIError) as caught, owner_db.engine.begin() as conn:
         conn.execute(text(statement))

@@ -39,10 +39,9 @@ def test_a_refused_business_row_takes_its_event_with_it(db: Database) -> None:
     assert events_with(db, event["event_id"]) == 0
 
 
+@pytest.mark.postgres_only("the one-statement path is PostgreSQL's")
 def test_every_column_needs_a_value_and_times_are_utc(db: Database) -> None:
     """PostgreSQL's path skips the ORM and SQLAlchemy's type processing, so it checks for itself."""
-    if not db.is_postgres:
-        pytest.skip("the one-statement path is PostgreSQL's")
     event = event_values("signing:document:signed", object_type="signature", object_id="x")
     incomplete = row("whatever")
     del incomplete["id"]  # left to the ORM's default, which this path does not apply
@@ -78,11 +77,10 @@ def test_many_rows_and_their_events_are_written_together_or_not_at_all(db: Datab
     assert logged == {e["event_id"]: (e["object_id"], e["details"], e["leaf_hash"], None) for e in events}
 
 
+@pytest.mark.postgres_only("the one-statement path is PostgreSQL's (SQLite does not hold VARCHAR to its length)")
 def test_an_over_long_value_is_refused_not_cut_short(db: Database) -> None:
     """The one-statement path casts to the bare type: a value longer than its column is refused (as the
     ORM path refuses it), never truncated under a leaf hash computed from the whole value."""
-    if not db.is_postgres:
-        pytest.skip("the one-statement path is PostgreSQL's (SQLite does not hold VARCHAR to its length)")
     now = datetime.now(UTC)
     row = {"key": "k" * 201, "failures": 1, "last_failure_at": now, "blocked_until": now}  # key is String(200)
     event = event_values("platform:test:batch", object_type="bucket", object_id="long")

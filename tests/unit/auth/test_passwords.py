@@ -96,5 +96,31 @@ def test_hashes_made_with_other_parameters_need_rehash() -> None:
         assert Passwords(**FAST).needs_rehash(odd)
 
 
-def test_burn_never_succeeds_and_never_raises() -> None:
-    Passwords(**FAST).burn("anything at all")
+class RecordingPasswords(Passwords):
+    """Real Argon2, recording each verification burn makes and how it ended."""
+
+    def __init__(self, **params: int) -> None:
+        super().__init__(**params)
+        self.verified: list[tuple[str, str]] = []
+
+    def verify(self, password_hash: str, password: str) -> None:
+        try:
+            super().verify(password_hash, password)
+        except WrongPassword:
+            self.verified.append((password_hash, "refused"))
+            raise
+        self.verified.append((password_hash, "accepted"))
+
+
+@pytest.mark.parametrize("candidate", ["anything at all", "", "x" * 300, "một cụm từ bí mật", "$argon2id$"])
+def test_burn_never_succeeds_and_never_raises(candidate: str) -> None:
+    pw = RecordingPasswords(**FAST)
+    assert pw.burn(candidate) is None  # no exception, whatever the input
+    # It cost one real verification with the live parameters, and that verification failed.
+    assert pw.verified == [(pw.dummy_hash, "refused")]
+    assert pw.dummy_hash.startswith("$argon2id$v=19$m=8192,t=1,p=1$") and not pw.needs_rehash(pw.dummy_hash)
+
+
+def test_burn_uses_the_live_parameters() -> None:
+    assert Passwords(**FAST).dummy_hash != Passwords().dummy_hash
+    assert Passwords().dummy_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")

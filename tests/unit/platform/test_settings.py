@@ -115,3 +115,44 @@ def test_development_passphrase_is_generated_once_and_private(tmp_path: Path, mo
     assert first == s.keystore_passphrase_bytes()
     assert len(first) >= 32
     assert (tmp_path / "keystore.passphrase").stat().st_mode & 0o777 == 0o600
+
+
+PRODUCTION = {"EGOV_ENVIRONMENT": "production", "EGOV_KEYSTORE_PASSPHRASE": "x" * 32, "EGOV_SECRET_KEY": "s" * 40,
+              "EGOV_COOKIE_SECURE": "true", "EGOV_SMTP_HOST": "smtp.example.gov.vn", "EGOV_SMS_SENDER": "none"}
+
+
+@pytest.mark.parametrize(("time_cost", "memory_kib"), [(1, 64), (2, 19455), (1, 19456), (3, 12287), (9, 7167)])
+def test_production_refuses_an_argon2_cost_below_owasps_minimum(monkeypatch: pytest.MonkeyPatch, time_cost: int,
+                                                               memory_kib: int) -> None:
+    for key, value in PRODUCTION.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("EGOV_AUTH__ARGON2_TIME_COST", str(time_cost))
+    monkeypatch.setenv("EGOV_AUTH__ARGON2_MEMORY_KIB", str(memory_kib))
+    with pytest.raises(SettingsError, match="EGOV_AUTH__ARGON2_MEMORY_KIB") as info:
+        load_settings()
+    assert f"EGOV_AUTH__ARGON2_TIME_COST={time_cost}" in str(info.value)
+    monkeypatch.setenv("EGOV_ENVIRONMENT", "test")  # the suite's cheap cost is fine outside production
+    assert load_settings().section(AuthSettings).argon2_memory_kib == memory_kib
+
+
+@pytest.mark.parametrize(("time_cost", "memory_kib"), [(2, 19456), (1, 47104), (3, 12288), (4, 9216), (5, 7168),
+                                                       (8, 7168), (2, 65536)])
+def test_production_accepts_owasps_argon2_configurations(monkeypatch: pytest.MonkeyPatch, time_cost: int,
+                                                          memory_kib: int) -> None:
+    for key, value in PRODUCTION.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("EGOV_AUTH__ARGON2_TIME_COST", str(time_cost))
+    monkeypatch.setenv("EGOV_AUTH__ARGON2_MEMORY_KIB", str(memory_kib))
+    s = load_settings()
+    a = s.section(AuthSettings)
+    assert (s.is_production, a.argon2_time_cost, a.argon2_memory_kib) == (True, time_cost, memory_kib)
+
+
+def test_production_defaults_meet_owasps_argon2_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in PRODUCTION.items():
+        monkeypatch.setenv(key, value)
+    for key in ("EGOV_AUTH__ARGON2_TIME_COST", "EGOV_AUTH__ARGON2_MEMORY_KIB", "EGOV_AUTH__ARGON2_PARALLELISM"):
+        monkeypatch.delenv(key, raising=False)
+    s = load_settings()
+    a = s.section(AuthSettings)
+    assert (a.argon2_time_cost, a.argon2_memory_kib, a.argon2_parallelism) == (2, 19456, 1)

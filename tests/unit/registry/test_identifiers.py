@@ -367,7 +367,9 @@ def test_agency_code_length() -> None:
     ],
 )
 def test_parent_rule_accepts_direct_children(parent: str, child: str) -> None:
-    parent_code_rule(parent, child)
+    assert parent_code_rule(parent, child) is None  # raises ValidationFailed on a refusal
+    with pytest.raises(ValidationFailed):  # and the same pair the other way round is refused
+        parent_code_rule(child, parent)
 
 
 @pytest.mark.parametrize(
