@@ -6,6 +6,7 @@ tomorrow without anyone writing a test for it.
 
 from __future__ import annotations
 
+import importlib
 import re
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import csrf_token, login, make_account
 
 from egov.auth import ROLES
-from egov.contexts import settings_class
+from egov.contexts import CONTEXTS, settings_class
 from egov.platform.ids import new_id
 from egov.platform.permissions import AUTHENTICATED, GLOBAL, PUBLIC, declared_permissions
 
@@ -71,68 +72,20 @@ PROTECTED = [(m, p, d) for m, p, d in ROUTES if d and PUBLIC not in d]
 # shape would be refused by parameter validation first and prove nothing about the route).
 PATH_VALUES = {"leaf_index": "999999"}
 
-# What a caller with the right role gets, per route, on a database holding only the two accounts (so
-# path ids exist nowhere and bodies are empty): a route that breaks for the right role answers
-# something else and fails here. A new route gets its line, with the status its code gives.
-RIGHT_ROLE_STATUS: dict[tuple[str, str], int] = {
-    ("GET", "/api/audit/events/{leaf_index}"): 404,
-    ("GET", "/api/pki/certificates/{certificate_id}"): 404,
-    ("POST", "/api/pki/certificates/{certificate_id}/status"): 422,  # no body
-    ("GET", "/api/pki/requests"): 200,
-    ("POST", "/api/pki/requests"): 422,
-    ("POST", "/api/pki/requests/{request_id}/approve"): 404,
-    ("POST", "/api/pki/requests/{request_id}/reject"): 422,  # the reason is required before the lookup
-    ("GET", "/api/registry/agencies"): 200,
-    ("GET", "/api/registry/agencies/{code}"): 404,
-    ("GET", "/api/registry/citizens"): 200,
-    ("POST", "/api/registry/citizens"): 422,
-    ("GET", "/api/registry/citizens/by-personal-id/{personal_id}"): 404,
-    ("GET", "/api/registry/citizens/{citizen_id}"): 404,
-    ("GET", "/api/registry/enterprises/{tax_code}"): 404,
-    ("POST", "/api/signing/approvals"): 422,
-    ("POST", "/api/signing/approvals/{approval_id}/approve"): 422,
-    ("POST", "/api/signing/approvals/{approval_id}/sign"): 422,
-    ("POST", "/api/signing/seal"): 422,
-    ("GET", "/back-office/accounts"): 200,
-    ("POST", "/back-office/accounts/grant"): 404,  # no such account
-    ("POST", "/back-office/accounts/revoke"): 404,
-    ("GET", "/back-office/audit"): 200,
-    ("GET", "/back-office/audit/events/{event_id}"): 404,
-    ("POST", "/back-office/audit/verify"): 200,
-    ("GET", "/back-office/identity"): 200,
-    ("POST", "/back-office/identity/verify"): 422,
-    ("GET", "/back-office/oidc-clients"): 200,
-    ("POST", "/back-office/oidc-clients"): 422,
-    ("POST", "/back-office/oidc-clients/{client_id}/rotate-secret"): 404,
-    ("GET", "/back-office/pki"): 200,
-    ("GET", "/back-office/pki/certificates/{certificate_id}"): 404,
-    ("POST", "/back-office/pki/certificates/{certificate_id}/status"): 404,
-    ("GET", "/back-office/pki/requests/new"): 200,
-    ("POST", "/back-office/pki/requests/new"): 422,
-    ("GET", "/back-office/pki/requests/{request_id}"): 404,
-    ("POST", "/back-office/pki/requests/{request_id}/decide"): 404,
-    ("GET", "/back-office/pki/requests/{request_id}/submitted"): 200,  # the confirmation page
-    ("GET", "/back-office/registry"): 200,
-    ("GET", "/back-office/registry/agencies"): 200,
-    ("GET", "/back-office/registry/agencies/{code}"): 404,
-    ("GET", "/back-office/registry/citizens"): 200,
-    ("GET", "/back-office/registry/citizens/export"): 200,
-    ("POST", "/back-office/registry/citizens/export"): 200,
-    ("GET", "/back-office/registry/citizens/import"): 200,
-    ("POST", "/back-office/registry/citizens/import"): 422,
-    ("GET", "/back-office/registry/citizens/new"): 200,
-    ("POST", "/back-office/registry/citizens/new"): 422,
-    ("GET", "/back-office/registry/citizens/{citizen_id}"): 404,
-    ("GET", "/back-office/registry/enterprises"): 200,
-    ("GET", "/back-office/registry/enterprises/new"): 200,
-    ("POST", "/back-office/registry/enterprises/new"): 422,
-    ("GET", "/back-office/registry/enterprises/{tax_code}"): 404,
-    ("GET", "/back-office/registry/officers"): 200,
-    ("GET", "/back-office/registry/officers/{officer_id}"): 404,
-    ("GET", "/back-office/signing"): 200,
-    ("POST", "/back-office/signing"): 422,
-    ("POST", "/back-office/signing/{approval_id}"): 422,
-}
+def _right_role_statuses() -> dict[tuple[str, str], int]:
+    """Each context's table (tests/functional/<context>/right_role_statuses.py), merged."""
+    merged: dict[tuple[str, str], int] = {}
+    for module in CONTEXTS:
+        path = Path(__file__).resolve().parents[1] / "functional" / module.name / "right_role_statuses.py"
+        if path.exists():
+            merged.update(importlib.import_module(f"tests.functional.{module.name}.right_role_statuses")
+                          .RIGHT_ROLE_STATUS)
+    return merged
+
+
+# What a caller with the right role gets, per route (a route that breaks for the right role answers
+# something else and fails here); each context keeps its own table beside its functional tests.
+RIGHT_ROLE_STATUS = _right_role_statuses()
 
 
 def _concrete(path: str) -> str:
