@@ -57,3 +57,16 @@ def test_the_app_includes_every_router_and_hot_path(app) -> None:  # type: ignor
         for router in m.routers:
             assert id(router) in included, f"a router of {m.name} is not in the app"
     assert set(app.hot_paths) == {"/oidc/token", "/oidc/introspect", "/pki/ocsp"}
+
+
+def test_no_context_offers_its_tables_to_the_others() -> None:
+    """A context's __init__ exports Protocols, frozen data objects, exceptions and functions, never ORM models."""
+    import importlib
+
+    from egov.platform.db import Base
+
+    for m in contexts.CONTEXTS:
+        package = importlib.import_module(f"egov.{m.name}")
+        exported = [getattr(package, name) for name in getattr(package, "__all__", ())]
+        models = [obj.__name__ for obj in exported if isinstance(obj, type) and issubclass(obj, Base)]
+        assert not models, f"egov.{m.name} exports ORM models: {models}"

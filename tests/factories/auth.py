@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from egov.auth import Account, Passwords
-from egov.auth.models import RoleAssignment
+from egov.auth import Passwords
+from egov.auth.models import Account, RoleAssignment
 
 DEFAULT_PASSWORD = "mật khẩu thử nghiệm đủ dài"  # passes the policy; never used outside tests
 # The suite's Argon2id cost (the `settings` fixture uses it): a few microseconds instead of the
