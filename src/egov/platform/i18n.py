@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import cache
 from importlib import resources
 
@@ -26,8 +26,13 @@ def _catalogue(locale: str) -> dict[str, str]:
     return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
 
 
-def set_locale(locale: str) -> object:
+def set_locale(locale: str) -> Token[str]:
     return _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def reset_locale(token: Token[str]) -> None:
+    """Back to the locale before `set_locale` (the request is over)."""
+    _locale.reset(token)
 
 
 def get_locale() -> str:

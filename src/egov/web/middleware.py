@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import secrets
@@ -41,12 +42,18 @@ def csp_allowing_forms_to(origins: list[str]) -> str:
 PrincipalResolver = Callable[[Request], tuple[Principal | None, list[tuple[str, str]]]]
 
 
+@functools.cache
+def _networks(trusted_proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parsed once per configuration, not on every request (the hot paths call client_ip too)."""
+    return tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+
 def client_ip(scope: Scope, trusted_proxies: list[str]) -> str | None:
     """The peer address, or X-Forwarded-For's last untrusted hop when the peer is a trusted proxy."""
     peer = (scope.get("client") or (None, None))[0]
     if not peer or not trusted_proxies:
         return peer
-    nets = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+    nets = _networks(tuple(trusted_proxies))
 
     def trusted(addr: str) -> bool:
         try:
@@ -158,7 +165,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            i18n._locale.reset(locale_token)  # type: ignore[arg-type]
+            i18n.reset_locale(locale_token)
             reset_context(token)
             if not is_static:
                 route = scope.get("route")
