@@ -8,7 +8,6 @@ synthetic: names are drawn from common Vietnamese names, IDs are valid in form b
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -81,14 +80,6 @@ GIVEN = {"male": ["An", "Bình", "Cường", "Dũng", "Hùng", "Huy", "Khoa", "L
                     "Nga", "Ngân", "Nhung", "Oanh", "Phượng", "Quyên", "Thảo", "Trang", "Vy", "Yến"]}
 PROVINCES = [("079", 70), ("001", 5), ("048", 3), ("092", 3), ("075", 3), ("074", 3), ("080", 3), ("052", 2),
              ("054", 2), ("096", 2), ("038", 2), ("040", 2)]
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    personal_id: str
-    full_name: str
-    birth_date: date
-    sex: str
 
 
 def _weighted(rng: random.Random, items: list[tuple[str, float]]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from egov.platform.permissions import Principal
 
@@ -19,10 +19,6 @@ class RequestContext:
     locale: str = "vi"
     channel: str = "web"  # web | api | cli | worker
     extra: dict[str, str] = field(default_factory=dict)
-
-    def with_principal(self, principal: Principal | None) -> RequestContext:
-        return replace(self, principal=principal)
-
 
 _current: ContextVar[RequestContext | None] = ContextVar("egov_request_context", default=None)
 

@@ -10,7 +10,6 @@ from egov.signing.authentication import (
 from egov.signing.enrolment import certification_request, ensure_remote_key
 from egov.signing.interfaces import (
     ApprovalRefused,
-    IdentityProvider,
     RevocationData,
     SigningError,
     SigningIdentity,
@@ -29,7 +28,6 @@ __all__ = [
     "ApprovalRefused",
     "CertificateIdentity",
     "CertificateRefused",
-    "IdentityProvider",
     "Indication",
     "PadesLevel",
     "PkiTrust",

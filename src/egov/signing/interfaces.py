@@ -83,8 +83,3 @@ class TrustProvider(Protocol):
 
     def trust_source(self) -> TrustSource: ...
 
-
-class IdentityProvider(Protocol):
-    """Finds the signing identity (key + certificate) of an officer or an agency seal."""
-
-    def identity_for(self, holder: str) -> SigningIdentity: ...

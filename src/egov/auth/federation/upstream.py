@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -40,12 +39,6 @@ class UpstreamError(DomainError):
         super().__init__(
             "Đăng nhập qua nhà cung cấp định danh không thành công. Vui lòng thử lại hoặc đăng nhập bằng cách khác.",
             detail_en or "Signing in through the identity provider failed. Try again or use another way.")
-
-
-@dataclass(frozen=True)
-class UpstreamTokens:
-    id_claims: dict[str, Any]
-    access_token: str | None
 
 
 class UpstreamClient:

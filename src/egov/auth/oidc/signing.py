@@ -120,6 +120,3 @@ class SigningKeys:
                 if key.signs_until is None or key.signs_until + self.keep_after > now:
                     keys.append(key.jwk)
         return keys
-
-    def public_key_for(self, kid: str) -> dict[str, Any] | None:
-        return next((k for k in self.published() if k["kid"] == kid), None)

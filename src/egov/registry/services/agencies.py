@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -314,15 +314,6 @@ def merge(
         details={"closing": [a.code for a in closing], "into": successor.code, "on": on.isoformat()},
     )
     return successor
-
-
-def open_agencies_by_code(session: Session, codes: Iterable[str], on: date) -> dict[str, Agency]:
-    """code → agency for the given codes that are open on `on` (for resolving an import's codes)."""
-    wanted = sorted({c.strip() for c in codes if c and c.strip()})
-    if not wanted:
-        return {}
-    rows = session.scalars(select(Agency).where(Agency.code.in_(wanted)))
-    return {a.code: a for a in rows if a.is_open_on(on)}
 
 
 def today(clock: Clock) -> date:

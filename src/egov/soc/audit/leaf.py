@@ -7,7 +7,7 @@ import operator
 from collections.abc import Sequence
 from datetime import datetime
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Any, Protocol
+from typing import Any
 
 LEAF_VERSION = 1
 _PREFIX_V1 = b"egov-audit-leaf/v1\n"
@@ -33,10 +33,6 @@ _V1_KEYS = tuple(encode_basestring(name) + ":" for name in V1_ORDERED)
 _TIME_INDEX = V1_ORDERED.index("occurred_at")
 # `{"actor_id":%s,"actor_kind":%s,...}` (a % in a key would be doubled; none has one).
 _V1_TEMPLATE = "{" + ",".join(key.replace("%", "%%") + "%s" for key in _V1_KEYS) + "}"
-
-
-class EventLike(Protocol):
-    leaf_version: int
 
 
 def canonical_json(value: Any) -> str:
