@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from cryptography import x509
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from egov.auth.interfaces import StepUpRefused, StepUpVerifier
 from egov.platform.clock import Clock
-from egov.platform.db import Database
+from egov.platform.db import Database, table_of
 from egov.platform.errors import NotFound
 from egov.platform.ids import new_id
 from egov.platform.keys import KeyStore
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 DocumentKind = Literal["pdf", "xml", "cms"]
 OFFICER_BOX = (330, 40, 565, 118)
 SEAL_BOX = (330, 124, 565, 202)
-_SIGNATURES: Table = SignatureRecord.__table__  # type: ignore[assignment]
+_SIGNATURES = table_of(SignatureRecord)
 # Renew an archive time-stamp this long before its TSA certificate expires.
 RENEW_MARGIN = timedelta(days=90)
 # The baseline levels each kind is signed at (PAdES up to B-LTA; XAdES and CMS here up to B-T).

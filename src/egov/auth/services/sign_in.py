@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BindParameter, Select, String, Table, bindparam, exists, literal, select
+from sqlalchemy import BindParameter, Select, String, bindparam, exists, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from egov.auth.sessions import PASSWORD_AMR, SessionPolicy, new_session_token, s
 from egov.auth.settings import AuthSettings
 from egov.auth.usernames import account_throttle_key, looks_like_username, normalise_username
 from egov.platform.clock import Clock
+from egov.platform.db import table_of
 from egov.platform.errors import NotFound, TooManyAttempts, ValidationFailed
 from egov.platform.permissions import Principal
 from egov.platform.throttle import Throttle
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from egov.platform.container import Container
 
 STAFF_KINDS = ("officer", "admin")
-_SESSIONS: Table = AuthSession.__table__  # type: ignore[assignment]
+_SESSIONS = table_of(AuthSession)
 # A source address gets more free failures than an account: a ward office shares one address.
 IP_FREE_ATTEMPTS = 20
 

@@ -31,13 +31,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from egov.auth.models import OidcClient
 from egov.auth.oidc.clients import secret_accepted, throttle_keys
 from egov.platform.batching import GroupCommit
 from egov.platform.context import RequestContext
+from egov.platform.db import table_of
 from egov.platform.ids import request_id as new_request_id
 from egov.platform.throttle import ThrottleBucket
 from egov.web.middleware import client_ip, security_headers
@@ -46,8 +47,8 @@ if TYPE_CHECKING:
     from egov.platform.container import Container
 
 MAX_BODY = 16 * 1024
-_CLIENTS: Table = OidcClient.__table__  # type: ignore[assignment]
-_BUCKETS: Table = ThrottleBucket.__table__  # type: ignore[assignment]
+_CLIENTS = table_of(OidcClient)
+_BUCKETS = table_of(ThrottleBucket)
 _READ_CLIENTS = select(_CLIENTS).where(_CLIENTS.c.id.in_(bindparam("ids", expanding=True)))
 _READ_BUCKETS = select(_BUCKETS.c.key, _BUCKETS.c.blocked_until).where(
     _BUCKETS.c.key.in_(bindparam("keys", expanding=True)))

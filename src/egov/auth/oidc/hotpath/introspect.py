@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 
 from egov.auth.models import OidcToken
 from egov.auth.oidc.hotpath.asgi import Ask, ClientHotPath
 from egov.auth.oidc.provider import OidcProvider, handle_hash
+from egov.platform.db import table_of
 
 log = logging.getLogger(__name__)
 PATH = "/oidc/introspect"
-_TOKENS: Table = OidcToken.__table__  # type: ignore[assignment]
+_TOKENS = table_of(OidcToken)
 _READ_TOKENS = select(_TOKENS).where(_TOKENS.c.id.in_(bindparam("ids", expanding=True)))
 
 

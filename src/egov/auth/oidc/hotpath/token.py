@@ -17,20 +17,19 @@ import logging
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
-
 from egov.auth.audit import AuthAudit
 from egov.auth.models import OidcClient, OidcToken
 from egov.auth.oidc.errors import OAuthError
 from egov.auth.oidc.hotpath.asgi import Ask, Caller, ClientHotPath, json_list
 from egov.auth.oidc.provider import Grant, Issued, OidcProvider, check_machine_scopes
 from egov.platform.context import use_context
+from egov.platform.db import table_of
 from egov.platform.ids import new_id
 from egov.soc import event_values, insert_many_with_events
 
 log = logging.getLogger(__name__)
 PATH = "/oidc/token"
-_TOKENS: Table = OidcToken.__table__  # type: ignore[assignment]
+_TOKENS = table_of(OidcToken)
 
 
 class ClientCredentialsHotPath(ClientHotPath):
