@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
 
@@ -187,6 +187,27 @@ class Settings(BaseSettings):
                 return getattr(self, name)  # type: ignore[no-any-return]
         raise LookupError(f"{kind.__qualname__} is not a section of these settings: build them with "
                           "egov.contexts.settings_class() (or load_settings() there)")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's copy, except that an old flat name (`argon2_time_cost`) changes its section's field
+        and a name that is neither a field nor an old flat name is refused: pydantic would store it
+        silently where nothing reads it."""
+        update = dict(update or {})
+        fields = type(self).model_fields
+        sections = _sections_of(type(self))
+        nested: dict[str, dict[str, Any]] = {}
+        for key in [k for k in update if k not in fields]:
+            for section, kind in sections.items():
+                name = key.removeprefix(kind.legacy_prefix) if key.startswith(kind.legacy_prefix) else None
+                if name is not None and name in kind.model_fields:
+                    nested.setdefault(section, {})[name] = update.pop(key)
+                    break
+            else:
+                raise TypeError(f"{key!r} is not a setting")
+        for section, changes in nested.items():
+            base = update.get(section, getattr(self, section))
+            update[section] = base.model_copy(update=changes)
+        return super().model_copy(update=update, deep=deep)
 
     def with_section(self, kind: type[S], **changes: Any) -> Self:
         """A copy whose `kind` section has these fields changed (a test's or a benchmark's variation)."""

@@ -156,3 +156,12 @@ def test_production_defaults_meet_owasps_argon2_minimum(monkeypatch: pytest.Monk
     s = load_settings()
     a = s.section(AuthSettings)
     assert (a.argon2_time_cost, a.argon2_memory_kib, a.argon2_parallelism) == (2, 19456, 1)
+
+
+def test_a_copy_with_an_old_flat_name_changes_the_section_and_an_unknown_name_is_refused(tmp_path: Path) -> None:
+    s = load_settings(data_dir=tmp_path)
+    cheap = s.model_copy(update={"argon2_time_cost": 3, "pki_crl_hours": 5, "log_json": False})
+    assert cheap.section(AuthSettings).argon2_time_cost == 3 and cheap.section(PkiSettings).crl_hours == 5
+    assert cheap.log_json is False and s.section(AuthSettings).argon2_time_cost == 2  # the original is unchanged
+    with pytest.raises(TypeError, match="not a setting"):
+        s.model_copy(update={"argon2_cost": 3})
