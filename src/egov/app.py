@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         finally:
             if runner is not None:
                 runner.stop()
+            from egov.signing import close_shared_validators
+
+            close_shared_validators()  # the upload-validation worker must not outlive the server
 
     app = EgovApp(
         title="egov",
