@@ -95,8 +95,15 @@ def prepare_metrics(data_dir: Path, workers: int) -> None:
 
 def run(sockets: list[socket.socket], *, workers: int) -> None:
     """Serve the app on `sockets` (uvicorn), one process or a supervisor and `workers` spawned processes."""
+    import logging
+
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+
+    names = [f"[{s.getsockname()[0]}]:{s.getsockname()[1]}" if s.family == socket.AF_INET6
+             else "{}:{}".format(*s.getsockname()) for s in sockets]
+    logging.getLogger("egov.serve").info("listening on %s (%d worker%s)", ", ".join(names), workers,
+                                         "s" if workers > 1 else "")
 
     config = uvicorn.Config(APP, factory=True, workers=workers, log_config=None, access_log=False,
                             timeout_graceful_shutdown=10,

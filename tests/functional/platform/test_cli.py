@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,10 @@ def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
-    out = run(["serve", "--port", "1"], env={"EGOV_DATA_DIR": str(tmp_path)})
+    with socket.socket() as s:  # a free port: the port is checked first, and 1 needs root
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = run(["serve", "--host", "127.0.0.1", "--port", str(port)], env={"EGOV_DATA_DIR": str(tmp_path)})
     assert out.returncode == 2
     assert "egov db upgrade" in out.stderr
 

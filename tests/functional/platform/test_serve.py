@@ -129,29 +129,32 @@ def test_metrics_add_up_across_two_workers(tmp_path: Path, migrated: tuple[str, 
         assert _count_healthz(base, 20) >= 20  # whichever worker answered /metrics, it counts them all
         files = list((tmp_path / "metrics").glob("*.db"))
         assert files, "no multiprocess metric files were written"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        _stop_and_expect_no_survivor(proc, base)
+
+
+def _stop_and_expect_no_survivor(proc: subprocess.Popen[bytes], base: str) -> None:
+    """Start the isolated validation worker (an upload does), SIGTERM the server, and find no child alive."""
+    refused = httpx.post(f"{base}/api/signing/validate", timeout=60,
+                         files={"file": ("x.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")})
+    assert refused.status_code == 422
+    children = _descendants(proc.pid)
+    assert any("spawn_main" in cmd for cmd in children.values()), children
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid, cmd) for pid, cmd in children.items()):
+        time.sleep(0.2)
+    survivors = {pid: cmd for pid, cmd in children.items() if _alive(pid, cmd)}
+    for pid in survivors:  # do not leave them to the next run either
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"still running after the server stopped: {survivors}"
 
 
 def test_sigterm_leaves_no_child_process_behind(tmp_path: Path) -> None:
     env = _env(tmp_path)
     subprocess.run([*EGOV, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
     with serving(env) as (proc, base):
-        # An upload starts the isolated validation worker (and multiprocessing's resource tracker).
-        refused = httpx.post(f"{base}/api/signing/validate", timeout=60,
-                             files={"file": ("x.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")})
-        assert refused.status_code == 422
-        children = _descendants(proc.pid)
-        assert any("spawn_main" in cmd for cmd in children.values()), children
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(pid, cmd) for pid, cmd in children.items()):
-            time.sleep(0.2)
-        survivors = {pid: cmd for pid, cmd in children.items() if _alive(pid, cmd)}
-        for pid in survivors:  # do not leave them to the next run either
-            os.kill(pid, signal.SIGKILL)
-        assert not survivors, f"still running after the server stopped: {survivors}"
+        _stop_and_expect_no_survivor(proc, base)
 
 
 def test_a_taken_port_is_one_line_naming_port_before_any_work(tmp_path: Path) -> None:
