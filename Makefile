@@ -67,6 +67,7 @@ install-check: ## pip install . (no extras) into a fresh venv, then egov --help 
 	rm -rf $(INSTALL_CHECK_VENV)
 	$(PY) -m venv $(INSTALL_CHECK_VENV)
 	$(INSTALL_CHECK_VENV)/bin/pip install --progress-bar on .
+	rm -rf build  # setuptools' build tree, left in the checkout
 	$(INSTALL_CHECK_VENV)/bin/python tests/tools/cli_help_walk.py
 	cd $(INSTALL_CHECK_VENV) && EGOV_DATA_DIR=data bin/egov db upgrade  # migrations shipped in the wheel, away from src/
 
