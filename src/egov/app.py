@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         finally:
             if runner is not None:
                 runner.stop()
+            for module in contexts.CONTEXTS:  # e.g. signing's upload-validation worker must not outlive us
+                if module.stop is not None:
+                    module.stop()
 
     app = EgovApp(
         title="egov",
@@ -62,7 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         description="Nền tảng chính phủ điện tử — e-government platform API",
         lifespan=lifespan,
         dependencies=[Depends(csrf_protect)],
-        docs_url="/api/docs",
+        docs_url=None,  # web/ops.py serves /api/docs with its assets from the package (no CDN, CSP kept)
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )

@@ -33,39 +33,32 @@ app.add_typer(keys_app, name="keys")
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Host name or address to listen on (each of its addresses).")] = "localhost",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL profile only).")] = 1,
 ) -> None:
     """Serve the web site and the API (uvicorn). Stops gracefully on SIGTERM/Ctrl-C."""
-    import os
-    import shutil
-
-    container = container_or_exit()
-    # Metrics add up across worker processes only through a shared directory, set before any import.
-    metrics_dir = container.settings.data_dir / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir.resolve()))
-    import uvicorn
-
     from egov.migrations.runner import current_revision, head_revision
+    from egov.platform import serve as serving
     from egov.platform.logging import configure_logging
 
-    settings = container.settings
+    settings = settings_or_exit()
     if workers > 1 and settings.is_sqlite:
         console.print("[red]error:[/red] several workers need PostgreSQL (EGOV_DATABASE_URL); SQLite has one writer")
         raise typer.Exit(2)
+    try:
+        sockets = serving.bind(host, port)  # first: a taken port is one line, before any other work
+    except serving.PortUnavailable as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    serving.prepare_metrics(settings.data_dir, workers)
+    container = container_or_exit()
     if current_revision(container.db.engine) != head_revision():
         console.print("[red]error:[/red] the database schema is not current; run `egov db upgrade` first")
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json)
     container.db.dispose()
-    uvicorn.run("egov.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, timeout_graceful_shutdown=10,
-                # The app decides whom to believe about X-Forwarded-For (EGOV_TRUSTED_PROXIES); uvicorn's
-                # own rewriting of the client address from loopback peers would bypass that.
-                proxy_headers=False)
+    serving.run(sockets, workers=workers)
 
 
 @app.command()

@@ -7,6 +7,7 @@ synthetic: names are drawn from common Vietnamese names, IDs are valid in form b
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from typing import Annotated
@@ -254,7 +255,34 @@ def load_command(
     except RuntimeError as exc:
         console.print(f"[yellow]{exc}[/yellow]")
         raise typer.Exit(0 if "already loaded" in str(exc) else 1) from None
+    (container.settings.data_dir / ACCOUNTS_FILE).write_text(
+        json.dumps([[username, can] for username, _password, can in accounts], ensure_ascii=False, indent=1),
+        encoding="utf-8")
+    _print_accounts(accounts)
+
+
+ACCOUNTS_FILE = "demo-accounts.json"
+
+
+def _print_accounts(accounts: list[tuple[str, str, str]]) -> None:
     table = Table("tài khoản / username", "mật khẩu / password", "quyền / can", title="Tài khoản trình diễn")
     for row in accounts:
         table.add_row(*row)
     Console().print(table)
+
+
+@app.command("accounts")
+def accounts_command() -> None:
+    """Show the demo accounts and their password again (`make run` does, each time it starts)."""
+    from egov.cli import settings_or_exit
+
+    settings = settings_or_exit()
+    saved = settings.data_dir / ACCOUNTS_FILE
+    if saved.exists():
+        rows = [(username, DEMO_PASSWORD, can) for username, can in json.loads(saved.read_text(encoding="utf-8"))]
+    else:  # loaded before the list was saved: the staff accounts are always the same
+        rows = [(username, DEMO_PASSWORD, ", ".join(f"{r} @ {w}" for r, w in roles))
+                for username, _kind, _display, _person, _code, _title, roles in STAFF]
+        console.print(f"[yellow]{saved} is missing: the demo citizen's account is not listed "
+                      "(run `egov demo load` on a fresh data directory to see it)[/yellow]")
+    _print_accounts(rows)

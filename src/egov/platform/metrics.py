@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
 REQUESTS = Counter("egov_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -17,8 +17,13 @@ LOGIN_ATTEMPTS = Counter("egov_login_attempts_total", "Sign-in attempts", ["outc
 
 
 def render_metrics() -> bytes:
-    """With PROMETHEUS_MULTIPROC_DIR set, sum every worker's files; else this process's registry."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    """In multiprocess mode, sum every worker's files; else this process's registry.
+
+    The mode is the one prometheus_client chose when it was imported, not whether the variable is
+    set now: a PROMETHEUS_MULTIPROC_DIR set after the import leaves the counters in memory, and
+    reading the (empty) directory then would answer an empty page.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and values.ValueClass is not values.MutexValue:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)

@@ -88,7 +88,8 @@ class ContextModule:
     - `roles`: the built-in roles granting the context's permissions (the role catalogue is their union);
     - `build(container)`: registers the context's services on the container (`container.provide`);
     - `hot_paths(ctx)`: exact paths answered before the framework (ADR 0003), path → ASGI app;
-    - `install(db)`: session hooks on the database's own session factories, installed explicitly at start-up.
+    - `install(db)`: session hooks on the database's own session factories, installed explicitly at start-up;
+    - `stop()`: what must not outlive the process (worker processes, pools), called when the app stops.
     """
 
     name: str
@@ -103,4 +104,5 @@ class ContextModule:
     build: Callable[[Container], None] | None = None
     hot_paths: Callable[[HotPathContext], Mapping[str, ASGIApp]] | None = None
     install: Callable[[Database], None] | None = None
+    stop: Callable[[], None] | None = None
     extra: Mapping[str, object] = field(default_factory=dict)

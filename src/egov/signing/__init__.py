@@ -17,6 +17,7 @@ from egov.signing.interfaces import (
     TrustSource,
     UnsafeInput,
 )
+from egov.signing.isolation import close_shared_validators
 from egov.signing.pades import PadesLevel, VisibleSignature
 from egov.signing.permissions import SigningPermission
 from egov.signing.pki_bridge import PkiTrust
@@ -46,6 +47,7 @@ __all__ = [
     "VisibleSignature",
     "authenticate_certificate",
     "certification_request",
+    "close_shared_validators",
     "ensure_remote_key",
     "job_handlers",
     "verify_possession",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -20,11 +21,28 @@ DEFAULT_TIMEOUT_SECONDS = 20.0
 DEFAULT_MEMORY_BYTES = 2 * 1024**3
 
 
-def _limit(memory_bytes: int, cpu_seconds: int) -> None:
+def _limit(memory_bytes: int, cpu_seconds: int, parent_pid: int) -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="egov-exit-with-parent", daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """Runs in the worker: leave as soon as the server process is gone, however it went.
+
+    A worker blocked on its call queue never notices its parent's death (it holds the queue's
+    write end itself), and uvicorn ends a SIGTERM-ed server by re-raising the signal, so no
+    atexit hook of the server runs. Without this the worker (and multiprocessing's resource
+    tracker, which lives as long as the worker holds its pipe) would outlive every `egov serve`.
+    """
+    import os
+    import time
+
+    while os.getppid() == parent_pid:
+        time.sleep(interval)
+    os._exit(0)
 
 
 def _validate(kind: str, data: bytes, content: bytes | None, trust: TrustSource, max_bytes: int) -> Any:
@@ -70,7 +88,7 @@ class IsolatedValidator:
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_limit, initargs=(self.memory_bytes, int(self.timeout) + 1))
+                    initializer=_limit, initargs=(self.memory_bytes, int(self.timeout) + 1, os.getpid()))
             return self._pool
 
     def _kill(self) -> None:
@@ -105,7 +123,17 @@ class IsolatedValidator:
         raise (UnsafeInput if unsafe else SigningError)(vi, en)
 
     def close(self) -> None:
-        self._kill()
+        """Stop the worker now (and with it the resource tracker): the server is shutting down."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # a clean exit first; a worker stuck in a hostile file is killed
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
 
 
 _SHARED: dict[tuple[float, int], IsolatedValidator] = {}
@@ -120,3 +148,11 @@ def shared_validator(timeout: float = DEFAULT_TIMEOUT_SECONDS,
         if found is None:
             found = _SHARED[(timeout, memory_bytes)] = IsolatedValidator(timeout=timeout, memory_bytes=memory_bytes)
         return found
+
+
+def close_shared_validators() -> None:
+    """Stop every shared worker; the app calls this when it shuts down, in each serving process."""
+    with _SHARED_LOCK:
+        validators = list(_SHARED.values())
+    for validator in validators:
+        validator.close()

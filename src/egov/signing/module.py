@@ -6,6 +6,7 @@ from egov.platform.container import Container
 from egov.platform.i18n import N_
 from egov.platform.module import CommandGroup, ContextModule, NavEntry
 from egov.signing import api, cli, permissions, views
+from egov.signing.isolation import close_shared_validators
 from egov.signing.permissions import SigningPermission
 from egov.signing.services import SigningService
 from egov.signing.settings import SigningSettings
@@ -27,4 +28,5 @@ module = ContextModule(
     models="egov.signing.models",
     nav=(NavEntry(N_("Ký số"), "/back-office/signing", (SigningPermission.DOCUMENT_SIGN,), order=30),),
     build=_build,
+    stop=close_shared_validators,
 )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from html import escape
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from egov.platform.errors import NotFound
 from egov.platform.i18n import LOCALES
 from egov.platform.metrics import render_metrics
 from egov.platform.permissions import Principal, public
@@ -51,6 +55,51 @@ def readyz(request: Request, _: Public) -> Response:
     "description": "Prometheus text exposition format.", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics(_: Public) -> Response:
     return Response(render_metrics(), media_type="text/plain; version=0.0.4")
+
+
+def _swagger_ui_dir() -> Path:
+    """Swagger UI's files as the pinned fastapi-offline package ships them (found, not imported)."""
+    spec = find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("fastapi-offline is not installed: it ships the API docs' Swagger UI (pip install .)")
+    return Path(spec.origin).parent / "static"
+
+
+SWAGGER_UI_DIR = _swagger_ui_dir()
+# Only these files are served: the directory holds others (ReDoc) that /api/docs does not use.
+SWAGGER_UI_FILES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+                    "favicon.png": "image/png"}
+
+
+@router.get("/api/docs", include_in_schema=False)
+def api_docs(request: Request, _: Public) -> Response:
+    """Swagger UI with every script and style from this server, so `script-src 'self'` stays as it is."""
+    openapi_url = escape(request.app.openapi_url or "/api/openapi.json")
+    return HTMLResponse(f"""<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tài liệu API — egov / API documentation</title>
+<link rel="icon" type="image/png" href="/api/docs/assets/favicon.png">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{openapi_url}"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+""")
+
+
+@router.get("/api/docs/assets/{name}", include_in_schema=False)
+def api_docs_asset(name: str, _: Public) -> Response:
+    media_type = SWAGGER_UI_FILES.get(name)
+    if media_type is None:
+        raise NotFound("Không có tệp này trong tài liệu API.", "The API documentation has no such file.")
+    return FileResponse(SWAGGER_UI_DIR / name, media_type=media_type,
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.post("/language", include_in_schema=False)

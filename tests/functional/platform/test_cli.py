@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,10 @@ def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_database_that_is_not_migrated(tmp_path: Path) -> None:
-    out = run(["serve", "--port", "1"], env={"EGOV_DATA_DIR": str(tmp_path)})
+    with socket.socket() as s:  # a free port: the port is checked first, and 1 needs root
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = run(["serve", "--host", "127.0.0.1", "--port", str(port)], env={"EGOV_DATA_DIR": str(tmp_path)})
     assert out.returncode == 2
     assert "egov db upgrade" in out.stderr
 
@@ -96,3 +100,26 @@ def test_keys_verify_on_the_pkcs11_store(softhsm_token: SoftHsmToken, tmp_path: 
     assert "hsm-ec/v1: 0 private keys on the token" in broken.stderr
     assert "hsm-rsa/v1: the public key on the token differs" in broken.stderr
     assert "Traceback" not in broken.stderr and softhsm_token.pin not in broken.stderr + broken.stdout
+
+
+def test_demo_accounts_are_shown_again_and_all_in_the_readme(tmp_path: Path) -> None:
+    """`make run` prints `egov demo accounts` each time; the README's table names every one of them."""
+    from egov.demo import STAFF
+
+    env = {"EGOV_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    assert run(["db", "upgrade"], env).returncode == 0
+    loaded = run(["demo", "load", "--citizens", "50"], env)
+    assert loaded.returncode == 0, loaded.stderr
+    shown = run(["demo", "accounts"], env)
+    assert shown.returncode == 0, shown.stderr
+    usernames = [row[0] for row in STAFF]
+    citizen = [line.split("│")[1].strip() for line in loaded.stdout.splitlines()
+               if "công dân" in line and "│" in line]
+    assert len(citizen) == 1 and citizen[0].isdigit()
+    for username in [*usernames, citizen[0]]:
+        assert username in shown.stdout
+    assert "egov-demo-2026" in shown.stdout
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    for username in usernames:
+        assert f"| `{username}` |" in readme, f"{username} is missing from the README's demo table"
+    assert "egov demo accounts" in readme  # the citizen's personal ID changes with the seed: the README says where
