@@ -113,8 +113,8 @@ class _Cleaner:
 
     The database is asked rather than the test tracked, so every writer counts: the app's own
     connections, raw SQL, COPY, `egov` subprocesses. Most tests touch a handful of the ~35 tables,
-    so a DELETE on those beats wiping all (PostgreSQL's TRUNCATE of every table cost ~0.1-0.4 s
-    a test; an untouched database now costs one SELECT). Runs as the owner with
+    so a DELETE on those beats wiping all (PostgreSQL's TRUNCATE of every table cost 0.4-0.8 s a
+    test on a busy 2-core machine, this 7-40 ms; an untouched database costs one SELECT). Runs as the owner with
     session_replication_role=replica on PostgreSQL: the app role may not DELETE from the audit
     tables, and their append-only triggers (and foreign-key triggers) stay off for this
     transaction only. Sequences of emptied tables restart, as TRUNCATE ... RESTART IDENTITY did.
