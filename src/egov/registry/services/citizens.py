@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from typing import Final, NamedTuple
 
 from sqlalchemy import delete, func, select
@@ -330,6 +330,10 @@ class CitizenFields(NamedTuple):
     email: str | None
 
 
+# The importer builds one per row: tuple.__new__ skips the generated __new__'s Python frame (~0.4 µs).
+_new_fields: Final = partial(tuple.__new__, CitizenFields)
+
+
 @cache
 def _province_codes() -> frozenset[str]:
     return frozenset(p.code for p in provinces())
@@ -400,7 +404,9 @@ def check_citizen_fields(
             email_value = validate_email(email_value)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
-    return CitizenFields(pid, None if isinstance(named, list) else named, birth, parsed_sex, phone_value, email_value)
+    fields: CitizenFields = _new_fields((pid, None if isinstance(named, list) else named, birth, parsed_sex,
+                                         phone_value, email_value))
+    return fields
 
 
 def name_words(citizen_id: str, key: str, agency_id: str) -> list[CitizenNameWord]:

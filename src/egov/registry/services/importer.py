@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import IO, Any, Final, NamedTuple, cast
 
 from sqlalchemy import Table, select
@@ -79,6 +80,8 @@ class CitizenRow(NamedTuple):
 
 
 CITIZEN_COLUMNS: Final = CitizenRow._fields
+# One per row of a million-row import: tuple.__new__ skips the generated __new__'s Python frame (~0.4 µs).
+_new_row: Final = partial(tuple.__new__, CitizenRow)
 WORD_COLUMNS: Final = ("word_key", "name_key", "citizen_id", "managing_agency_id")
 _AGENCY: Final = ALL_COLUMNS.index("managing_agency_code")  # a raw row's agency column
 CHUNK_ROWS: Final = 20_000
@@ -335,6 +338,9 @@ class _Staged(NamedTuple):
     words: list[str]
 
 
+_new_staged: Final = partial(tuple.__new__, _Staged)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while rows stream through.
@@ -577,12 +583,13 @@ class CitizenImporter:
             return None
         assert f.birth_date is not None and f.sex is not None and f.name is not None and isinstance(agency_id, str)
         name, key, words = f.name
-        row = CitizenRow(citizen_id, pid, name, key, f.birth_date, f.sex, f.phone, f.email, None, agency_id,
-                         self.now, self.now)
+        row: CitizenRow = _new_row((citizen_id, pid, name, key, f.birth_date, f.sex, f.phone, f.email, None,
+                                    agency_id, self.now, self.now))
         if guardian_pid:
             self.deferred.append(_Deferred(line, row, words, guardian_pid))
             return None
-        return _Staged(line, row, words)
+        staged: _Staged = _new_staged((line, row, words))
+        return staged
 
     def _name(self, raw: str) -> NameFacts | list[FieldError]:
         """`name_facts`, memoised: names repeat a lot, and folding is costly."""
