@@ -34,6 +34,8 @@ _TOKENS: Table = OidcToken.__table__  # type: ignore[assignment]
 
 
 class ClientCredentialsHotPath(ClientHotPath):
+    """POST /oidc/token for the plain client_credentials success; everything else reaches the route."""
+
     path = PATH
 
     def wants(self, form: dict[str, str]) -> bool:
