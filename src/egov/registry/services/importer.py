@@ -544,7 +544,7 @@ class CitizenImporter:
             return None
         pid_raw, name_raw, birth_raw, sex_raw, phone_raw, email_raw, agency_raw, guardian_raw = v
         errors: list[FieldError] = []
-        f = check_citizen_fields(
+        pid, named, birth, sex, phone, email = check_citizen_fields(  # unpacked: no attribute look-ups
             errors,
             personal_id=pid_raw,
             full_name=name_raw,
@@ -555,7 +555,6 @@ class CitizenImporter:
             today=self.today,
             name_of=self._name,
         )
-        pid = f.personal_id
         pid_key = int(pid) if len(pid) == 12 and pid.isascii() and pid.isdigit() else None
         if pid_key is not None:
             first = self.seen.get(pid_key)
@@ -572,7 +571,7 @@ class CitizenImporter:
         if isinstance(agency_id, list):
             errors.extend(agency_id)
         guardian_pid = guardian_raw.strip()
-        age = age_on(f.birth_date, self.today) if f.birth_date is not None else -1
+        age = age_on(birth, self.today) if birth is not None else -1
         if guardian_pid and age >= GUARDIAN_AGE_LIMIT:
             # Checked now, not when guardians are resolved, so an adult's row is reported in place.
             errors.append(NOT_MINOR)
@@ -581,10 +580,10 @@ class CitizenImporter:
         if errors:
             self._reject(line, errors)
             return None
-        assert f.birth_date is not None and f.sex is not None and f.name is not None and isinstance(agency_id, str)
-        name, key, words = f.name
-        row: CitizenRow = _new_row((citizen_id, pid, name, key, f.birth_date, f.sex, f.phone, f.email, None,
-                                    agency_id, self.now, self.now))
+        assert birth is not None and sex is not None and named is not None and isinstance(agency_id, str)
+        name, key, words = named
+        row: CitizenRow = _new_row((citizen_id, pid, name, key, birth, sex, phone, email, None, agency_id,
+                                    self.now, self.now))
         if guardian_pid:
             self.deferred.append(_Deferred(line, row, words, guardian_pid))
             return None
