@@ -12,7 +12,7 @@ on CPU 1, the server on CPU 0 (ours shares CPU 0 with PostgreSQL), POSTs of one 
 (SHA-1 CertID, like openssl's client), -c levels, --duration seconds, --reps runs, medians. Shown:
 Ours runs twice: the web app (`egov serve`, the ASGI hot path) and the stand-alone responder
 (`egov pki ocsp-serve`, uvloop + httptools, the same OcspResponder).
-  no-nonce   the same request bytes each time: we answer from the pre-signed cache (fast path)
+  no-nonce   the same request bytes each time: we answer from the pre-signed cache (hot path)
   nonce      a request with a nonce: we look the serial up and sign afresh every time
   raw        `cryptography` ECDSA P-256 sign/s on one core: the signing limit for the nonce path
 The peer signs every answer either way. `openssl ocsp` (OpenSSL 3.0) listens on every address and

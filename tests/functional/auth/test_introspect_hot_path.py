@@ -13,8 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories.auth import login, make_account
 from tests.factories.concurrency import run_apart
-from tests.factories.oidc import RP, basic, make_client
+from tests.factories.oidc import RP, CodeFlow, basic, make_client
+from tests.functional.auth.test_oidc import _code, _exchange
 
 from egov.auth.models import OidcClient
 from egov.platform.clock import FixedClock
@@ -67,6 +69,23 @@ def test_opaque_tokens_get_the_full_paths_answer(client: Any, session: Session, 
     clock.advance(minutes=-6)
     assert client.post("/oidc/revoke", data={"token": token}, headers=basic(opaque)).status_code == 200
     assert _both(client, api, token) == ({"active": False}, {"active": False})
+
+
+def test_a_users_opaque_tokens_get_the_full_paths_answer(client: Any, session: Session, settings: Settings,
+                                                         clock: FixedClock) -> None:
+    """A citizen's opaque access token (pairwise sub, acr, amr, auth_time) and refresh token: the answer is
+    `OidcProvider.describe`'s on both paths, field for field."""
+    citizen = make_account(session, kind="citizen", username="079203001234", display_name="Nguyễn Thị Lan")
+    rp = make_client(session, settings, clock, access_token_format="opaque")
+    login(client, citizen.username)
+    flow = CodeFlow(rp, scope="openid profile")
+    tokens = _exchange(client, flow, _code(client, flow)).json()
+    client.cookies.clear()  # the hot path serves machine clients, which send no cookies
+    access, full = _both(client, rp, tokens["access_token"])
+    assert access == full and access["active"] is True and access["token_type"] == "Bearer"
+    assert access["sub"] != citizen.id and access["acr"] == "urn:vn:egov:loa:1" and access["amr"] == ["pwd"]
+    refresh, full = _both(client, rp, tokens["refresh_token"])
+    assert refresh == full and refresh["active"] is True and refresh["token_type"] == "refresh_token"
 
 
 def test_jwts_and_failing_callers_reach_the_full_path(client: Any, session: Session, settings: Settings,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from functools import cache, partial
+from typing import Final, NamedTuple
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from egov.registry.identifiers import (
     PersonalIdInfo,
     check_personal_id,
     decode_personal_id,
+    provinces,
     validate_email,
     validate_phone,
 )
@@ -294,6 +296,119 @@ def guardian_errors(
     return errors.errors
 
 
+def duplicate_personal_id(personal_id: str) -> FieldError:
+    """The one refusal of a personal ID already in the register (create_citizen and the importer)."""
+    return FieldError(
+        "personal_id",
+        "personal_id.duplicate",
+        f"Số định danh {personal_id} đã có trong cơ sở dữ liệu",
+        f"Personal ID {personal_id} is already in the register",
+    )
+
+
+NameFacts = tuple[str, str, list[str]]  # stored name, search key, the key's distinct words
+
+
+def name_facts(raw: str) -> NameFacts | list[FieldError]:
+    """A full name as stored, its search key and words; or why it is refused."""
+    try:
+        name = normalize_name(raw)
+    except ValidationFailed as exc:
+        return exc.errors
+    key = name_key(name)[:KEY_LENGTH]
+    return name, key, list(dict.fromkeys(key.split()))
+
+
+class CitizenFields(NamedTuple):
+    """A citizen's own fields after `check_citizen_fields`: stored forms, None where a check failed."""
+
+    personal_id: str  # stripped, even when refused (for duplicate look-ups)
+    name: NameFacts | None
+    birth_date: date | None
+    sex: str | None
+    phone: str | None
+    email: str | None
+
+
+# The importer builds one per row: tuple.__new__ skips the generated __new__'s Python frame (~0.4 µs).
+_new_fields: Final = partial(tuple.__new__, CitizenFields)
+
+
+@cache
+def _province_codes() -> frozenset[str]:
+    return frozenset(p.code for p in provinces())
+
+
+def _plain_mobile(value: str) -> bool:
+    """Already in stored form (10 ASCII digits, 03/05/07/08/09): the common case, checked without a regex."""
+    return len(value) == 10 and value[0] == "0" and value[1] in "35789" and value.isascii() and value.isdigit()
+
+
+def _personal_id_fast_ok(pid: str, birth: date | None, sex: str | None, today: date) -> bool:
+    """The whole check_personal_id for a valid ID in ~1 µs (bulk imports); any doubt goes to the full check."""
+    if birth is None or sex is None or len(pid) != 12 or not (pid.isascii() and pid.isdigit()):
+        return False
+    if pid[:3] not in _province_codes() or birth > today:
+        return False
+    digit4 = (birth.year // 100 - 19) * 2 + (1 if sex == "female" else 0)
+    return 0 <= digit4 <= 9 and pid[3] == str(digit4) and pid[4:6] == f"{birth.year % 100:02d}"
+
+
+def check_citizen_fields(
+    errors: list[FieldError],
+    *,
+    personal_id: str,
+    full_name: str,
+    birth_date: date | str,
+    sex: str,
+    phone: str | None,
+    email: str | None,
+    today: date,
+    name_of: Callable[[str], NameFacts | list[FieldError]] = name_facts,
+) -> CitizenFields:
+    """The rules of a citizen's own fields, for `create_citizen` and every row of the importer alike:
+    birth date, sex, the personal ID against both, the name, phone and e-mail. Appends every broken
+    rule to `errors` (all at once, in that order). The agency, duplicates and the guardian need the
+    database or the rest of the file, so the callers check those. `name_of` lets the importer memoise."""
+    birth: date | None = None
+    parsed_sex: str | None = None
+    try:
+        birth = parse_date(birth_date, field="birth_date")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    try:
+        parsed_sex = parse_sex(sex)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    pid = personal_id.strip()
+    if not _personal_id_fast_ok(pid, birth, parsed_sex, today):
+        try:
+            if birth is not None and parsed_sex is not None:
+                check_personal_id(pid, birth, parsed_sex, today=today)
+            else:
+                decode_personal_id(pid)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    named = name_of(full_name)
+    if isinstance(named, list):
+        errors.extend(named)
+    phone_value = (phone.strip() or None) if phone is not None else None
+    if phone_value is not None and not _plain_mobile(phone_value):
+        try:
+            phone_value = validate_phone(phone_value)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    email_value = (email.strip() or None) if email is not None else None
+    if email_value is not None:
+        try:
+            email_value = validate_email(email_value)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    fields: CitizenFields = _new_fields((pid, None if isinstance(named, list) else named, birth, parsed_sex,
+                                         phone_value, email_value))
+    return fields
+
+
 def name_words(citizen_id: str, key: str, agency_id: str) -> list[CitizenNameWord]:
     return [
         CitizenNameWord(word_key=w, name_key=key, citizen_id=citizen_id, managing_agency_id=agency_id)
@@ -324,39 +439,17 @@ def create_citizen(
     require_any(by, RegistryPermission.CITIZEN_CREATE)
     today = today_vn(clock)
     errors = ErrorCollector()
-    parsed_birth: date | None = None
-    parsed_sex: str | None = None
-    name: str | None = None
-    try:
-        parsed_birth = parse_date(birth_date, field="birth_date")
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
-    try:
-        parsed_sex = parse_sex(sex)
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
-    if parsed_birth is not None and parsed_sex is not None:
-        try:
-            check_personal_id(personal_id, parsed_birth, parsed_sex, today=today)
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-    else:
-        try:
-            decode_personal_id(personal_id)
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-    try:
-        name = normalize_name(full_name)
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
-    phone_value = _optional(phone)
-    email_value = _optional(email)
-    for value, check in ((phone_value, validate_phone), (email_value, validate_email)):
-        if value is not None:
-            try:
-                check(value)
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
+    fields = check_citizen_fields(
+        errors.errors,
+        personal_id=personal_id,
+        full_name=full_name,
+        birth_date=birth_date,
+        sex=sex,
+        phone=phone,
+        email=email,
+        today=today,
+    )
+    parsed_birth = fields.birth_date
     agency = _resolve_agency(
         session, errors, agency_id=managing_agency_id, agency_code=managing_agency_code, today=today
     )
@@ -369,14 +462,9 @@ def create_citizen(
                 f"Bạn không có quyền tạo hồ sơ cho cơ quan {agency.code}",
                 f"You may not create records for agency {agency.code}",
             )
-    pid = personal_id.strip()
+    pid = fields.personal_id
     if find_citizen_by_personal_id(session, pid) is not None:
-        errors.add(
-            "personal_id",
-            "personal_id.duplicate",
-            f"Số định danh {pid} đã có trong cơ sở dữ liệu",
-            f"Personal ID {pid} is already in the register",
-        )
+        errors.errors.append(duplicate_personal_id(pid))
     guardian: Citizen | None = None
     guardian_pid = _optional(guardian_personal_id)
     if guardian_pid is not None and parsed_birth is not None:
@@ -392,18 +480,18 @@ def create_citizen(
             )
         )
     errors.raise_if_any()
-    assert parsed_birth is not None and parsed_sex is not None and name is not None and agency is not None
+    assert parsed_birth is not None and fields.sex is not None and fields.name is not None and agency is not None
     now = clock.now()
-    key = name_key(name)[:KEY_LENGTH]
+    name, key, _words = fields.name
     citizen = Citizen(
         id=new_id(),
         personal_id=pid,
         full_name=name,
         name_key=key,
         birth_date=parsed_birth,
-        sex=parsed_sex,
-        phone=validate_phone(phone_value) if phone_value else None,
-        email=validate_email(email_value) if email_value else None,
+        sex=fields.sex,
+        phone=fields.phone,
+        email=fields.email,
         guardian_id=guardian.id if guardian else None,
         managing_agency_id=agency.id,
         created_at=now,
@@ -416,12 +504,7 @@ def create_citizen(
             session.flush()
     except IntegrityError:
         # Another request stored the same personal ID between our check and our insert.
-        raise ValidationFailed.single(
-            "personal_id",
-            "personal_id.duplicate",
-            f"Số định danh {pid} đã có trong cơ sở dữ liệu",
-            f"Personal ID {pid} is already in the register",
-        ) from None
+        raise ValidationFailed([duplicate_personal_id(pid)]) from None
     audit(
         session,
         by,

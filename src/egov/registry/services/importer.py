@@ -29,50 +29,61 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
-from typing import IO, Any, Final, cast
+from datetime import date, datetime
+from functools import partial
+from typing import IO, Any, Final, NamedTuple, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from egov.platform.clock import Clock, today_vn
 from egov.platform.db import bulk_load
-from egov.platform.errors import FieldError, ValidationFailed
+from egov.platform.errors import FieldError
 from egov.platform.permissions import Principal
 from egov.registry.audit import RegistryAudit
-from egov.registry.identifiers import (
-    check_personal_id,
-    decode_personal_id,
-    provinces,
-    validate_email,
-    validate_phone,
-)
-from egov.registry.models import KEY_LENGTH, Citizen, CitizenNameWord
-from egov.registry.names import name_key, normalize_name
+from egov.registry.models import Citizen, CitizenNameWord
 from egov.registry.permissions import RegistryPermission
 from egov.registry.services.access import allowed_agency_ids, audit, require_any
 from egov.registry.services.agencies import find_agency_by_code
-from egov.registry.services.citizens import ADULT_AGE, GUARDIAN_AGE_LIMIT, NOT_MINOR, guardian_errors
-from egov.registry.services.values import age_on, parse_date, parse_sex
+from egov.registry.services.citizens import (
+    ADULT_AGE,
+    GUARDIAN_AGE_LIMIT,
+    NOT_MINOR,
+    NameFacts,
+    check_citizen_fields,
+    duplicate_personal_id,
+    guardian_errors,
+    name_facts,
+)
+from egov.registry.services.values import age_on
 
 REQUIRED_COLUMNS: Final = ("personal_id", "full_name", "birth_date", "sex")
 OPTIONAL_COLUMNS: Final = ("phone", "email", "managing_agency_code", "guardian_personal_id")
 ALL_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-CITIZEN_COLUMNS: Final = (
-    "id",
-    "personal_id",
-    "full_name",
-    "name_key",
-    "birth_date",
-    "sex",
-    "phone",
-    "email",
-    "guardian_id",
-    "managing_agency_id",
-    "created_at",
-    "updated_at",
-)
+
+
+class CitizenRow(NamedTuple):
+    """One citizens row as COPY takes it (a tuple, in the table's column order), read by name."""
+
+    id: str
+    personal_id: str
+    full_name: str
+    name_key: str
+    birth_date: date
+    sex: str
+    phone: str | None
+    email: str | None
+    guardian_id: str | None
+    managing_agency_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+CITIZEN_COLUMNS: Final = CitizenRow._fields
+# One per row of a million-row import: tuple.__new__ skips the generated __new__'s Python frame (~0.4 µs).
+_new_row: Final = partial(tuple.__new__, CitizenRow)
 WORD_COLUMNS: Final = ("word_key", "name_key", "citizen_id", "managing_agency_id")
+_AGENCY: Final = ALL_COLUMNS.index("managing_agency_code")  # a raw row's agency column
 CHUNK_ROWS: Final = 20_000
 LOOKUP_BATCH: Final = 5_000  # IN-list size: under SQLite's variable limit, cheap for PostgreSQL
 MAX_REPORTED_ERRORS: Final = 100_000
@@ -319,7 +330,15 @@ def _rows_of(source: Any) -> Iterator[RawRow]:
 # The importer
 # --------------------------------------------------------------------------------------------------
 
-Row = tuple[Any, ...] | list[Any]  # one citizens row in CITIZEN_COLUMNS order
+class _Staged(NamedTuple):
+    """A valid row of the chunk being loaded: its line, its citizens row, its name words."""
+
+    line: int
+    row: CitizenRow
+    words: list[str]
+
+
+_new_staged: Final = partial(tuple.__new__, _Staged)
 
 
 @contextmanager
@@ -339,18 +358,12 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _plain_mobile(value: str) -> bool:
-    """Already in stored form (10 ASCII digits, 03/05/07/08/09): the common case, checked without a regex."""
-    return len(value) == 10 and value[0] == "0" and value[1] in "35789" and value.isascii() and value.isdigit()
-
-
-
-@dataclass
+@dataclass(slots=True)
 class _Deferred:
     """A valid row that names a guardian: written after every other row, once guardians exist."""
 
     line: int
-    row: list[Any]
+    row: CitizenRow
     words: list[str]
     guardian_pid: str
 
@@ -369,8 +382,7 @@ class CitizenImporter:
         self.by = by
         self._citizens = cast(Table, Citizen.__table__)
         self._words = cast(Table, CitizenNameWord.__table__)
-        self._provinces = frozenset(p.code for p in provinces())
-        self._names: dict[str, tuple[str, str, list[str]] | list[FieldError]] = {}
+        self._names: dict[str, NameFacts | list[FieldError]] = {}
         self._agencies: dict[str, str | list[FieldError]] = {}
 
     # -- public -----------------------------------------------------------------------------------
@@ -444,20 +456,20 @@ class CitizenImporter:
         self.report.rows += len(chunk)
         # Resolve this chunk's agency codes now: during COPY the connection is busy, so the
         # validating generator below must not query the database.
-        codes = {v[6].strip() for _, v in chunk if not isinstance(v, _BadWidth)} - set(self._agencies) - {""}
+        codes = {v[_AGENCY].strip() for _, v in chunk if not isinstance(v, _BadWidth)} - set(self._agencies) - {""}
         for code in sorted(codes):
             self._agencies[code] = self._resolve_agency(code, "managing_agency_code")
         ids = uuid7_batch(len(chunk))
-        staged: list[tuple[int, Row, list[str]]] = []
+        staged: list[_Staged] = []
 
-        def validated() -> Iterator[Row]:
+        def validated() -> Iterator[CitizenRow]:
             for (line, values), citizen_id in zip(chunk, ids, strict=True):
                 prepared = self._prepare(line, values, citizen_id)
                 if prepared is None:
                     continue
-                staged.append((line, prepared[0], prepared[1]))
+                staged.append(prepared)
                 if self.writing:
-                    yield prepared[0]
+                    yield prepared.row
 
         if not self.writing:
             for _ in validated():
@@ -472,10 +484,10 @@ class CitizenImporter:
             conflicts = self._check_database_duplicates(staged)
             if not conflicts:
                 raise RuntimeError("bulk load failed without a duplicate to explain it") from self._load_error
-            staged = [s for s in staged if s[1][1] not in conflicts]
+            staged = [s for s in staged if s.row.personal_id not in conflicts]
             if not self.writing:
                 return
-            if self._load(iter([s[1] for s in staged])) is None:
+            if self._load(iter([s.row for s in staged])) is None:
                 raise RuntimeError("bulk load failed twice") from self._load_error
         elif len(staged) != written:
             # The first bad row switched writing off mid-chunk; the rest were only validated.
@@ -483,11 +495,11 @@ class CitizenImporter:
             return
         if not self.writing:
             return
-        words = [(w, s[1][3], s[1][0], s[1][9]) for s in staged for w in s[2]]
+        words = [(w, s.row.name_key, s.row.id, s.row.managing_agency_id) for s in staged for w in s.words]
         bulk_load(self.session, self._words, WORD_COLUMNS, words)
         self.report.imported += len(staged)
 
-    def _load(self, rows: Iterator[Row]) -> int | None:
+    def _load(self, rows: Iterator[CitizenRow]) -> int | None:
         """COPY `rows` into citizens in a savepoint; None (savepoint rolled back) if the database refused."""
         savepoint = self.session.begin_nested()
         try:
@@ -511,8 +523,12 @@ class CitizenImporter:
         if not self.skip_invalid:
             self.writing = False
 
-    def _prepare(self, line: int, v: list[str] | _BadWidth, citizen_id: str) -> tuple[Row, list[str]] | None:
-        """The citizens row and name words for a valid row; None when rejected or deferred."""
+    def _prepare(self, line: int, v: list[str] | _BadWidth, citizen_id: str) -> _Staged | None:
+        """The citizens row and name words for a valid row; None when rejected or deferred.
+
+        A row's own fields obey `check_citizen_fields`, create_citizen's rules; what is the importer's
+        own is the file (duplicates within it, row width), the agency column and when guardians are
+        resolved."""
         if isinstance(v, _BadWidth):
             self._reject(
                 line,
@@ -528,19 +544,17 @@ class CitizenImporter:
             return None
         pid_raw, name_raw, birth_raw, sex_raw, phone_raw, email_raw, agency_raw, guardian_raw = v
         errors: list[FieldError] = []
-        pid = pid_raw.strip()
-        birth: date | None = None
-        sex: str | None = None
-        try:
-            birth = parse_date(birth_raw, field="birth_date")
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-        try:
-            sex = parse_sex(sex_raw)
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-        if not self._personal_id_fast_ok(pid, birth, sex):
-            errors.extend(self._personal_id_errors(pid, birth, sex))
+        pid, named, birth, sex, phone, email = check_citizen_fields(  # unpacked: no attribute look-ups
+            errors,
+            personal_id=pid_raw,
+            full_name=name_raw,
+            birth_date=birth_raw,
+            sex=sex_raw,
+            phone=phone_raw,
+            email=email_raw,
+            today=self.today,
+            name_of=self._name,
+        )
         pid_key = int(pid) if len(pid) == 12 and pid.isascii() and pid.isdigit() else None
         if pid_key is not None:
             first = self.seen.get(pid_key)
@@ -553,21 +567,6 @@ class CitizenImporter:
                         f"Personal ID {pid} already appears on line {abs(first)}",
                     )
                 )
-        named = self._name(name_raw)
-        if isinstance(named, list):
-            errors.extend(named)
-        phone = phone_raw.strip() or None
-        if phone is not None and not _plain_mobile(phone):
-            try:
-                phone = validate_phone(phone)
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
-        email = email_raw.strip() or None
-        if email is not None:
-            try:
-                email = validate_email(email)
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
         agency_id = self._agency(agency_raw.strip())
         if isinstance(agency_id, list):
             errors.extend(agency_id)
@@ -581,46 +580,22 @@ class CitizenImporter:
         if errors:
             self._reject(line, errors)
             return None
-        assert birth is not None and not isinstance(named, list) and isinstance(agency_id, str)
+        assert birth is not None and sex is not None and named is not None and isinstance(agency_id, str)
         name, key, words = named
+        row: CitizenRow = _new_row((citizen_id, pid, name, key, birth, sex, phone, email, None, agency_id,
+                                    self.now, self.now))
         if guardian_pid:
-            row = [citizen_id, pid, name, key, birth, sex, phone, email, None, agency_id, self.now, self.now]
             self.deferred.append(_Deferred(line, row, words, guardian_pid))
             return None
-        return (citizen_id, pid, name, key, birth, sex, phone, email, None, agency_id, self.now, self.now), words
+        staged: _Staged = _new_staged((line, row, words))
+        return staged
 
-    def _personal_id_fast_ok(self, pid: str, birth: date | None, sex: str | None) -> bool:
-        """The whole check_personal_id for a valid ID in ~1 µs; any doubt goes to the full check."""
-        if birth is None or sex is None or len(pid) != 12 or not (pid.isascii() and pid.isdigit()):
-            return False
-        if pid[:3] not in self._provinces or birth > self.today:
-            return False
-        digit4 = (birth.year // 100 - 19) * 2 + (1 if sex == "female" else 0)
-        return 0 <= digit4 <= 9 and pid[3] == str(digit4) and pid[4:6] == f"{birth.year % 100:02d}"
-
-    def _personal_id_errors(self, pid: str, birth: date | None, sex: str | None) -> list[FieldError]:
-        """The full rule set with its messages (identifiers.check_personal_id), for rows that failed fast."""
-        try:
-            if birth is not None and sex is not None:
-                check_personal_id(pid, birth, sex, today=self.today)
-            else:
-                decode_personal_id(pid)
-        except ValidationFailed as exc:
-            return exc.errors
-        return []
-
-    def _name(self, raw: str) -> tuple[str, str, list[str]] | list[FieldError]:
-        """(stored name, search key, distinct words), memoised: names repeat a lot, and folding is costly."""
+    def _name(self, raw: str) -> NameFacts | list[FieldError]:
+        """`name_facts`, memoised: names repeat a lot, and folding is costly."""
         hit = self._names.get(raw)
         if hit is not None:
             return hit
-        result: tuple[str, str, list[str]] | list[FieldError]
-        try:
-            name = normalize_name(raw)
-            key = name_key(name)[:KEY_LENGTH]
-            result = (name, key, list(dict.fromkeys(key.split())))
-        except ValidationFailed as exc:
-            result = exc.errors
+        result = name_facts(raw)
         if len(self._names) >= _NAME_CACHE_LIMIT:
             self._names.clear()
         self._names[raw] = result
@@ -687,48 +662,29 @@ class CitizenImporter:
                 found[pid] = (cid, birth)
         return found
 
-    def _check_database_duplicates(self, staged: list[tuple[int, Row, list[str]]]) -> set[str]:
+    def _check_database_duplicates(self, staged: list[_Staged]) -> set[str]:
         """Report staged rows whose personal ID is already stored; returns those IDs."""
         if not staged:
             return set()
-        existing = self._existing([s[1][1] for s in staged])
+        existing = self._existing([s.row.personal_id for s in staged])
         for line, row, _words in staged:
-            if row[1] in existing:
-                self._reject(
-                    line,
-                    [
-                        FieldError(
-                            "personal_id",
-                            "personal_id.duplicate",
-                            f"Số định danh {row[1]} đã có trong cơ sở dữ liệu",
-                            f"Personal ID {row[1]} is already in the register",
-                        )
-                    ],
-                )
-                self.seen[int(row[1])] = -abs(self.seen.get(int(row[1]), line))
-        return set(existing) & {s[1][1] for s in staged}
+            pid = row.personal_id
+            if pid in existing:
+                self._reject(line, [duplicate_personal_id(pid)])
+                self.seen[int(pid)] = -abs(self.seen.get(int(pid), line))
+        return set(existing) & {s.row.personal_id for s in staged}
 
     def _finish_deferred(self) -> None:
         """Rows with a guardian: resolve guardians (stored, or valid earlier in the file), then load."""
         if not self.deferred:
             return
         # Children whose personal ID is already stored are duplicates, like any other row.
-        already = self._existing([d.row[1] for d in self.deferred])
+        already = self._existing([d.row.personal_id for d in self.deferred])
         guardians = self._existing(sorted({d.guardian_pid for d in self.deferred}))
         good: list[_Deferred] = []
         for d in self.deferred:
-            if d.row[1] in already:
-                self._reject(
-                    d.line,
-                    [
-                        FieldError(
-                            "personal_id",
-                            "personal_id.duplicate",
-                            f"Số định danh {d.row[1]} đã có trong cơ sở dữ liệu",
-                            f"Personal ID {d.row[1]} is already in the register",
-                        )
-                    ],
-                )
+            if d.row.personal_id in already:
+                self._reject(d.line, [duplicate_personal_id(d.row.personal_id)])
                 continue
             errors = self._guardian_check(d, guardians)
             if errors:
@@ -740,7 +696,7 @@ class CitizenImporter:
         for start in range(0, len(good), CHUNK_ROWS):
             part = good[start : start + CHUNK_ROWS]
             bulk_load(self.session, self._citizens, CITIZEN_COLUMNS, (d.row for d in part))
-            words = ((w, d.row[3], d.row[0], d.row[9]) for d in part for w in d.words)
+            words = ((w, d.row.name_key, d.row.id, d.row.managing_agency_id) for d in part for w in d.words)
             bulk_load(self.session, self._words, WORD_COLUMNS, words)
             self.report.imported += len(part)
 
@@ -755,7 +711,7 @@ class CitizenImporter:
             # A valid adult earlier in the file that was not written (nothing is being written any
             # more because of another bad row): a good guardian, though it has no id yet.
             guardian_birth = date.min
-        elif in_file is not None and in_file < 0 and gpid != d.row[1]:
+        elif in_file is not None and in_file < 0 and gpid != d.row.personal_id:
             return [
                 FieldError(
                     "guardian_personal_id",
@@ -765,15 +721,15 @@ class CitizenImporter:
                 )
             ]
         errors = guardian_errors(
-            child_birth=d.row[4],
+            child_birth=d.row.birth_date,
             guardian_birth=guardian_birth,
             guardian_pid=gpid,
-            child_pid=d.row[1],
+            child_pid=d.row.personal_id,
             today=self.today,
             field="guardian_personal_id",
         )
         if not errors:
-            d.row[8] = guardian_id
+            d.row = d.row._replace(guardian_id=guardian_id)
         return errors
 
     # -- audit ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from sqlalchemy import Connection, bindparam, select
@@ -71,6 +71,21 @@ class Credentials(NamedTuple):
     form_client_id: str | None  # the form's client_id, which the full path's throttle keys name
 
 
+class ClientRow(Protocol):
+    """What the hot paths read of a client: a Core row of oidc_clients (an OidcClient would do as well)."""
+
+    id: str
+    name: str
+    status: str
+    client_type: str
+    auth_method: str
+    secret_hash: str | None
+    require_dpop: bool
+    grant_types: str  # JSON list
+    scopes: str  # JSON list
+    access_token_format: str
+
+
 @dataclass(slots=True)
 class Caller:
     """A request's client authentication, checked against the client row and its backoff."""
@@ -78,15 +93,16 @@ class Caller:
     client_id: str
     secret: str
     method: str
-    row: Any  # the oidc_clients Core row (attributes as OidcClient's), or None for an unknown id
+    row: ClientRow | None  # None for an unknown id
     blocked_until: datetime | None
 
     def authenticated(self, secret_key: bytes, now: datetime) -> bool:
         """What the full path's client authentication accepts (and, for the hot paths, only confidential
         clients without DPoP): the same HMAC work for unknown ids."""
         row = self.row
-        return (secret_accepted(row, secret_key, self.secret, self.method) and row.client_type == "confidential"
-                and not row.require_dpop and (self.blocked_until is None or self.blocked_until <= now))
+        accepted = secret_accepted(row, secret_key, self.secret, self.method)  # HMAC work for unknown ids too
+        return (accepted and row is not None and row.client_type == "confidential" and not row.require_dpop
+                and (self.blocked_until is None or self.blocked_until <= now))
 
 
 class ClientHotPath(ABC):

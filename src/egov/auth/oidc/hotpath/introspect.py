@@ -27,6 +27,8 @@ _READ_TOKENS = select(_TOKENS).where(_TOKENS.c.id.in_(bindparam("ids", expanding
 
 
 class IntrospectionHotPath(ClientHotPath):
+    """POST /oidc/introspect for opaque tokens from confidential clients; everything else reaches the route."""
+
     path = PATH
 
     def wants(self, form: dict[str, str]) -> bool:

@@ -33,6 +33,8 @@ _TOKENS = table_of(OidcToken)
 
 
 class ClientCredentialsHotPath(ClientHotPath):
+    """POST /oidc/token for the plain client_credentials success; everything else reaches the route."""
+
     path = PATH
 
     def wants(self, form: dict[str, str]) -> bool:
@@ -68,13 +70,13 @@ class ClientCredentialsHotPath(ClientHotPath):
         if caller is None or not caller.authenticated(provider.clients.secret_key, now):
             return None
         row = caller.row
-        if "client_credentials" not in json_list(row.grant_types):
+        if row is None or "client_credentials" not in json_list(row.grant_types):
             return None
         try:
             scopes = check_machine_scopes(json_list(row.scopes), ask.form.get("scope", "").split())
         except OAuthError:
             return None
-        # The Core row has OidcClient's attributes, which is all that minting reads.
+        # The Core row has OidcClient's columns as attributes, which is all that minting reads.
         grant = Grant(client=cast(OidcClient, row), account=None, scopes=scopes, acr=None, amr=None,
                        auth_time=None, session_id=None, family_id=new_id(), code_id=None, jkt=None, nonce=None)
         return provider.mint(grant, "client_credentials", now, refresh=False)
