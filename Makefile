@@ -20,7 +20,12 @@ $(BIN)/egov: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/egov ## Create the virtualenv and install the pinned dependencies
+# The English catalogue is compiled by the build (setup.py); this rule recompiles it after a .po edit.
+CATALOGUE := src/egov/locale/en/LC_MESSAGES/messages
+$(CATALOGUE).mo: $(CATALOGUE).po $(BIN)/egov
+	$(BIN)/pybabel compile -d src/egov/locale -D messages
+
+setup: $(BIN)/egov $(CATALOGUE).mo ## Create the virtualenv and install the pinned dependencies
 
 UPSTREAM_IDP := tests/peers/upstream_idp
 $(UPSTREAM_IDP)/node_modules/.package-lock.json: $(UPSTREAM_IDP)/package-lock.json
@@ -82,6 +87,7 @@ bench: setup ## Benchmarks (PostgreSQL, minutes): results in benchmarks/results/
 i18n: setup ## Extract strings and update the English catalogue
 	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src
 	$(BIN)/pybabel update -i var/messages.pot -d src/egov/locale -l en --no-fuzzy-matching
+	$(BIN)/pybabel compile -d src/egov/locale -D messages
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var

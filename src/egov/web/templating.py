@@ -27,7 +27,14 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 templates.env.filters["date_vn"] = format_date
 templates.env.filters["datetime_vn"] = format_datetime
-templates.env.globals["pick"] = i18n.pick
+
+
+def in_locale(pair: tuple[str, str] | list[str]) -> str:
+    """Labels that Python code still supplies as (vi, en) pairs; literal template text uses `_()` instead."""
+    return i18n.pick(pair[0], pair[1])
+
+
+templates.env.filters["in_locale"] = in_locale
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
