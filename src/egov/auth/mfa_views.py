@@ -55,7 +55,7 @@ def totp_confirm(
     try:
         codes = factors.confirm_totp(uow, account, sealed, code, label)
     except DomainError as exc:
-        enrolment = factors.begin_totp(account)
+        enrolment = factors.resume_totp(account, sealed)
         return _no_store(render(request, "auth/totp_setup.html", {"enrolment": enrolment,
                                                                   "error": exc.detail(get_locale())},
                                 status_code=422))
