@@ -31,7 +31,11 @@ UPSTREAM_IDP := tests/peers/upstream_idp
 $(UPSTREAM_IDP)/node_modules/.package-lock.json: $(UPSTREAM_IDP)/package-lock.json
 	npm ci --prefix $(UPSTREAM_IDP) --no-audit --no-fund --loglevel=error
 
-node-deps: $(UPSTREAM_IDP)/node_modules/.package-lock.json ## The upstream OpenID provider the federation tests run (Node, npm ci)
+AXE := tests/browser/axe
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
+
+node-deps: $(UPSTREAM_IDP)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json ## The upstream OpenID provider (federation tests) and axe-core (browser tests), from npm
 
 system-deps: ## Install the Debian packages the tests need (Chromium, poppler, NSS tools, xmlsec1, SoftHSM2)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -78,7 +82,7 @@ test-sqlite: setup node-deps ## Tests on SQLite (the Chromium tests in a run of 
 test-postgres: setup node-deps ## Tests on PostgreSQL (creates and drops its own database)
 	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not slow and not browser"
 
-test-browser: setup system-deps ## Only the Chromium tests
+test-browser: setup system-deps node-deps ## Only the Chromium tests
 	$(BIN)/pytest -q -m browser
 
 bench: setup ## Benchmarks (PostgreSQL, minutes): results in benchmarks/results/

@@ -108,7 +108,11 @@ def test_the_holder_removes_the_app_from_the_account_page(client: Any, session: 
     form = re.search(r'<form method="post" action="(/account/mfa/[^"]+/remove)" class="inline">\s*'
                      r'<input type="hidden" name="csrf_token" value="([^"]+)">', page)
     assert form is not None, "the remove form carries its CSRF token"
-    resp = client.post(form.group(1), data={"csrf_token": form.group(2)}, follow_redirects=False)
+    asked = client.post(form.group(1), data={"csrf_token": form.group(2)}, follow_redirects=False)
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text  # asks once more first
+    session.rollback()
+    assert session.scalars(select(Authenticator).where(Authenticator.revoked_at.is_(None))).first() is not None
+    resp = client.post(form.group(1), data={"csrf_token": form.group(2), "confirmed": "yes"}, follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/account?done=mfa_removed"
     assert "Đã gỡ ứng dụng xác thực." in client.get("/account?done=mfa_removed").text
     session.rollback()
