@@ -27,14 +27,23 @@ $(BIN)/egov: pyproject.toml
 	$(BIN)/pip install --progress-bar on -e ".[dev]"
 	touch $@
 
-setup: $(BIN)/egov ## Create the virtualenv and install the pinned dependencies
+# The English catalogue is compiled by the build (setup.py); this rule recompiles it after a .po edit.
+CATALOGUE := src/egov/locale/en/LC_MESSAGES/messages
+$(CATALOGUE).mo: $(CATALOGUE).po $(BIN)/egov
+	$(BIN)/pybabel compile -d src/egov/locale -D messages
+
+setup: $(BIN)/egov $(CATALOGUE).mo ## Create the virtualenv and install the pinned dependencies
 
 UPSTREAM_IDP := tests/peers/upstream_idp
 $(UPSTREAM_IDP)/node_modules/.package-lock.json: $(UPSTREAM_IDP)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing (the federation tests run a Node OpenID provider): run 'make system-deps' (Debian: sudo apt-get install nodejs npm)"; exit 1; }
 	npm ci --prefix $(UPSTREAM_IDP) --no-audit --no-fund
 
-node-deps: $(UPSTREAM_IDP)/node_modules/.package-lock.json ## The upstream OpenID provider the federation tests run (Node, npm ci)
+AXE := tests/browser/axe
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
+
+node-deps: $(UPSTREAM_IDP)/node_modules/.package-lock.json $(AXE)/node_modules/.package-lock.json ## The upstream OpenID provider (federation tests) and axe-core (browser tests), from npm
 
 system-deps: ## Install the Debian packages: Chromium, poppler, NSS tools, xmlsec1, SoftHSM2, Node/npm, PostgreSQL, venv
 	@command -v apt-get >/dev/null || { echo "not a Debian system: install by hand: $(APT_PACKAGES) nodejs npm postgresql python3.11-venv"; exit 1; }
@@ -114,7 +123,7 @@ test-sqlite: setup node-deps ## Tests on SQLite (the Chromium tests in a run of 
 test-postgres: setup node-deps postgres ## Tests on PostgreSQL (creates and drops its own database)
 	EGOV_TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 -m "not browser"
 
-test-browser: setup system-deps ## Only the Chromium tests
+test-browser: setup system-deps node-deps ## Only the Chromium tests
 	$(BIN)/pytest -q -m browser
 
 bench: setup ## Benchmarks (PostgreSQL, minutes): results in benchmarks/results/
@@ -123,6 +132,7 @@ bench: setup ## Benchmarks (PostgreSQL, minutes): results in benchmarks/results/
 i18n: setup ## Extract strings and update the English catalogue
 	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot src
 	$(BIN)/pybabel update -i var/messages.pot -d src/egov/locale -l en --no-fuzzy-matching
+	$(BIN)/pybabel compile -d src/egov/locale -D messages
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var

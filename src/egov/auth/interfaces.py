@@ -60,6 +60,11 @@ class StepUpRefused(DomainError):
 class StepUpVerifier(Protocol):
     """A fresh second factor for an account, checked by auth (signing's remote approval asks for it)."""
 
+    def available(self, session: Session, account_id: str) -> bool:
+        """Whether the account has a second factor at all: without one no code can ever be right, so the
+        caller says what to set up instead of refusing every code."""
+        ...
+
     def check(self, session: Session, account_id: str, code: str) -> str:
         """The method that matched ("totp", "recovery_code", ...); raises StepUpRefused if the account cannot
         step up, another DomainError if the code is wrong, replayed or throttled (the failure is counted)."""

@@ -12,9 +12,11 @@ from egov.pki.profiles import PROFILES
 from egov.pki.runtime import ca_service
 from egov.pki.services import REASONS
 from egov.platform.errors import DomainError, ValidationFailed
-from egov.platform.i18n import get_locale
+from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, requires
 from egov.platform.uow import UnitOfWork
+from egov.web.forms import confirmation
+from egov.web.forms import confirmed as is_confirmed
 from egov.web.templating import render
 
 router = APIRouter(prefix="/back-office/pki", include_in_schema=False)
@@ -143,8 +145,18 @@ def certificate_status(
     by: Revoker,
     action: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "unspecified",
+    confirmed: Annotated[str, Form()] = "",
 ) -> Response:
     service = ca_service(request.app.state.container)
+    if action not in ("suspend", "unsuspend") and not is_confirmed(confirmed):
+        return confirmation(
+            request, title=pick("Thu hồi chứng thư số?", "Revoke the certificate?"),
+            message=pick("Chứng thư bị thu hồi vĩnh viễn và được công bố trong danh sách thu hồi (CRL, OCSP): "
+                         "mọi chữ ký tạo sau thời điểm này bằng chứng thư đó đều không hợp lệ.",
+                         "The certificate is revoked for good and published as such (CRL, OCSP): any signature "
+                         "made with it from now on is invalid."),
+            action=f"/back-office/pki/certificates/{certificate_id}/status", button=pick("Thu hồi", "Revoke"),
+            cancel=f"/back-office/pki/certificates/{certificate_id}", fields={"action": "revoke", "reason": reason})
     if action == "suspend":
         service.suspend(uow, certificate_id, by=by)
     elif action == "unsuspend":

@@ -6,6 +6,7 @@ from contextvars import ContextVar, Token
 from functools import cache
 from importlib import resources
 
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 LOCALES = ("vi", "en")
@@ -15,14 +16,19 @@ _locale: ContextVar[str] = ContextVar("egov_locale", default=DEFAULT_LOCALE)
 
 @cache
 def _catalogue(locale: str) -> dict[str, str]:
-    """Read the .po file once; no compile step, so a fresh checkout needs no build for translations."""
+    """The compiled catalogue (.mo, written by the build, see setup.py); the .po only where no build ran yet."""
     if locale == DEFAULT_LOCALE:
         return {}
-    ref = resources.files("egov") / "locale" / locale / "LC_MESSAGES" / "messages.po"
-    if not ref.is_file():
+    folder = resources.files("egov") / "locale" / locale / "LC_MESSAGES"
+    mo, po = folder / "messages.mo", folder / "messages.po"
+    if mo.is_file():
+        with mo.open("rb") as fh:
+            cat = read_mo(fh)
+    elif po.is_file():
+        with po.open("rb") as fh:
+            cat = read_po(fh, locale=locale)
+    else:
         return {}
-    with ref.open("rb") as fh:
-        cat = read_po(fh, locale=locale)
     return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
 
 

@@ -83,6 +83,12 @@ class SignedDocument:
     document_sha256: str
 
 
+NO_AUTHENTICATOR_VI = ("Để ký số, bạn cần thiết lập ứng dụng xác thực trước: vào Tài khoản, "
+                       "chọn “Thiết lập ứng dụng xác thực”, rồi ký lại.")
+NO_AUTHENTICATOR_EN = ("To sign, set up an authenticator app first: go to Account, choose "
+                       "“Set up an authenticator app”, then sign again.")
+
+
 class FileTrust:
     """Trusted roots and CRLs from a directory (*.pem / *.crt / *.cer roots, *.crl CRLs), read per call."""
 
@@ -400,6 +406,10 @@ class SigningService:
                      details={"document_sha256": approval.document_sha256, "kind": kind}, at=now)
         return approval
 
+    def can_approve(self, session: Session, by: Principal) -> bool:
+        """An approval needs a code from an authenticator app: false when the signer has none yet."""
+        return bool(self.step_up.available(session, by.account_id))
+
     def approve(self, session: Session, by: Principal, approval_id: str, shown_sha256: str, code: str) -> str:
         """The user confirms the hash they were shown with a fresh TOTP code; returns the one-time
         activation token (only its hash is stored). Refusals are audited; the caller commits them."""
@@ -415,6 +425,8 @@ class SigningService:
             refuse("expired")
         if not hmac.compare_digest(shown_sha256.strip().lower(), approval.document_sha256):
             refuse("hash_mismatch")
+        if not self.step_up.available(session, by.account_id):
+            refuse("no_second_factor")
         try:
             method = self.step_up.check(session, by.account_id, code)
         except StepUpRefused as exc:  # the account cannot approve at all: no refusal of this approval to record
@@ -501,6 +513,7 @@ class SigningService:
                 "already_used": ("Phê duyệt ký chỉ dùng được một lần.", "An approval signs only once."),
                 "already_approved": ("Phê duyệt này đã được dùng.", "This approval was already given."),
                 "second_factor": ("Mã xác thực không đúng.", "The verification code is not valid."),
+                "no_second_factor": (NO_AUTHENTICATOR_VI, NO_AUTHENTICATOR_EN),
             }
             vi, en = messages.get(reason, ("Không được phép ký văn bản này.", "Signing this document is not allowed."))
             raise ApprovalRefused(vi, en) from cause

@@ -6,10 +6,10 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from egov.platform.clock import format_datetime
-from egov.platform.errors import DomainError, TooManyAttempts
+from egov.platform.errors import DomainError, NotFound, TooManyAttempts
 from egov.platform.i18n import get_locale
 from egov.platform.permissions import Principal, public, requires
 from egov.platform.uow import UnitOfWork
@@ -110,15 +110,18 @@ def verify_upload(request: Request, uow: UnitOfWork, _: Public,
 # --- an officer signs with their platform-held key ----------------------------------------------------
 
 
-def _sign_page(request: Request, *, approval: RemoteApproval | None = None, error: str = "",
-               status_code: int = 200) -> Response:
-    return render(request, "signing/sign.html", {"approval": approval, "error": error, "when": format_datetime},
+def _sign_page(request: Request, uow: UnitOfWork, by: Principal, *, approval: RemoteApproval | None = None,
+               error: str = "", status_code: int = 200) -> Response:
+    """Without an authenticator app no code can approve: the page says what to set up instead of asking."""
+    needs_authenticator = not _service(request).can_approve(uow, by)
+    return render(request, "signing/sign.html", {"approval": approval, "error": error, "when": format_datetime,
+                                                 "needs_authenticator": needs_authenticator},
                   status_code=status_code)
 
 
 @router.get("/back-office/signing")
-def sign_form(request: Request, _: Signer) -> Response:
-    return _sign_page(request)
+def sign_form(request: Request, uow: UnitOfWork, by: Signer) -> Response:
+    return _sign_page(request, uow, by)
 
 
 @router.post("/back-office/signing")
@@ -132,14 +135,14 @@ def sign_prepare(request: Request, uow: UnitOfWork, by: Signer,
                                             name=(file.filename or "") if file else "", keep_document=True)
     except DomainError as exc:
         uow.rollback()
-        return _sign_page(request, error=exc.detail(get_locale()), status_code=exc.status)
-    return _sign_page(request, approval=approval)
+        return _sign_page(request, uow, by, error=exc.detail(get_locale()), status_code=exc.status)
+    return _sign_page(request, uow, by, approval=approval)
 
 
 @router.post("/back-office/signing/{approval_id}")
 def sign_confirm(request: Request, approval_id: str, uow: UnitOfWork, by: Signer,
                  document_sha256: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "") -> Response:
-    """The code approves exactly the hash on the page, then the kept bytes are signed and downloaded."""
+    """The code approves exactly the hash on the page, then the kept bytes are signed (and kept for the download)."""
     service = _service(request)
     approval = uow.get(RemoteApproval, approval_id)
     try:
@@ -147,18 +150,45 @@ def sign_confirm(request: Request, approval_id: str, uow: UnitOfWork, by: Signer
             raise ApprovalRefused("Không tìm thấy văn bản chờ ký.", "No document is waiting for this approval.")
         token = service.approve(uow, by, approval_id, document_sha256, code)
         signed = service.sign_remote(uow, by, approval_id, token, approval.document)
-        approval.document = None  # signed: the kept copy is no longer needed
+        approval.document = signed.data  # the signed result replaces the shown bytes, for the download
     except ApprovalRefused as exc:
         uow.commit()  # the refusal's audit event stays
         mine = approval if approval is not None and approval.account_id == by.account_id else None
         # 422, not 403: the signer may sign; this approval (code, hash, time) is what failed
-        return _sign_page(request, approval=mine, error=exc.detail(get_locale()), status_code=422)
+        return _sign_page(request, uow, by, approval=mine, error=exc.detail(get_locale()), status_code=422)
     except SigningError as exc:
         uow.rollback()
-        return _sign_page(request, error=exc.detail(get_locale()), status_code=exc.status)
+        return _sign_page(request, uow, by, error=exc.detail(get_locale()), status_code=exc.status)
+    # Post/redirect/get: a refresh does not post the code again, and the page after signing says it worked
+    # (a download answered straight to the POST left the old page, error and all, on the screen).
+    return RedirectResponse(f"/back-office/signing/{approval_id}/done", status_code=303)
+
+
+def _signed(uow: UnitOfWork, by: Principal, approval_id: str) -> RemoteApproval:
+    approval = uow.get(RemoteApproval, approval_id)
+    if approval is None or approval.account_id != by.account_id or approval.consumed_at is None \
+            or approval.document is None:
+        raise NotFound("Không tìm thấy văn bản đã ký.", "No signed document was found.")
+    return approval
+
+
+def _download_name(approval: RemoteApproval) -> str:
     base = (approval.document_name or "van-ban").rsplit(".", 1)[0]
-    suffix = {"pdf": ".pdf", "xml": ".xml", "cms": ".p7s"}[signed.kind]
-    filename = quote(f"{base}-da-ky{suffix}")
-    return Response(signed.data, media_type=MEDIA[signed.kind],
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}",
-                             "X-Signature-Id": signed.signature_id})
+    suffix = {"pdf": ".pdf", "xml": ".xml", "cms": ".p7s"}[approval.document_kind]
+    return f"{base}-da-ky{suffix}"
+
+
+@router.get("/back-office/signing/{approval_id}/done")
+def sign_done(request: Request, approval_id: str, uow: UnitOfWork, by: Signer) -> Response:
+    approval = _signed(uow, by, approval_id)
+    return render(request, "signing/signed.html", {"approval": approval, "file_name": _download_name(approval),
+                                                   "when": format_datetime})
+
+
+@router.get("/back-office/signing/{approval_id}/download")
+def sign_download(request: Request, approval_id: str, uow: UnitOfWork, by: Signer) -> Response:
+    approval = _signed(uow, by, approval_id)
+    assert approval.document is not None
+    return Response(approval.document, media_type=MEDIA[approval.document_kind],
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(_download_name(approval))}",
+                             "Cache-Control": "no-store"})

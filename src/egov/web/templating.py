@@ -27,7 +27,45 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 templates.env.filters["date_vn"] = format_date
 templates.env.filters["datetime_vn"] = format_datetime
-templates.env.globals["pick"] = i18n.pick
+
+
+def in_locale(pair: tuple[str, str] | list[str]) -> str:
+    """Labels that Python code still supplies as (vi, en) pairs; literal template text uses `_()` instead."""
+    return i18n.pick(pair[0], pair[1])
+
+
+templates.env.filters["in_locale"] = in_locale
+
+
+def N_(message: str) -> str:
+    return message
+
+
+# Internal values that reach a page (audit outcomes, statuses, RFC 8176 methods): shown as words, never raw.
+WORDS: dict[str, str] = {
+    "success": N_("Thành công"), "failure": N_("Thất bại"), "denied": N_("Bị từ chối"),
+    "pending": N_("Chờ phê duyệt"), "issued": N_("Đã cấp"), "rejected": N_("Đã từ chối"),
+    "valid": N_("Còn hiệu lực"), "suspended": N_("Tạm dừng"), "revoked": N_("Đã thu hồi"),
+    "active": N_("Đang hoạt động"), "disabled": N_("Đã khoá"), "retired": N_("Ngừng sử dụng"),
+    "pwd": N_("mật khẩu"), "otp": N_("mã từ ứng dụng xác thực"), "hwk": N_("khoá truy cập"),
+    "user": N_("xác minh người dùng trên thiết bị"), "mfa": N_("nhiều lớp"), "sc": N_("chứng thư số"),
+    "fed": N_("nhà cung cấp định danh"),
+}
+
+
+def word(value: object) -> str:
+    """The Vietnamese (or English) word for an internal value; an unknown value is shown as it is."""
+    text = str(value)
+    return i18n.gettext(WORDS[text]) if text in WORDS else text
+
+
+def level(acr: object) -> str:
+    """`urn:…:loa:2` or `2` as "mức 2": the level of assurance, without the URN."""
+    return i18n.gettext("mức %(n)s") % {"n": str(acr).rsplit(":", 1)[-1]}
+
+
+templates.env.filters["word"] = word
+templates.env.filters["level"] = level
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -141,8 +141,11 @@ def test_an_agency_admin_grants_and_revokes_in_their_agency_only(browser: Browse
     assert granted.object_id == target.id and granted.agency_id == dept_a.id and details["role"] == "registry_clerk"
     admin = session.scalar(select(Account).where(Account.username == "admin01"))
     assert granted.actor_id == admin.id  # type: ignore[union-attr]
-    revoked = browser.post("/back-office/accounts/revoke", {"account_id": target.id, "role": "registry_clerk",
-                                                            "agency_id": dept_a.id})
+    fields = {"account_id": target.id, "role": "registry_clerk", "agency_id": dept_a.id}
+    asked = browser.post("/back-office/accounts/revoke", fields)  # a destructive action asks once more
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text and dept_a.code in asked.text
+    assert audit(session, AuthAudit.ROLE_REVOKED) == []  # asking changed nothing
+    revoked = browser.post("/back-office/accounts/revoke", {**fields, "confirmed": "yes"})
     assert revoked.status_code == 303
     [(event, _)] = audit(session, AuthAudit.ROLE_REVOKED)
     assert event.object_id == target.id and event.agency_id == dept_a.id

@@ -108,8 +108,29 @@ def test_the_holder_removes_the_app_from_the_account_page(client: Any, session: 
     form = re.search(r'<form method="post" action="(/account/mfa/[^"]+/remove)" class="inline">\s*'
                      r'<input type="hidden" name="csrf_token" value="([^"]+)">', page)
     assert form is not None, "the remove form carries its CSRF token"
-    resp = client.post(form.group(1), data={"csrf_token": form.group(2)}, follow_redirects=False)
+    asked = client.post(form.group(1), data={"csrf_token": form.group(2)}, follow_redirects=False)
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text  # asks once more first
+    session.rollback()
+    assert session.scalars(select(Authenticator).where(Authenticator.revoked_at.is_(None))).first() is not None
+    resp = client.post(form.group(1), data={"csrf_token": form.group(2), "confirmed": "yes"}, follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/account?done=mfa_removed"
     assert "Đã gỡ ứng dụng xác thực." in client.get("/account?done=mfa_removed").text
     session.rollback()
     assert {a.kind for a in session.scalars(select(Authenticator).where(Authenticator.revoked_at.is_(None)))} == set()
+
+
+def test_a_mistyped_code_keeps_the_scanned_qr_code(client: Any, session: Session, clock: FixedClock) -> None:
+    """The app scanned the first QR code: after a typo the page must show that seed again, not a new one."""
+    make_account(session, kind="citizen", username="079203007878")
+    login(client, "079203007878")
+    page = client.get("/account/mfa/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    sealed = html.unescape(re.search(r'name="sealed" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    wrong = client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": sealed,
+                                                   "code": "000000"})
+    assert wrong.status_code == 422
+    assert re.search(r'id="totp-secret">([A-Z2-7]+)<', wrong.text).group(1) == secret  # type: ignore[union-attr]
+    again = html.unescape(re.search(r'name="sealed" value="([^"]+)"', wrong.text).group(1))  # type: ignore[union-attr]
+    done = client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": again,
+                                                  "code": pyotp.TOTP(secret).at(clock.now())})
+    assert done.status_code == 200 and len(re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", done.text)) == 10

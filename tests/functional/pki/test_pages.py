@@ -52,6 +52,12 @@ def test_file_approve_then_revoke_through_the_pages(client: Any, session: Sessio
     cert_id = done.headers["location"].split("/")[-1].split("?")[0]
 
     token = _as(client, session, "ra_page2", "pki_registrar")
+    asked = client.post(f"/back-office/pki/certificates/{cert_id}/status", follow_redirects=True,
+                        data={"csrf_token": token, "action": "revoke", "reason": "key_compromise"})
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text  # asks once more first
+    assert "Đã thu hồi" not in client.get(f"/back-office/pki/certificates/{cert_id}").text
     r = client.post(f"/back-office/pki/certificates/{cert_id}/status", follow_redirects=True,
-                    data={"csrf_token": token, "action": "revoke", "reason": "key_compromise"})
-    assert r.status_code == 200 and "revoked" in r.text and "Lộ khóa bí mật" in r.text
+                    data={"csrf_token": token, "action": "revoke", "reason": "key_compromise", "confirmed": "yes"})
+    # the status in words, not the internal value
+    assert r.status_code == 200 and "Đã thu hồi" in r.text and "Lộ khóa bí mật" in r.text
+    assert "<dd>revoked" not in r.text

@@ -225,3 +225,27 @@ def test_english_pages(client: Any, session: Session, people: dict[str, Citizen]
     client.cookies.set("egov_lang", "en")
     page = client.get(f"{BASE}/citizens/{people['a'].id}")
     assert "Date of birth" in page.text and "Ngày sinh" not in page.text
+
+
+def test_form_fields_carry_their_attributes_unescaped_and_every_error_in_a_linked_summary(
+        client: Any, session: Session, registry_tree: RegistryTree) -> None:
+    """The field helper once escaped its own attributes (`inputmode="&quot;numeric&quot;"`): no keypad, no limits."""
+    from lxml import html as lxml_html
+
+    sign_in(client, session, "registry_editor", registry_tree.dept_a.id, "editorattrs")
+    page = client.get(f"{BASE}/citizens/new")
+    assert "&quot;" not in page.text
+    doc = lxml_html.fromstring(page.text)
+    (pid,) = doc.xpath('//input[@id="f-personal_id"]')
+    assert (pid.get("inputmode"), pid.get("maxlength"), pid.get("autocomplete")) == ("numeric", "12", "off")
+    (born,) = doc.xpath('//input[@id="f-birth_date"]')
+    assert born.get("placeholder") == "17/05/1990" and born.get("inputmode") == "numeric"
+    assert doc.xpath('//form[@action="/back-office/registry/citizens/new"][@novalidate]')
+    bad = post(client, f"{BASE}/citizens/new", {"personal_id": "12", "full_name": "", "birth_date": "x",
+                                                "sex": "", "managing_agency_code": "", "phone": "123"})
+    assert bad.status_code == 422
+    doc = lxml_html.fromstring(bad.text)
+    (summary,) = doc.xpath('//div[@class="error-summary"]')
+    links = summary.xpath(".//a/@href")
+    invalid = doc.xpath('//*[@aria-invalid="true"]/@id')
+    assert len(links) >= 3 and sorted(h.removeprefix("#") for h in links) == sorted(invalid)

@@ -163,11 +163,45 @@ def test_remote_signing_through_the_page(client: Any, officer: pyotp.TOTP, clock
                                       "code": "000000"})
     assert wrong.status_code == 422 and "Mã xác thực không đúng" in wrong.text
     clock.advance(seconds=31)
-    done = client.post(action, data={"csrf_token": csrf_token(client), "document_sha256": sha256_hex(xml),
-                                     "code": officer.at(clock.now())})
+    signed = client.post(action, data={"csrf_token": csrf_token(client), "document_sha256": sha256_hex(xml),
+                                       "code": officer.at(clock.now())}, follow_redirects=False)
+    # Post/redirect/get: a page that says it worked (the old error gone), then the download from it.
+    assert signed.status_code == 303 and signed.headers["location"].endswith("/done"), signed.text
+    page = client.get(signed.headers["location"])
+    assert page.status_code == 200 and 'id="signed-ok"' in page.text and "Mã xác thực không đúng" not in page.text
+    assert "hs-da-ky.xml" in page.text
+    download = re.search(r'href="(/back-office/signing/[^"]+/download)"', page.text).group(1)  # type: ignore[union-attr]
+    done = client.get(download)
     assert done.status_code == 200, done.text
     assert "attachment" in done.headers["content-disposition"]
     assert b"<ds:SignatureValue>" in done.content and "Lê Thị Hoa".encode() in done.content
+    again = client.post(action, data={"csrf_token": csrf_token(client), "document_sha256": sha256_hex(xml),
+                                      "code": officer.at(clock.now())})
+    assert again.status_code == 422  # a repeated post signs nothing twice
+
+
+def test_a_signer_without_an_authenticator_app_is_told_what_to_set_up(
+        client: Any, session: Session, service: SigningService, signing_world: SigningWorld) -> None:
+    """Any code was "not valid" for an officer with no authenticator app: the page must say to set one up."""
+    account = make_account(session, username="cv.binh", roles=[("document_signer", "agency-1")])
+    service.register_identity(session, holder=f"account:{account.id}", key_name="officer-an",
+                              certificate_der=signing_world.officer.certificate_der,
+                              chain_der=signing_world.officer.chain_der, display_name="Trần Văn Bình")
+    session.commit()
+    login(client, "cv.binh")
+    page = client.get("/back-office/signing")
+    assert page.status_code == 200 and 'id="needs-authenticator"' in page.text
+    assert 'href="/account/mfa/totp"' in page.text
+    xml = b'<HoSo xmlns="urn:egov:hoso:1"><SoHieu>1</SoHieu></HoSo>'
+    shown = client.post("/back-office/signing", files={"file": ("hs.xml", xml, "text/xml")},
+                        data={"csrf_token": csrf_token(client)})
+    assert 'id="needs-authenticator"' in shown.text
+    headers = {"X-CSRF-Token": csrf_token(client)}
+    created = client.post("/api/signing/approvals", files={"file": ("hs.xml", xml, "text/xml")}, headers=headers)
+    assert created.status_code == 201, created.text
+    refused = client.post(f"/api/signing/approvals/{created.json()['approval_id']}/approve", headers=headers,
+                          json={"document_sha256": sha256_hex(xml), "code": "123456"})
+    assert refused.status_code == 403 and "ứng dụng xác thực" in refused.json()["detail"], refused.text
 
 
 def test_seal_api_needs_the_role_in_that_agency(client: Any, session: Session, service: SigningService,

@@ -13,10 +13,12 @@ from egov.auth.oidc.errors import OAuthError
 from egov.auth.oidc.provider import OidcProvider
 from egov.auth.permissions import AuthPermission
 from egov.platform.errors import DomainError
-from egov.platform.i18n import get_locale
+from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, requires
 from egov.platform.uow import UnitOfWork
 from egov.soc import record_event
+from egov.web.forms import confirmation
+from egov.web.forms import confirmed as is_confirmed
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -75,8 +77,18 @@ def create_client(
 
 
 @router.post("/back-office/oidc-clients/{client_id}/rotate-secret")
-def rotate_secret(request: Request, client_id: str, principal: ClientAdmin, uow: UnitOfWork) -> Response:
+def rotate_secret(request: Request, client_id: str, principal: ClientAdmin, uow: UnitOfWork,
+                  confirmed: Annotated[str, Form()] = "") -> Response:
     provider = OidcProvider.from_container(request.app.state.container)
+    if not is_confirmed(confirmed):
+        return confirmation(
+            request, title=pick("Đổi khoá bí mật của ứng dụng?", "Rotate the client secret?"),
+            message=pick("Khoá bí mật hiện tại ngừng dùng được ngay: ứng dụng sẽ không lấy được mã truy cập cho "
+                         "tới khi đơn vị quản lý cài khoá mới.",
+                         "The current secret stops working at once: the application gets no tokens until its "
+                         "operator installs the new one."),
+            action=f"/back-office/oidc-clients/{client_id}/rotate-secret", button=pick("Đổi khoá", "Rotate"),
+            cancel="/back-office/oidc-clients")
     try:
         secret = provider.clients.rotate_secret(uow, client_id, provider.clock.now())
     except OAuthError:

@@ -89,10 +89,25 @@ class SecondFactors:
 
     def begin_totp(self, account: Account) -> Enrolment:
         secret = pyotp.random_base32()
-        uri = pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name=ISSUER_NAME)
-        qr = segno.make(uri, error="m").svg_data_uri(scale=4, dark="#111")
         sealed = self._enrolment.seal_at(json.dumps({"a": account.id, "s": secret}).encode(),
                                          self.clock.now().timestamp())
+        return self._enrolment_for(account, secret, sealed)
+
+    def resume_totp(self, account: Account, sealed: str) -> Enrolment:
+        """After a mistyped code, the same seed again: the app has already scanned it, a new QR would refuse
+        every code it shows. An expired or foreign set-up starts afresh."""
+        try:
+            data = json.loads(self._enrolment.open(sealed, 900, now=self.clock.now().timestamp()))
+        except (SealBroken, ValueError):
+            return self.begin_totp(account)
+        if data.get("a") != account.id:
+            return self.begin_totp(account)
+        return self._enrolment_for(account, str(data["s"]), sealed)
+
+    @staticmethod
+    def _enrolment_for(account: Account, secret: str, sealed: str) -> Enrolment:
+        uri = pyotp.TOTP(secret).provisioning_uri(name=account.username, issuer_name=ISSUER_NAME)
+        qr = segno.make(uri, error="m").svg_data_uri(scale=4, dark="#111")
         return Enrolment(secret, sealed, uri, qr)
 
     def confirm_totp(self, session: Session, account: Account, sealed: str, code: str,
@@ -244,6 +259,9 @@ class SecondFactorStepUp:
 
     def __init__(self, factors: SecondFactors) -> None:
         self.factors = factors
+
+    def available(self, session: Session, account_id: str) -> bool:
+        return self.factors.has_second_factor(session, account_id)
 
     def check(self, session: Session, account_id: str, code: str) -> str:
         account = session.get(Account, account_id)

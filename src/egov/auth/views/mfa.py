@@ -14,9 +14,11 @@ from egov.auth.services.passkeys import Passkeys
 from egov.auth.sessions import SESSION_COOKIE, cookies_secure, landing, start_session_cookies
 from egov.platform.context import current_context
 from egov.platform.errors import DomainError
-from egov.platform.i18n import get_locale
+from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, authenticated, public
 from egov.platform.uow import UnitOfWork
+from egov.web.forms import confirmation
+from egov.web.forms import confirmed as is_confirmed
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +57,7 @@ def totp_confirm(
     try:
         codes = factors.confirm_totp(uow, account, sealed, code, label)
     except DomainError as exc:
-        enrolment = factors.begin_totp(account)
+        enrolment = factors.resume_totp(account, sealed)
         return _no_store(render(request, "auth/totp_setup.html", {"enrolment": enrolment,
                                                                   "error": exc.detail(get_locale())},
                                 status_code=422))
@@ -64,7 +66,16 @@ def totp_confirm(
 
 @router.post("/account/mfa/{authenticator_id}/remove")
 def remove_authenticator(request: Request, authenticator_id: str, principal: SignedInPrincipal,
-                         uow: UnitOfWork) -> Response:
+                         uow: UnitOfWork, confirmed: Annotated[str, Form()] = "") -> Response:
+    if not is_confirmed(confirmed):
+        return confirmation(
+            request, title=pick("Gỡ ứng dụng xác thực?", "Remove the authenticator app?"),
+            message=pick("Mã từ ứng dụng này sẽ không còn dùng được để đăng nhập hay ký số. Nếu đây là ứng dụng "
+                         "xác thực duy nhất, các mã khôi phục cũng bị huỷ.",
+                         "Codes from this app will no longer sign you in or approve signatures. If it is your "
+                         "only authenticator app, the recovery codes are cancelled too."),
+            action=f"/account/mfa/{authenticator_id}/remove", button=pick("Gỡ ứng dụng", "Remove the app"),
+            cancel="/account")
     account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
     _factors(request).remove(uow, account, authenticator_id)
     return RedirectResponse("/account?done=mfa_removed", status_code=303)
@@ -101,7 +112,14 @@ def passkey_register(request: Request, principal: SignedInPrincipal, uow: UnitOf
 
 @router.post("/account/passkeys/{authenticator_id}/remove")
 def passkey_remove(request: Request, authenticator_id: str, principal: SignedInPrincipal,
-                   uow: UnitOfWork) -> Response:
+                   uow: UnitOfWork, confirmed: Annotated[str, Form()] = "") -> Response:
+    if not is_confirmed(confirmed):
+        return confirmation(
+            request, title=pick("Gỡ khoá truy cập?", "Remove the passkey?"),
+            message=pick("Thiết bị giữ khoá này sẽ không còn đăng nhập được vào tài khoản.",
+                         "The device holding this passkey will no longer sign in to your account."),
+            action=f"/account/passkeys/{authenticator_id}/remove", button=pick("Gỡ khoá", "Remove the passkey"),
+            cancel="/account#passkeys")
     account = AccountService.from_container(request.app.state.container).get(uow, principal.account_id)
     _passkeys(request).remove(uow, account, authenticator_id)
     return RedirectResponse("/account?done=passkey_removed", status_code=303)

@@ -35,9 +35,11 @@ from egov.auth.usernames import looks_like_username
 from egov.platform.clock import today_vn
 from egov.platform.context import current_context
 from egov.platform.errors import DomainError, PermissionDenied, TooManyAttempts, ValidationFailed
-from egov.platform.i18n import get_locale
+from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, authenticated, public, requires
 from egov.platform.uow import UnitOfWork
+from egov.web.forms import confirmation
+from egov.web.forms import confirmed as is_confirmed
 from egov.web.middleware import csp_allowing_forms_to
 from egov.web.templating import render
 
@@ -402,7 +404,18 @@ def revoke_role(
     account_id: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
     agency_id: Annotated[str, Form()] = "",
+    confirmed: Annotated[str, Form()] = "",
 ) -> Response:
     accounts = _accounts(request)
+    if not is_confirmed(confirmed):
+        _require_staff(principal)
+        vi, en = ROLE_LABELS.get(role, (role, role))
+        where = agency_labels(uow, [agency_id], get_locale())[agency_id]
+        return confirmation(
+            request, title=pick("Thu hồi vai trò?", "Revoke the role?"),
+            message=pick(f"Tài khoản sẽ mất vai trò “{vi}” tại {where} ngay lập tức.",
+                         f"The account loses the role “{en}” in {where} at once."),
+            action="/back-office/accounts/revoke", button=pick("Thu hồi vai trò", "Revoke the role"),
+            cancel="/back-office/accounts", fields={"account_id": account_id, "role": role, "agency_id": agency_id})
     return _role_change(request, uow, principal, "revoked",
                         lambda: accounts.revoke_role(uow, account_id, role, agency_id, actor=principal))
