@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from egov.auth import AccountService, Role
 from egov.bootstrap import Container
-from egov.platform.cli import container_or_exit
+from egov.platform.cli import container_or_exit, settings_or_exit
 from egov.platform.clock import today_vn
 from egov.platform.context import RequestContext, use_context
 from egov.platform.permissions import GLOBAL
@@ -274,8 +274,6 @@ def _print_accounts(accounts: list[tuple[str, str, str]]) -> None:
 @app.command("accounts")
 def accounts_command() -> None:
     """Show the demo accounts and their password again (`make run` does, each time it starts)."""
-    from egov.cli import settings_or_exit
-
     settings = settings_or_exit()
     saved = settings.data_dir / ACCOUNTS_FILE
     if saved.exists():

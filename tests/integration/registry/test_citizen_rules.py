@@ -10,8 +10,8 @@ from tests.factories.registry import RegistryTree, make_citizen
 
 from egov.platform.clock import FixedClock
 from egov.platform.errors import FieldError, ValidationFailed
-from egov.registry import SYSTEM_PRINCIPAL, CitizenImporter
 from egov.registry.identifiers import make_personal_id
+from egov.registry.services import SYSTEM_PRINCIPAL, CitizenImporter
 from egov.registry.services.citizens import create_citizen
 
 AGENCY = "000.00.01.H29"
