@@ -283,7 +283,8 @@ def create_citizen_accounts(app: App, n: int, password: str) -> list[str]:
     parameters (the sign-in benchmark measures verifying, not creating)."""
     from datetime import UTC, datetime
 
-    from egov.auth import Account, Passwords
+    from egov.auth import Passwords
+    from egov.auth.models import Account
     from egov.platform.ids import new_id
 
     digest = Passwords.from_settings(app.settings).hash(password)

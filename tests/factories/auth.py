@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from egov.auth import Account, Passwords
-from egov.auth.models import RoleAssignment
+from egov.auth import Passwords
+from egov.auth.models import Account, RoleAssignment
 
 DEFAULT_PASSWORD = "mật khẩu thử nghiệm đủ dài"  # passes the policy; never used outside tests
 _counter = itertools.count(1)

@@ -9,7 +9,7 @@ from egov.auth.interfaces import (
     StepUpRefused,
     StepUpVerifier,
 )
-from egov.auth.models import Account, AccountKind, AccountStatus
+from egov.auth.models import AccountKind, AccountStatus
 from egov.auth.passwords import Passwords, check_password_policy
 from egov.auth.permissions import AuthPermission
 from egov.auth.resolver import PRINCIPAL_COOKIES, resolve_principal_for
@@ -28,7 +28,6 @@ __all__ = [
     "ROLES",
     "ROLE_LABELS",
     "SESSION_COOKIE",
-    "Account",
     "AccountKind",
     "AccountService",
     "AccountStatus",

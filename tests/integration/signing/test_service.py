@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import make_account
 from tests.factories.signing import SigningWorld, make_pdf
 
-from egov.auth import Account, AuthAudit, SecondFactors, build_step_up_verifier
+from egov.auth import AuthAudit, SecondFactors, build_step_up_verifier
+from egov.auth.models import Account
 from egov.bootstrap import Container
 from egov.platform.clock import FixedClock
 from egov.platform.jobs import JobRunner, enqueue
