@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
+from sqlalchemy import ColumnElement, Select, false
+from sqlalchemy.orm import Session
 
 from egov.platform.errors import AuthenticationRequired, PermissionDenied
 
@@ -116,3 +118,70 @@ def declared_permissions(dependencies: Iterable[Any]) -> tuple[str, ...] | None:
         if declared:
             return tuple(declared)
     return None
+
+
+# --- record-level access ------------------------------------------------------------------------------
+
+ScopeExpander = Callable[[Session, Iterable[str]], set[str]]
+"""Agency ids a grant held at the given ones reaches (the registry's subtree: units below and merged in)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a principal may touch records under one permission: `agencies` None means every agency,
+    an empty set nowhere (never "no filter")."""
+
+    agencies: frozenset[str] | None
+
+    @property
+    def everywhere(self) -> bool:
+        return self.agencies is None
+
+    def allows(self, agency_id: str | None) -> bool:
+        return self.agencies is None or (agency_id is not None and agency_id in self.agencies)
+
+    def allows_any(self, agency_ids: Iterable[str | None]) -> bool:
+        return self.agencies is None or any(a in self.agencies for a in agency_ids if a is not None)
+
+
+def scope_of(session: Session, principal: Principal, permission: str, expand: ScopeExpander | None = None) -> Scope:
+    """The principal's scope for `permission`: its grants' agencies, each with what it reaches (`expand`,
+    e.g. `RegistryFacts.subtree_ids`), or every agency for a global grant. A granted agency is in scope
+    even if `expand` does not know it (an id the registry does not hold reaches no records anyway)."""
+    granted = principal.agencies_for(str(permission))
+    if granted is None:
+        return Scope(None)
+    reached = expand(session, granted) if expand is not None and granted else set()
+    return Scope(frozenset(granted | reached))  # a grant at X always covers X itself
+
+
+def scope_column(model: Any) -> ColumnElement[Any]:
+    """The column that says which agency a model's row belongs to: the model declares it by name as
+    `__scope__ = "managing_agency_id"`. A model without one cannot be restricted by mistake."""
+    name = getattr(model, "__scope__", None)
+    if not isinstance(name, str):
+        raise TypeError(f"{getattr(model, '__name__', model)!r} declares no __scope__ column")
+    column: ColumnElement[Any] = getattr(model, name)
+    return column
+
+
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
+
+
+def restrict_to(query: _S, scope: Scope, model: Any = None) -> _S:
+    """`query` limited to rows of `model` (default: the query's first entity) inside `scope`."""
+    if scope.agencies is None:
+        return query
+    if model is None:
+        model = query.column_descriptions[0]["entity"]
+    if not scope.agencies:
+        return query.where(false())
+    return query.where(scope_column(model).in_(sorted(scope.agencies)))
+
+
+def restrict(query: _S, principal: Principal, permission: str, *, session: Session,
+             expand: ScopeExpander | None = None, model: Any = None) -> _S:
+    """Record-level access in one place: `query` limited to the rows `principal` may see under
+    `permission` (its scope, `scope_of`), by the `__scope__` column of `model` (default: the query's
+    first entity). A principal with no grant of `permission` gets no rows, not every row."""
+    return restrict_to(query, scope_of(session, principal, permission, expand), model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, PrimaryKeyConstraint, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +24,7 @@ class Agency(Base):
     """A unit of the agency-code catalogue (Decision 20/2020/QĐ-TTg); closed units stay for history."""
 
     __tablename__ = "agencies"
+    __scope__: ClassVar[str] = "id"  # platform.permissions.restrict: an agency is its own scope
     __table_args__ = (
         CheckConstraint("closed_on IS NULL OR closed_on >= opened_on", name="closed_after_opened"),
     )
@@ -50,6 +52,7 @@ class Citizen(Base):
     """A person in the population register, kept by one managing agency (which scopes who may see it)."""
 
     __tablename__ = "citizens"
+    __scope__: ClassVar[str] = "managing_agency_id"  # who may see it: officers of the managing agency (and above)
     __table_args__ = (
         CheckConstraint("sex IN ('male', 'female')", name="sex"),
         # All citizens in name order, the agency alongside: the index-only walk of name search.
@@ -97,6 +100,7 @@ class CitizenNameWord(Base):
     """
 
     __tablename__ = "citizen_name_words"
+    __scope__: ClassVar[str] = "managing_agency_id"  # a copy of the citizen's, so a scoped search stays in the index
     __table_args__ = (PrimaryKeyConstraint("word_key", "name_key", "citizen_id", "managing_agency_id"),)
 
     word_key: Mapped[str] = mapped_column(SearchKey)
@@ -109,6 +113,7 @@ class Enterprise(Base):
     """An enterprise or organisation identified by its tax code; a branch (-NNN) points to its parent."""
 
     __tablename__ = "enterprises"
+    __scope__: ClassVar[str] = "managing_agency_id"  # who may see it: officers of the managing agency (and above)
     __table_args__ = (CheckConstraint("status IN ('active', 'suspended', 'dissolved')", name="status"),)
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
@@ -139,6 +144,7 @@ class OfficerPosition(Base):
     """A title held in one agency for a period; an officer may hold several at once."""
 
     __tablename__ = "officer_positions"
+    __scope__: ClassVar[str] = "agency_id"  # an officer is visible where one of their positions is
     __table_args__ = (CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_starts"),)
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)

@@ -6,10 +6,12 @@ import dataclasses
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.factories.registry import make_agency, make_citizen, make_enterprise, make_officer
+from tests.factories.registry import make_agency, make_citizen, make_enterprise, make_officer, make_principal
 
 from egov.platform.clock import FixedClock
+from egov.platform.permissions import Principal, restrict
 from egov.registry import (
     AgencyFacts,
     CitizenFacts,
@@ -19,6 +21,7 @@ from egov.registry import (
     build_registry_facts,
 )
 from egov.registry.models import Citizen
+from egov.registry.permissions import RegistryPermission
 
 
 def test_facts_are_frozen_copies_of_the_rows(session: Session, clock: FixedClock) -> None:
@@ -60,3 +63,27 @@ def test_agency_as_of_is_none_outside_the_open_interval(session: Session, clock:
     assert facts.agency_as_of(session, "000.00.00.H30", date(2019, 12, 31)) is None
     assert facts.agency_as_of(session, "000.00.00.H30", date(2020, 1, 1)) is not None
     assert facts.agency_as_of(session, "999.99.99.H99", date(2020, 1, 1)) is None
+
+
+def test_restrict_with_the_registry_subtree_keeps_an_officer_to_her_agencies(session: Session,
+                                                                             clock: FixedClock) -> None:
+    """platform.permissions.restrict on real rows, widened by RegistryFacts.subtree_ids as other contexts do."""
+    city = make_agency(session, clock, "000.00.00.H29", "UBND Thành phố Hồ Chí Minh")
+    dept = make_agency(session, clock, "000.00.15.H29", "Sở Thông tin và Truyền thông")
+    other = make_agency(session, clock, "000.00.00.H30", "UBND tỉnh khác")
+    in_dept = make_citizen(session, clock, agency=dept, full_name="Lê Thị Dung")
+    in_city = make_citizen(session, clock, agency=city, full_name="Phạm Văn Em")
+    elsewhere = make_citizen(session, clock, agency=other, full_name="Hoàng Văn Phúc")
+    session.commit()
+    expand = build_registry_facts().subtree_ids
+    read = str(RegistryPermission.CITIZEN_READ)
+
+    def visible(principal: Principal) -> set[str]:
+        return set(session.scalars(restrict(select(Citizen.id), principal, read, session=session, expand=expand,
+                                            model=Citizen)))
+
+    assert visible(make_principal(city, read)) == {in_dept.id, in_city.id}  # the city's subtree
+    assert visible(make_principal(dept, read)) == {in_dept.id}  # not the parent's, not another province's
+    assert visible(make_principal(other, read)) == {elsewhere.id}
+    assert visible(make_principal(None, read)) >= {in_dept.id, in_city.id, elsewhere.id}
+    assert visible(make_principal(city, str(RegistryPermission.CITIZEN_EXPORT))) == set()  # another permission

@@ -18,7 +18,7 @@ from egov.auth.settings import AuthSettings
 from egov.auth.usernames import USERNAME_RULES, account_throttle_key, normalise_username
 from egov.platform.clock import Clock
 from egov.platform.errors import Conflict, ErrorCollector, FieldError, NotFound, PermissionDenied, ValidationFailed
-from egov.platform.permissions import GLOBAL, Principal
+from egov.platform.permissions import GLOBAL, Principal, Scope, scope_of
 from egov.platform.throttle import Throttle
 from egov.registry import build_registry_facts
 from egov.soc import record_event
@@ -59,9 +59,10 @@ class AccountService:
                             max_seconds=a.login_backoff_max_seconds),
                    build_registry_facts().subtree_ids)
 
-    def _scope(self, session: Session, agencies: set[str]) -> set[str]:
-        """Agencies a grant held in `agencies` reaches: their subtrees when the registry can tell."""
-        return self.subtree(session, agencies) | agencies if self.subtree and agencies else agencies
+    def _scope(self, session: Session, actor: Principal) -> Scope:
+        """Where `actor` may grant roles: the subtrees of its role:grant agencies when the registry can
+        tell (platform.permissions.scope_of, the one record-level mechanism)."""
+        return scope_of(session, actor, AuthPermission.ROLE_GRANT, self.subtree)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -87,9 +88,9 @@ class AccountService:
                        limit: int = 100) -> list[tuple[Account, list[RoleAssignment]]]:
         """Officer and admin accounts `actor` may manage: all with a global grant, else those of their agencies."""
         stmt = select(Account).where(Account.kind.in_(ROLE_HOLDER_KINDS))
-        agencies = actor.agencies_for(AuthPermission.ROLE_GRANT)
-        if agencies is not None:
-            agencies = self._scope(session, agencies)
+        scope = self._scope(session, actor)
+        if scope.agencies is not None:  # an account is in scope by its primary agency or a role it holds there
+            agencies = sorted(scope.agencies)
             held = select(RoleAssignment.account_id).where(RoleAssignment.agency_id.in_(agencies))
             stmt = stmt.where(or_(Account.primary_agency_id.in_(agencies), Account.id.in_(held)))
         q = query.strip()
@@ -273,10 +274,8 @@ class AccountService:
         if scope == GLOBAL:
             if (AuthPermission.ROLE_GRANT.value, GLOBAL) not in actor.grants:
                 raise _denied()
-        elif not actor.can(AuthPermission.ROLE_GRANT, agency_id):
-            held = actor.agencies_for(AuthPermission.ROLE_GRANT) or set()
-            if agency_id not in self._scope(session, held):
-                raise _denied()
+        elif not actor.can(AuthPermission.ROLE_GRANT, agency_id) and not self._scope(session, actor).allows(agency_id):
+            raise _denied()
 
 
 def _revoke_sessions(session: Session, account_id: str, now: datetime, *, keep: str | None) -> int:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import literal_column, or_, select
+from sqlalchemy import Select, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from egov.platform.errors import NotFound
-from egov.platform.permissions import GLOBAL, Principal
+from egov.platform.permissions import GLOBAL, Principal, Scope, scope_of
+from egov.platform.permissions import restrict as platform_restrict
 from egov.registry.models import Agency
 from egov.registry.permissions import RegistryPermission
 from egov.soc import record_event
+
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
 
 SYSTEM_PRINCIPAL = Principal(
     account_id="system",
@@ -46,15 +49,24 @@ def subtree_ids(session: Session, agency_ids: Iterable[str]) -> set[str]:
     return set(session.scalars(select(literal_column("id")).select_from(tree)))
 
 
+def scope(session: Session, principal: Principal, permission: str) -> Scope:
+    """Where `principal` may touch registry records under `permission`: each granted agency's subtree
+    (platform.permissions.scope_of with `subtree_ids`), or everywhere for a global grant."""
+    return scope_of(session, principal, permission, subtree_ids)
+
+
+def restrict(query: _S, principal: Principal, permission: str, *, session: Session, model: Any = None) -> _S:
+    """platform.permissions.restrict with the registry's subtree rule: only rows in the principal's scope."""
+    return platform_restrict(query, principal, permission, session=session, expand=subtree_ids, model=model)
+
+
 def allowed_agency_ids(session: Session, principal: Principal, permission: str) -> set[str] | None:
-    """Agency ids whose records `principal` may touch under `permission`; None means every agency.
+    """`scope(...)` as a set of agency ids; None means every agency.
 
     An empty set means "nowhere": callers must treat it as such, never as "no filter".
     """
-    granted = principal.agencies_for(str(permission))
-    if granted is None:
-        return None
-    return subtree_ids(session, granted)
+    agencies = scope(session, principal, permission).agencies
+    return set(agencies) if agencies is not None else None
 
 
 def require_any(principal: Principal, permission: str) -> None:
@@ -71,8 +83,7 @@ def ensure_in_scope(
     that a guessed id exists.
     """
     require_any(principal, permission)
-    allowed = allowed_agency_ids(session, principal, permission)
-    if allowed is None or any(a in allowed for a in agency_ids if a is not None):
+    if scope(session, principal, permission).allows_any(agency_ids):
         return
     raise not_found(what)
 

@@ -17,7 +17,7 @@ from egov.registry.audit import RegistryAudit
 from egov.registry.identifiers import expected_parent_code, parent_code_rule, validate_agency_code
 from egov.registry.models import Agency
 from egov.registry.permissions import RegistryPermission
-from egov.registry.services.access import allowed_agency_ids, audit, ensure_in_scope, not_found, require_any
+from egov.registry.services.access import audit, ensure_in_scope, not_found, require_any, scope
 
 _MAX_SUCCESSOR_HOPS = 50
 
@@ -125,8 +125,8 @@ def agency_view(session: Session, code: str, on: date) -> AgencyView | None:
 
 def agencies_in_scope(session: Session, by: Principal, permission: str, on: date) -> list[Agency]:
     """Agencies open on `on` where `by` holds `permission` (subtrees included), by code: form pick lists."""
-    allowed = allowed_agency_ids(session, by, permission)
-    return [a for a in agencies_open_on(session, on) if allowed is None or a.id in allowed]
+    allowed = scope(session, by, permission)
+    return [a for a in agencies_open_on(session, on) if allowed.allows(a.id)]
 
 
 @dataclass

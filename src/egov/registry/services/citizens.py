@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import ErrorCollector, FieldError, ValidationFailed
 from egov.platform.ids import new_id
-from egov.platform.permissions import Principal
+from egov.platform.permissions import Principal, Scope
 from egov.registry.audit import RegistryAudit
 from egov.registry.identifiers import (
     PersonalIdInfo,
@@ -29,11 +29,11 @@ from egov.registry.models import KEY_LENGTH, Agency, Citizen, CitizenNameWord
 from egov.registry.names import name_key, normalize_name
 from egov.registry.permissions import RegistryPermission
 from egov.registry.services.access import (
-    allowed_agency_ids,
     audit,
     ensure_in_scope,
     not_found,
     require_any,
+    scope,
 )
 from egov.registry.services.agencies import find_agency_by_code
 from egov.registry.services.search import SearchPlan, search_by_name
@@ -158,9 +158,10 @@ def search_citizens(session: Session, query: str, *, by: Principal, limit: int =
     query = " ".join(query.split())[:200]
     if not query:
         return CitizenSearchResult(query, [], limit, SearchPlan("none"))
-    allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_SEARCH)
-    if allowed is not None and len(allowed) >= (session.scalar(select(func.count()).select_from(Agency)) or 0):
-        allowed = None  # a grant at the top covers every agency: filtering by scope would only cost time
+    allowed = scope(session, by, RegistryPermission.CITIZEN_SEARCH)
+    if allowed.agencies is not None and len(allowed.agencies) >= (
+            session.scalar(select(func.count()).select_from(Agency)) or 0):
+        allowed = Scope(None)  # a grant at the top covers every agency: filtering by scope would only cost time
     compact = query.replace(" ", "")
     hint_vi = hint_en = ""
     if compact.isascii() and compact.isdigit():
@@ -168,13 +169,13 @@ def search_citizens(session: Session, query: str, *, by: Principal, limit: int =
         plan = SearchPlan("id")
         if len(compact) == 12:
             citizen = find_citizen_by_personal_id(session, compact)
-            if citizen is not None and (allowed is None or citizen.managing_agency_id in allowed):
+            if citizen is not None and allowed.allows(citizen.managing_agency_id):
                 items = [citizen]
         else:
             hint_vi = "Số định danh cá nhân gồm đúng 12 chữ số; tra cứu theo số chỉ khớp số đầy đủ."
             hint_en = "A personal ID has exactly 12 digits; searching by number matches the whole number only."
     else:
-        items, plan = search_by_name(session, query, allowed=allowed, limit=limit)
+        items, plan = search_by_name(session, query, allowed=allowed.agencies, limit=limit)
     audit(
         session,
         by,
@@ -453,15 +454,13 @@ def create_citizen(
     agency = _resolve_agency(
         session, errors, agency_id=managing_agency_id, agency_code=managing_agency_code, today=today
     )
-    if agency is not None:
-        allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_CREATE)
-        if allowed is not None and agency.id not in allowed:
-            errors.add(
-                "managing_agency_code",
-                "managing_agency.forbidden",
-                f"Bạn không có quyền tạo hồ sơ cho cơ quan {agency.code}",
-                f"You may not create records for agency {agency.code}",
-            )
+    if agency is not None and not scope(session, by, RegistryPermission.CITIZEN_CREATE).allows(agency.id):
+        errors.add(
+            "managing_agency_code",
+            "managing_agency.forbidden",
+            f"Bạn không có quyền tạo hồ sơ cho cơ quan {agency.code}",
+            f"You may not create records for agency {agency.code}",
+        )
     pid = fields.personal_id
     if find_citizen_by_personal_id(session, pid) is not None:
         errors.errors.append(duplicate_personal_id(pid))

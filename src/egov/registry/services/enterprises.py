@@ -19,7 +19,7 @@ from egov.registry.identifiers import tax_code_parent, validate_tax_code
 from egov.registry.models import Agency, Citizen, Enterprise
 from egov.registry.names import name_key, search_terms
 from egov.registry.permissions import RegistryPermission
-from egov.registry.services.access import allowed_agency_ids, audit, ensure_in_scope, not_found, require_any
+from egov.registry.services.access import audit, ensure_in_scope, not_found, require_any, restrict, scope
 from egov.registry.services.agencies import find_agency_by_code
 from egov.registry.services.citizens import find_citizen_by_personal_id
 from egov.registry.services.values import parse_date
@@ -124,8 +124,7 @@ def create_enterprise(
             "An open managing agency is required",
         )
     else:
-        allowed = allowed_agency_ids(session, by, RegistryPermission.ENTERPRISE_CREATE)
-        if allowed is not None and agency.id not in allowed:
+        if not scope(session, by, RegistryPermission.ENTERPRISE_CREATE).allows(agency.id):
             errors.add(
                 "managing_agency_code",
                 "managing_agency.forbidden",
@@ -245,12 +244,7 @@ def list_enterprises(session: Session, *, by: Principal, query: str = "", limit:
     and the list carries no personal data beyond the firm's own name.
     """
     require_any(by, RegistryPermission.ENTERPRISE_READ)
-    allowed = allowed_agency_ids(session, by, RegistryPermission.ENTERPRISE_READ)
-    if allowed is not None and not allowed:
-        return []
-    stmt = select(Enterprise)
-    if allowed is not None:
-        stmt = stmt.where(Enterprise.managing_agency_id.in_(sorted(allowed)))
+    stmt = restrict(select(Enterprise), by, RegistryPermission.ENTERPRISE_READ, session=session)
     text = query.strip()
     compact = text.replace(" ", "")
     if compact and compact.replace("-", "").isdigit() and compact.isascii():

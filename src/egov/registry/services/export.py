@@ -9,11 +9,11 @@ from typing import TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from egov.platform.permissions import Principal
+from egov.platform.permissions import Principal, restrict_to
 from egov.registry.audit import RegistryAudit
 from egov.registry.models import Agency, Citizen
 from egov.registry.permissions import RegistryPermission
-from egov.registry.services.access import allowed_agency_ids, audit, require_any
+from egov.registry.services.access import audit, require_any, restrict, scope
 from egov.registry.services.importer import ALL_COLUMNS
 
 EXPORT_BATCH = 5_000
@@ -33,7 +33,7 @@ def export_citizens(
     ISO (yyyy-mm-dd), unambiguous for machines; the importer reads them back as written.
     """
     require_any(by, RegistryPermission.CITIZEN_EXPORT)
-    allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_EXPORT)
+    allowed = scope(session, by, RegistryPermission.CITIZEN_EXPORT)
     guardian = aliased(Citizen)
     stmt = (
         select(
@@ -50,12 +50,11 @@ def export_citizens(
         .outerjoin(guardian, guardian.id == Citizen.guardian_id)
         .order_by(Citizen.personal_id)
     )
-    if allowed is not None:
-        stmt = stmt.where(Citizen.managing_agency_id.in_(sorted(allowed)))
+    stmt = restrict_to(stmt, allowed, Citizen)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ALL_COLUMNS)
     count = 0
-    if allowed is None or allowed:
+    if allowed.everywhere or allowed.agencies:
         result = session.execute(stmt.execution_options(yield_per=EXPORT_BATCH))
         for part in result.partitions():
             writer.writerows(
@@ -70,7 +69,7 @@ def export_citizens(
         by,
         RegistryAudit.CITIZEN_EXPORTED,
         object_type="citizen_export",
-        details={"rows": count, "scope": "all" if allowed is None else sorted(allowed)[:50]},
+        details={"rows": count, "scope": "all" if allowed.agencies is None else sorted(allowed.agencies)[:50]},
     )
     return count
 
@@ -78,10 +77,6 @@ def export_citizens(
 def count_exportable(session: Session, *, by: Principal) -> int:
     """How many rows an export would write (for the confirmation page; not audited: no personal data)."""
     require_any(by, RegistryPermission.CITIZEN_EXPORT)
-    allowed = allowed_agency_ids(session, by, RegistryPermission.CITIZEN_EXPORT)
-    stmt = select(func.count()).select_from(Citizen)
-    if allowed is not None:
-        if not allowed:
-            return 0
-        stmt = stmt.where(Citizen.managing_agency_id.in_(sorted(allowed)))
+    stmt = restrict(select(func.count()).select_from(Citizen), by, RegistryPermission.CITIZEN_EXPORT,
+                    session=session, model=Citizen)
     return int(session.scalar(stmt) or 0)

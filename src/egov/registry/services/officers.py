@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from egov.platform.clock import Clock, today_vn
 from egov.platform.errors import ErrorCollector, ValidationFailed
 from egov.platform.ids import new_id
-from egov.platform.permissions import Principal
+from egov.platform.permissions import Principal, restrict_to
 from egov.registry.audit import RegistryAudit
 from egov.registry.models import Agency, Citizen, Officer, OfficerPosition
 from egov.registry.permissions import RegistryPermission
-from egov.registry.services.access import allowed_agency_ids, audit, ensure_in_scope, not_found, require_any
+from egov.registry.services.access import audit, ensure_in_scope, not_found, require_any, scope
 from egov.registry.services.values import parse_date
 
 TITLE_MAX = 200
@@ -199,12 +199,11 @@ def list_officers(
 ) -> list[OfficerRow]:
     """Officers with a position in the caller's agencies (or in `agency_id`), with current positions."""
     require_any(by, RegistryPermission.OFFICER_READ)
-    allowed = allowed_agency_ids(session, by, RegistryPermission.OFFICER_READ)
-    if allowed is not None and not allowed:
+    allowed = scope(session, by, RegistryPermission.OFFICER_READ)
+    if not allowed.everywhere and not allowed.agencies:
         return []
-    in_scope = select(OfficerPosition.id).where(OfficerPosition.officer_id == Officer.id)
-    if allowed is not None:
-        in_scope = in_scope.where(OfficerPosition.agency_id.in_(sorted(allowed)))
+    in_scope = restrict_to(select(OfficerPosition.id).where(OfficerPosition.officer_id == Officer.id), allowed,
+                           OfficerPosition)
     if agency_id is not None:
         in_scope = in_scope.where(OfficerPosition.agency_id == agency_id)
     stmt = (

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,7 +275,7 @@ def search_by_name(
     session: Session,
     query: str,
     *,
-    allowed: set[str] | None,
+    allowed: AbstractSet[str] | None,
     limit: int = 20,
     cap: int = CANDIDATE_CAP,
     window: int = WALK_WINDOW,
