@@ -216,3 +216,18 @@ def test_security_notices_go_to_the_address_on_record(
     assert any("ứng dụng xác thực vừa được thêm" in b for b in bodies)
     assert any("thiết bị hoặc trình duyệt mới" in b and "UnknownBrowser" in b for b in bodies)
     assert all(secret not in b for b in bodies)
+
+
+def test_a_form_with_mistakes_lists_them_at_the_top_with_links(client: Any) -> None:
+    """GOV.UK error summary: the citizen sees what to fix before the form, each item a link to its field."""
+    from lxml import html as lxml_html
+
+    client.get("/register")
+    resp = client.post("/register", data={"csrf_token": csrf_token(client), "personal_id": "12",
+                                          "full_name": "Lê Văn A", "birth_date": "31/02/1990",
+                                          "channel": "email"}, follow_redirects=False)
+    assert resp.status_code == 422
+    doc = lxml_html.fromstring(resp.text)
+    (summary,) = doc.xpath('//div[@class="error-summary"]')
+    targets = [h.removeprefix("#") for h in summary.xpath(".//a/@href")]
+    assert targets and all(doc.xpath(f'//*[@id="{t}"]') for t in targets), targets
