@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
@@ -21,7 +22,7 @@ def _catalogue(locale: str) -> dict[str, str]:
         return {}
     folder = resources.files("egov") / "locale" / locale / "LC_MESSAGES"
     mo, po = folder / "messages.mo", folder / "messages.po"
-    if mo.is_file():
+    if mo.is_file() and not _edited_since_compiled(po, mo):
         with mo.open("rb") as fh:
             cat = read_mo(fh)
     elif po.is_file():
@@ -30,6 +31,13 @@ def _catalogue(locale: str) -> dict[str, str]:
     else:
         return {}
     return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def _edited_since_compiled(po: object, mo: object) -> bool:
+    """A checkout whose .po was edited after `make setup` compiled it: the .po is the truth until recompiled."""
+    if not isinstance(po, Path) or not isinstance(mo, Path) or not po.is_file():
+        return False
+    return po.stat().st_mtime > mo.stat().st_mtime
 
 
 def set_locale(locale: str) -> Token[str]:

@@ -136,6 +136,18 @@ def sign_prepare(request: Request, uow: UnitOfWork, by: Signer,
     except DomainError as exc:
         uow.rollback()
         return _sign_page(request, uow, by, error=exc.detail(get_locale()), status_code=exc.status)
+    # Post/redirect/get: a refresh shows the same approval instead of uploading the document again.
+    return RedirectResponse(f"/back-office/signing/{approval.id}", status_code=303)
+
+
+@router.get("/back-office/signing/{approval_id}")
+def sign_approval(request: Request, approval_id: str, uow: UnitOfWork, by: Signer) -> Response:
+    """The document waiting for this signer's code (its hash, its deadline); anything else is not found."""
+    approval = uow.get(RemoteApproval, approval_id)
+    if approval is None or approval.account_id != by.account_id or approval.document is None:
+        raise NotFound("Không tìm thấy văn bản chờ ký.", "No document is waiting for this approval.")
+    if approval.consumed_at is not None:
+        return RedirectResponse(f"/back-office/signing/{approval_id}/done", status_code=303)
     return _sign_page(request, uow, by, approval=approval)
 
 

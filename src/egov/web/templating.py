@@ -50,6 +50,10 @@ WORDS: dict[str, str] = {
     "pwd": N_("mật khẩu"), "otp": N_("mã từ ứng dụng xác thực"), "hwk": N_("khoá truy cập"),
     "user": N_("xác minh người dùng trên thiết bị"), "mfa": N_("nhiều lớp"), "sc": N_("chứng thư số"),
     "fed": N_("nhà cung cấp định danh"),
+    "officer": N_("cán bộ"), "citizen": N_("công dân"), "admin": N_("quản trị viên"), "system": N_("hệ thống"),
+    "cli": N_("dòng lệnh"), "organisation": N_("tổ chức"), "account": N_("tài khoản"),
+    "pki_certificate": N_("chứng thư số"), "pki_ca": N_("tổ chức chứng thực"), "officer_position": N_("chức vụ"),
+    "signing_identity": N_("danh tính ký số"), "enterprise": N_("doanh nghiệp"), "agency": N_("cơ quan"),
 }
 
 

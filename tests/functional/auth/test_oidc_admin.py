@@ -44,3 +44,25 @@ def test_an_account_administrator_of_an_agency_cannot_manage_clients(client: Any
     login(client, "qttk")
     assert client.get("/back-office/oidc-clients").status_code == 403
     assert "oidc-clients" not in client.get("/back-office").text
+
+
+def test_rotating_a_secret_asks_first_and_only_then_rotates(client: Any, session: Session) -> None:
+    make_account(session, kind="admin", username="quantri2", roles=[("platform_admin", "*")])
+    login(client, "quantri2")
+    resp = client.post("/back-office/oidc-clients", data={
+        "csrf_token": csrf_token(client), "name": "Cổng thử", "client_type": "confidential",
+        "redirect_uris": "https://dvc.example.gov.vn/cb", "grant_types": ["authorization_code"],
+        "scopes": "openid"})
+    client_id = re.search(r'id="new-client-id">([^<]+)<', resp.text).group(1)  # type: ignore[union-attr]
+    session.rollback()
+    before = session.get(OidcClient, client_id).secret_hash  # type: ignore[union-attr]
+    asked = client.post(f"/back-office/oidc-clients/{client_id}/rotate-secret", data={"csrf_token": csrf_token(client)})
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text
+    assert 'id="new-client-secret"' not in asked.text
+    session.rollback()
+    assert session.get(OidcClient, client_id).secret_hash == before  # type: ignore[union-attr]
+    done = client.post(f"/back-office/oidc-clients/{client_id}/rotate-secret",
+                       data={"csrf_token": csrf_token(client), "confirmed": "yes"})
+    assert done.status_code == 200 and 'id="new-client-secret"' in done.text
+    session.rollback()
+    assert session.get(OidcClient, client_id).secret_hash != before  # type: ignore[union-attr]

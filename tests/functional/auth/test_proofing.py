@@ -237,3 +237,18 @@ def test_the_desk_look_up_of_a_citizen_is_audited(
     assert [e.object_id for e in events] == [citizen.id, None]
     assert all(e.actor_id == officer.id and e.actor_name for e in events)
     assert lan.personal_id not in events[0].details
+
+
+def test_a_form_with_mistakes_lists_them_at_the_top_with_links(client: Any) -> None:
+    """GOV.UK error summary: the citizen sees what to fix before the form, each item a link to its field."""
+    from lxml import html as lxml_html
+
+    client.get("/register")
+    resp = client.post("/register", data={"csrf_token": csrf_token(client), "personal_id": "12",
+                                          "full_name": "Lê Văn A", "birth_date": "31/02/1990",
+                                          "channel": "email"}, follow_redirects=False)
+    assert resp.status_code == 422
+    doc = lxml_html.fromstring(resp.text)
+    (summary,) = doc.xpath('//div[@class="error-summary"]')
+    targets = [h.removeprefix("#") for h in summary.xpath(".//a/@href")]
+    assert targets and all(doc.xpath(f'//*[@id="{t}"]') for t in targets), targets

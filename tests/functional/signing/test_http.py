@@ -155,8 +155,10 @@ def test_remote_signing_through_the_page(client: Any, officer: pyotp.TOTP, clock
     page = client.get("/back-office/signing")
     assert page.status_code == 200 and "Ký số văn bản" in page.text
     xml = '<HoSo xmlns="urn:egov:hoso:1"><NguoiNop>Lê Thị Hoa</NguoiNop></HoSo>'.encode()
-    shown = client.post("/back-office/signing", files={"file": ("hs.xml", xml, "text/xml")},
-                        data={"csrf_token": csrf_token(client)})
+    posted = client.post("/back-office/signing", files={"file": ("hs.xml", xml, "text/xml")},
+                         data={"csrf_token": csrf_token(client)}, follow_redirects=False)
+    assert posted.status_code == 303  # a refresh shows the approval again, it does not upload twice
+    shown = client.get(posted.headers["location"])
     assert shown.status_code == 200 and sha256_hex(xml) in shown.text
     action = re.search(r'action="(/back-office/signing/[^"]+)"', shown.text).group(1)  # type: ignore[union-attr]
     wrong = client.post(action, data={"csrf_token": csrf_token(client), "document_sha256": sha256_hex(xml),

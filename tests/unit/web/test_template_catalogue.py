@@ -57,3 +57,27 @@ def test_an_installed_build_has_the_compiled_catalogue_even_without_one_in_the_t
     compiled = {str(m.id): str(m.string) for m in mo if m.id}
     assert compiled == {k: v for k, v in _catalogue().items() if v}
     assert compiled["Đăng nhập"] == "Sign in"
+
+
+def test_every_form_leaves_validation_to_the_server() -> None:
+    """`novalidate` everywhere: the browser's own pop-ups are English and one at a time; the server answers in
+    the user's language with every error at once (the error summary)."""
+    forms = [(p.relative_to(TEMPLATES), m.group(0)) for p in sorted(TEMPLATES.rglob("*.html"))
+             for m in re.finditer(r"<form\b[^>]*>", p.read_text(encoding="utf-8"))]
+    assert len(forms) > 20
+    assert not [f for f in forms if "novalidate" not in f[1]]
+
+
+def test_a_po_edited_after_compiling_wins_over_the_stale_mo(tmp_path: Path) -> None:
+    import os
+
+    from egov.platform.i18n import _edited_since_compiled
+
+    po, mo = tmp_path / "messages.po", tmp_path / "messages.mo"
+    po.write_text("x")
+    mo.write_bytes(b"x")
+    os.utime(po, (1_000, 1_000))
+    os.utime(mo, (2_000, 2_000))
+    assert not _edited_since_compiled(po, mo)
+    os.utime(po, (3_000, 3_000))
+    assert _edited_since_compiled(po, mo)
