@@ -148,6 +148,7 @@ def certificate_status(
     confirmed: Annotated[str, Form()] = "",
 ) -> Response:
     service = ca_service(request.app.state.container)
+    service.certificate(uow, certificate_id, by=by)  # 404 before anything is confirmed for a certificate not there
     if action not in ("suspend", "unsuspend") and not is_confirmed(confirmed):
         return confirmation(
             request, title=pick("Thu hồi chứng thư số?", "Revoke the certificate?"),

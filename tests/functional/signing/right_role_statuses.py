@@ -9,5 +9,8 @@ RIGHT_ROLE_STATUS: dict[tuple[str, str], int] = {
     ("POST", "/api/signing/seal"): 422,
     ("GET", "/back-office/signing"): 200,
     ("POST", "/back-office/signing"): 422,
+    ("GET", "/back-office/signing/{approval_id}"): 404,
     ("POST", "/back-office/signing/{approval_id}"): 422,
+    ("GET", "/back-office/signing/{approval_id}/done"): 404,
+    ("GET", "/back-office/signing/{approval_id}/download"): 404,
 }

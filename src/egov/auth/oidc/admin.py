@@ -80,9 +80,15 @@ def create_client(
 def rotate_secret(request: Request, client_id: str, principal: ClientAdmin, uow: UnitOfWork,
                   confirmed: Annotated[str, Form()] = "") -> Response:
     provider = OidcProvider.from_container(request.app.state.container)
+    try:
+        client = provider.clients.with_secret(uow, client_id)  # nothing to confirm for a client that is not there
+    except OAuthError:
+        return _page(request, uow, error="Không tìm thấy ứng dụng có khoá bí mật với mã này."
+                     if get_locale() == "vi" else "No client with a secret has that id.", status_code=404)
     if not is_confirmed(confirmed):
         return confirmation(
-            request, title=pick("Đổi khoá bí mật của ứng dụng?", "Rotate the client secret?"),
+            request, title=pick(f"Đổi khoá bí mật của ứng dụng “{client.name}”?",
+                                f"Rotate the secret of “{client.name}”?"),
             message=pick("Khoá bí mật hiện tại ngừng dùng được ngay: ứng dụng sẽ không lấy được mã truy cập cho "
                          "tới khi đơn vị quản lý cài khoá mới.",
                          "The current secret stops working at once: the application gets no tokens until its "

@@ -182,6 +182,13 @@ class ClientRegistry:
         session.add(client)
         return client, secret
 
+    def with_secret(self, session: Session, client_id: str) -> ClientView:
+        """The client whose secret may be rotated; OAuthError when no client with a secret has that id."""
+        client = session.get(OidcClient, client_id)
+        if client is None or client.secret_hash is None:
+            raise invalid_request("no client with a secret has that id")
+        return ClientView.of(client)
+
     def rotate_secret(self, session: Session, client_id: str, now: datetime) -> str:
         client = session.get(OidcClient, client_id)
         if client is None or client.secret_hash is None:

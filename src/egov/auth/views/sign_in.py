@@ -409,12 +409,13 @@ def revoke_role(
     accounts = _accounts(request)
     if not is_confirmed(confirmed):
         _require_staff(principal)
+        target = accounts.get(uow, account_id)  # 404 before anything is confirmed for an account not there
         vi, en = ROLE_LABELS.get(role, (role, role))
         where = agency_labels(uow, [agency_id], get_locale())[agency_id]
         return confirmation(
             request, title=pick("Thu hồi vai trò?", "Revoke the role?"),
-            message=pick(f"Tài khoản sẽ mất vai trò “{vi}” tại {where} ngay lập tức.",
-                         f"The account loses the role “{en}” in {where} at once."),
+            message=pick(f"Tài khoản {target.display_name} sẽ mất vai trò “{vi}” tại {where} ngay lập tức.",
+                         f"{target.display_name} loses the role “{en}” in {where} at once."),
             action="/back-office/accounts/revoke", button=pick("Thu hồi vai trò", "Revoke the role"),
             cancel="/back-office/accounts", fields={"account_id": account_id, "role": role, "agency_id": agency_id})
     return _role_change(request, uow, principal, "revoked",
