@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from egov.platform.clock import VN_TZ
 from egov.platform.container import Container
 from egov.platform.errors import NotFound
 from egov.platform.permissions import Principal
+from egov.registry import build_registry_facts
 from egov.soc.audit.checkpoints import verifier_keys
 from egov.soc.audit.leaf import encode_leaf
 from egov.soc.audit.merkle import leaf_hash
@@ -127,6 +129,15 @@ class AuditLogService:
     def __init__(self, session: Session, container: Container) -> None:
         self.session = session
         self.container = container
+
+    def agency_names(self, agency_ids: Iterable[str | None]) -> dict[str, str]:
+        """Agency ids as the officer knows them: code and name from the registry (the id if it has none)."""
+        facts = build_registry_facts()
+        names: dict[str, str] = {}
+        for agency_id in {a for a in agency_ids if a}:
+            agency = facts.agency(self.session, agency_id)
+            names[agency_id] = f"{agency.name_vi} ({agency.code})" if agency else agency_id
+        return names
 
     def search(self, principal: Principal, filters: SearchFilters, page: int = 1,
                per_page: int = PER_PAGE) -> SearchPage:

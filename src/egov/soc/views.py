@@ -48,12 +48,15 @@ def search(
                       status_code=422)
     result = service.search(principal, filters, page)
     return render(request, "soc/search.html", {"form": form, "result": result, "errors": [],
+                                               "agencies": service.agency_names(e.agency_id for e in result.items),
                                                "can_verify": principal.can(SocPermission.AUDIT_VERIFY)})
 
 
 @router.get("/events/{event_id}")
 def event(request: Request, event_id: str, principal: Reader, service: Service) -> Response:
-    return render(request, "soc/event.html", {"detail": service.event(principal, event_id[:64])})
+    detail = service.event(principal, event_id[:64])
+    return render(request, "soc/event.html", {"detail": detail,
+                                              "agencies": service.agency_names([detail.event.agency_id])})
 
 
 @router.post("/verify")

@@ -212,3 +212,18 @@ def test_the_recomputed_leaf_matches_the_api(client: Any, session: Session, log:
     session.commit()
     body = client.get("/api/audit/proof/inclusion", params={"index": 0}).json()
     assert base64.b64decode(body["leaf_hash"]) == merkle.leaf_hash(encode_leaf(event))
+
+
+def test_the_search_and_the_event_name_agencies_not_their_ids(client: Any, session: Session,
+                                                              registry_tree: Any) -> None:
+    """Issue 19: officers read agencies by name and code, never by an internal UUID."""
+    dept = registry_tree.dept_a
+    make_events(session, 2, event_type="test:named:done", agency_id=dept.id)
+    make_account(session, username="kiemtoan9", roles=[("auditor", GLOBAL)])
+    login(client, "kiemtoan9")
+    page = client.get("/back-office/audit?type=test:named:done")
+    assert page.status_code == 200
+    assert f"Sở A (mã thử nghiệm) ({dept.code})" in page.text and dept.id not in page.text
+    event_id = session.scalars(select(AuditEvent.event_id).where(AuditEvent.event_type == "test:named:done")).first()
+    detail = client.get(f"/back-office/audit/events/{event_id}")
+    assert detail.status_code == 200 and f"({dept.code})" in detail.text and dept.id not in detail.text
