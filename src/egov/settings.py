@@ -293,7 +293,7 @@ def _composed(base: type[Settings], sections: tuple[tuple[str, type[Section]], .
     return create_model("Settings", __base__=base, __module__=base.__module__, **fields)
 
 
-def load_settings(cls: type[Settings] = Settings, **overrides: object) -> Settings:
+def load_settings(cls: type[Settings], **overrides: object) -> Settings:
     """Read settings once; turn pydantic's report into one message naming each variable to set."""
     try:
         return cls(**overrides)  # type: ignore[arg-type]

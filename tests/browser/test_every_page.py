@@ -67,7 +67,7 @@ def _flatten(routes: list[Any], prefix: str = "") -> list[tuple[str, set[str]]]:
 def _routes() -> list[tuple[str, re.Pattern[str]]]:
     """(template, regex) of every GET route that renders a page, read from the app's router."""
     from egov.app import create_app
-    from egov.settings import load_settings
+    from egov.contexts import load_settings
 
     os.environ.setdefault("EGOV_DATA_DIR", str(_data_dir()))
     out = []
