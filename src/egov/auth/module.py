@@ -11,11 +11,13 @@ from egov.auth import api, cli, permissions, tasks
 from egov.auth.federation import cli as federation_cli
 from egov.auth.federation import views as federation_views
 from egov.auth.federation.service import Federation
+from egov.auth.interfaces import StepUpVerifier
 from egov.auth.oidc import admin as oidc_admin
 from egov.auth.oidc import cli as oidc_cli
 from egov.auth.oidc import routes as oidc_routes
 from egov.auth.oidc.hotpath import ClientCredentialsHotPath, IntrospectionHotPath
 from egov.auth.oidc.provider import OidcProvider
+from egov.auth.services.mfa import build_step_up_verifier
 from egov.auth.services.sign_in import SignInService
 from egov.auth.settings import AuthSettings
 from egov.auth.views import certificates, delegation, identity, mfa, organisations, sign_in
@@ -27,6 +29,8 @@ def _build(container: Container) -> None:
     container.provide(OidcProvider, OidcProvider.build)
     container.provide(SignInService, SignInService.build)
     container.provide(Federation, Federation.build)
+    # What other contexts ask of auth, by its Protocol: signing's remote approval checks a fresh second factor.
+    container.provide(StepUpVerifier, build_step_up_verifier)  # type: ignore[type-abstract]  # Protocol key
 
 
 def _hot_paths(ctx: HotPathContext) -> Mapping[str, ASGIApp]:

@@ -26,7 +26,9 @@ class Container:
     A context's `module.build(container)` registers a factory per service class (`provide`);
     anyone holding the container asks for a service by its class (`get`), which builds it once, on
     first use, with the container's lock held, so two threads never build two of the same.
-    Lookups are by type, not by string, so a rename or a wrong key is a type error, not a KeyError.
+    Lookups are by type, not by string, so a rename or a wrong key is a type error, not a KeyError. A
+    context may provide an implementation under another context's Protocol (auth provides signing's
+    `StepUpVerifier`), so the user depends on the interface only.
     """
 
     def __init__(self, *, settings: Settings, db: Database, clock: Clock, keys: KeyStore) -> None:

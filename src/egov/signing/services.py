@@ -152,8 +152,6 @@ class SigningService:
         s = container.settings
         sg = s.section(SigningSettings)
         assert sg.trust_dir is not None
-        # Composition (the container will do it): auth checks the second factor, signing only asks.
-        from egov.auth import build_step_up_verifier
         from egov.signing.pki_bridge import PkiTimeStamper, PkiTrust
 
         files = FileTrust(sg.trust_dir, sg.fetch_allowlist)
@@ -164,7 +162,8 @@ class SigningService:
             # An external TSA when configured, else the platform's own in-process, whose audit events join
             # the signing transaction (so SQLite's one writer does not wait on itself).
             timestamper=(HTTPTimeStamper(sg.tsa_url) if sg.tsa_url else PkiTimeStamper(container)),
-            step_up=build_step_up_verifier(container), approval_seconds=sg.approval_seconds,
+            step_up=container.get(StepUpVerifier),  # type: ignore[type-abstract]  # a Protocol as the key
+            approval_seconds=sg.approval_seconds,
             max_upload_bytes=sg.max_upload_mb * 1024 * 1024, db=container.db)
         return service
 
