@@ -11,10 +11,12 @@ from starlette.responses import RedirectResponse, Response
 from egov.auth.models import Account, AuthSession
 from egov.auth.services.delegation import Delegations
 from egov.platform.errors import DomainError, NotFound
-from egov.platform.i18n import get_locale
+from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, authenticated
 from egov.platform.uow import UnitOfWork
 from egov.registry import parse_date
+from egov.web.forms import confirmation
+from egov.web.forms import confirmed as is_confirmed
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,8 +56,11 @@ def _page(request: Request, uow: Session, principal: Principal, *, error: str = 
 
 
 @router.get("/account/delegations")
-def delegations_page(request: Request, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
-    return _page(request, uow, principal)
+def delegations_page(request: Request, principal: SignedInPrincipal, uow: UnitOfWork, done: str = "") -> Response:
+    notices = {"granted": ("Đã uỷ quyền.", "Delegation granted."), "revoked": ("Đã thu hồi uỷ quyền.",
+                                                                            "Delegation revoked.")}
+    pair = notices.get(done)
+    return _page(request, uow, principal, notice=pick(*pair) if pair else "")
 
 
 @router.post("/account/delegations")
@@ -69,10 +74,22 @@ def grant(request: Request, principal: SignedInPrincipal, uow: UnitOfWork,
     except DomainError as exc:
         uow.rollback()
         return _page(request, uow, principal, error=exc.detail(get_locale()), status_code=exc.status)
-    return _page(request, uow, principal, notice="Đã uỷ quyền." if get_locale() == "vi" else "Delegation granted.")
+    return RedirectResponse("/account/delegations?done=granted", status_code=303)  # a refresh grants nothing
 
 
 @router.post("/account/delegations/{delegation_id}/revoke")
-def revoke(request: Request, delegation_id: str, principal: SignedInPrincipal, uow: UnitOfWork) -> Response:
+def revoke(request: Request, delegation_id: str, principal: SignedInPrincipal, uow: UnitOfWork,
+           confirmed: Annotated[str, Form()] = "") -> Response:
+    if not is_confirmed(confirmed):
+        # Looked up first: a delegation that is not there (or not yours) is a 404, not a question.
+        row = _delegations(request).granted(uow, _account(uow, principal), delegation_id)
+        delegate = uow.get(Account, row.delegate_account_id)
+        who = delegate.display_name if delegate else "—"
+        return confirmation(
+            request, title=pick("Thu hồi uỷ quyền?", "Revoke the delegation?"),
+            message=pick(f"{who} sẽ không còn thay mặt doanh nghiệp được nữa, kể cả trong phiên đang mở.",
+                         f"{who} can no longer act for the enterprise, open sessions included."),
+            action=f"/account/delegations/{delegation_id}/revoke", button=pick("Thu hồi uỷ quyền", "Revoke"),
+            cancel="/account/delegations")
     _delegations(request).revoke(uow, _account(uow, principal), delegation_id)
-    return RedirectResponse("/account/delegations", status_code=303)
+    return RedirectResponse("/account/delegations?done=revoked", status_code=303)
