@@ -175,3 +175,17 @@ def _code_location(client: Any, flow: CodeFlow) -> str:
     resp = _authorize(client, flow)
     assert resp.status_code == 303, resp.text
     return str(resp.headers["location"])
+
+
+def test_a_bad_delegation_form_lists_every_error_at_once_each_linked_to_its_field(
+    client: Any, session: Session, clock: FixedClock, registry_tree: RegistryTree
+) -> None:
+    ent, boss_acct, _ = _enterprise_with_employee(session, clock, registry_tree)
+    login(client, boss_acct.username)
+    resp = client.post("/account/delegations", data={
+        "enterprise_id": ent.id, "delegate": "079999999999", "services": "thue.ke_khai", "until": "31/02/2026",
+        "csrf_token": csrf_token(client)})
+    assert resp.status_code == 422 and 'class="error-summary"' in resp.text
+    assert 'href="#delegate"' in resp.text and 'href="#until"' in resp.text  # both, not only the first
+    assert 'aria-describedby="delegate-error"' in resp.text and 'aria-describedby="until-error"' in resp.text
+    assert 'value="079999999999"' in resp.text and 'value="thue.ke_khai"' in resp.text  # what was typed stays

@@ -156,3 +156,21 @@ def test_recovery_codes_are_shown_once_after_a_redirect(client: Any, session: Se
     assert not any(c in client.get("/account").text for c in codes)
     session.rollback()
     assert len(list(session.scalars(select(Authenticator).where(Authenticator.kind == "totp")))) == 1
+
+
+def test_a_wrong_code_is_in_an_error_summary_linked_to_the_code_box(
+    client: Any, session: Session, clock: FixedClock
+) -> None:
+    make_account(session, kind="citizen", username="079203008080")
+    login(client, "079203008080")
+    page = client.get("/account/mfa/totp").text
+    sealed = html.unescape(re.search(r'name="sealed" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    wrong = client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": sealed,
+                                                   "code": "000000"})
+    assert wrong.status_code == 422 and 'class="error-summary"' in wrong.text and 'href="#code"' in wrong.text
+    assert '<p class="error" id="code-error">' in wrong.text
+    _enrol(client, clock)
+    _password_step(client, "079203008080")
+    refused = _code_step(client, "123456")
+    assert refused.status_code == 422 and 'class="error-summary"' in refused.text and 'href="#code"' in refused.text
+    assert '<p class="error" id="code-error">' in refused.text

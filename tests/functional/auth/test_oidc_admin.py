@@ -33,6 +33,9 @@ def test_a_platform_admin_registers_a_client_and_sees_its_secret_once(client: An
         "csrf_token": csrf_token(client), "name": "", "client_type": "confidential",
         "redirect_uris": "http://dvc.example.gov.vn/cb", "grant_types": ["authorization_code"]})
     assert bad.status_code == 422 and "https" in bad.text and "Vui lòng nhập tên" in bad.text
+    # Both errors at once in the summary, each linked to its field.
+    assert 'class="error-summary"' in bad.text
+    assert 'href="#client-name"' in bad.text and 'href="#client-redirects"' in bad.text
     session.rollback()
     assert len(list(session.scalars(select(OidcClient)))) == 1  # nothing stored from the bad form
     events = list(session.scalars(select(AuditEvent.event_type).where(AuditEvent.object_id == client_id)))
