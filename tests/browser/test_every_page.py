@@ -31,6 +31,7 @@ NOT_PAGES = re.compile(r"^/(api|docs|static|healthz|readyz|metrics|\.well-known|
 NEEDS_A_FLOW = {
     "/login/second-factor": "between password and code (test_totp_and_federation)",
     "/register/confirm": "after a registration form (functional tests)",
+    "/account/mfa/recovery-codes": "shown once after an authenticator app is confirmed (test_totp_and_federation)",
     "/back-office/signing/{approval_id}": "after an upload to sign (functional signing test)",
     "/back-office/signing/{approval_id}/done": "after a signature (functional signing test)",
     "/back-office/pki/requests/{request_id}": "the demo has no pending certificate request (functional pki tests)",
@@ -67,7 +68,7 @@ def _flatten(routes: list[Any], prefix: str = "") -> list[tuple[str, set[str]]]:
 def _routes() -> list[tuple[str, re.Pattern[str]]]:
     """(template, regex) of every GET route that renders a page, read from the app's router."""
     from egov.app import create_app
-    from egov.contexts import load_settings
+    from egov.contexts import load_settings  # every context's settings section
 
     os.environ.setdefault("EGOV_DATA_DIR", str(_data_dir()))
     out = []
@@ -185,7 +186,7 @@ MAIN_PAGES = {
     "citizen": ["/", "/account"],
     "officer": ["/back-office", "/back-office/registry/citizens?q=nguyen", "/back-office/registry/agencies",
                 "/back-office/signing"],
-    "administrator": ["/back-office/accounts", "/back-office/pki", "/back-office/oidc/clients"],
+    "administrator": ["/back-office/accounts", "/back-office/pki", "/back-office/oidc-clients"],
     "auditor": ["/back-office/audit"],
 }
 

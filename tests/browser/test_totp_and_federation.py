@@ -47,6 +47,14 @@ def test_a_citizen_sets_up_an_authenticator_app_and_signs_in_with_it(page: Any, 
     page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Xác nhận").click()
     page.get_by_text("mã khôi phục", exact=False).first.wait_for()
+    # The POST answered 303: the codes are on a page of their own, and a reload does not show them again.
+    assert page.url == f"{live_server}/account/mfa/recovery-codes"
+    codes = page.locator("main code").all_inner_texts()
+    assert len(codes) == 10
+    shot(page, "recovery-codes")
+    page.reload()
+    page.wait_for_url(f"{live_server}/account")
+    assert not any(code in page.content() for code in codes)
 
     page.context.clear_cookies()
     _sign_in(page, live_server, username)

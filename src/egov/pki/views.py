@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from cryptography import x509
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -11,13 +12,14 @@ from egov.pki.permissions import PkiPermission as P
 from egov.pki.profiles import PROFILES
 from egov.pki.runtime import ca_service
 from egov.pki.services import REASONS
+from egov.platform import i18n
 from egov.platform.errors import DomainError, ValidationFailed
 from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, requires
 from egov.platform.uow import UnitOfWork
 from egov.web.forms import confirmation
 from egov.web.forms import confirmed as is_confirmed
-from egov.web.templating import render
+from egov.web.templating import N_, render, templates
 
 router = APIRouter(prefix="/back-office/pki", include_in_schema=False)
 
@@ -26,6 +28,40 @@ Requester = Annotated[Principal, Depends(requires(P.CERTIFICATE_REQUEST))]
 Approver = Annotated[Principal, Depends(requires(P.CERTIFICATE_APPROVE))]
 Reader = Annotated[Principal, Depends(requires(P.CERTIFICATE_READ))]
 Revoker = Annotated[Principal, Depends(requires(P.CERTIFICATE_REVOKE))]
+
+# X.520 / RFC 4519 attribute types a subject may carry, by OID, as a person reads them (not `2.5.4.97=…`).
+SUBJECT_LABELS: dict[str, str] = {
+    "2.5.4.3": N_("Tên"), "2.5.4.10": N_("Tổ chức"), "2.5.4.11": N_("Đơn vị"),
+    "2.5.4.97": N_("Mã định danh tổ chức"), "2.5.4.5": N_("Số định danh"), "2.5.4.12": N_("Chức danh"),
+    "2.5.4.4": N_("Họ"), "2.5.4.42": N_("Tên riêng"), "2.5.4.6": N_("Quốc gia"), "2.5.4.8": N_("Tỉnh, thành phố"),
+    "2.5.4.7": N_("Địa phương"), "2.5.4.9": N_("Địa chỉ"), "1.2.840.113549.1.9.1": N_("Thư điện tử"),
+    "0.9.2342.19200300.100.1.1": N_("Mã định danh"), "0.9.2342.19200300.100.1.25": N_("Thành phần tên miền"),
+}
+
+
+def subject_parts(subject: str) -> list[tuple[str, str]]:
+    """An RFC 4514 subject (`2.5.4.97=VN:…,CN=…`) as (label, value) pairs, most specific first, labels in the
+    page's language; an attribute with no label keeps its OID, and a string that does not parse is one part."""
+    try:
+        name = x509.Name.from_rfc4514_string(subject)
+    except ValueError:
+        return [(i18n.gettext(SUBJECT_LABELS["2.5.4.3"]), subject)] if subject else []
+    parts = []
+    for rdn in reversed(list(name.rdns)):  # RFC 4514 writes the last RDN first: the holder, then its parents
+        for attr in rdn:
+            oid = attr.oid.dotted_string
+            value = attr.value if isinstance(attr.value, str) else attr.value.hex()
+            parts.append((i18n.gettext(SUBJECT_LABELS[oid]) if oid in SUBJECT_LABELS else oid, value))
+    return parts
+
+
+def readable_subject(subject: str) -> str:
+    """The subject on one line, for a table cell: "Tên: …; Tổ chức: …"."""
+    return "; ".join(f"{label}: {value}" for label, value in subject_parts(subject))
+
+
+templates.env.filters["subject_parts"] = subject_parts
+templates.env.filters["subject"] = readable_subject
 
 REASON_LABELS = {
     "unspecified": ("Không nêu lý do", "Unspecified"),

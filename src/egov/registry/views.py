@@ -19,6 +19,7 @@ from egov.platform.uow import UnitOfWork
 from egov.registry import services
 from egov.registry.permissions import RegistryPermission as P
 from egov.registry.services.access import not_found
+from egov.web.once import OneTime
 from egov.web.templating import render
 
 router = APIRouter(prefix="/back-office/registry", include_in_schema=False)
@@ -39,6 +40,8 @@ OfficerReader = Annotated[Principal, Depends(requires(P.OFFICER_READ))]
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a web upload; bigger files go through `egov registry import`
 REPORT_ROWS_SHOWN = 1_000
+# An import that kept rows answers 303; the import page then shows its report once (a refresh imports nothing).
+IMPORT_REPORT = OneTime("citizen-import", "/back-office/registry/citizens/import")
 
 
 def _clock(request: Request) -> Clock:
@@ -129,11 +132,42 @@ def citizen_create(
     return RedirectResponse(f"/back-office/registry/citizens/{citizen.id}?created=1", status_code=303)
 
 
+def _report_data(report: services.ImportReport, shown: int) -> dict[str, Any]:
+    """The report as the cookie carries it, with at most `shown` row errors (the rest only counted)."""
+    kept = report.errors[:shown]
+    return {"batch_id": report.batch_id, "skip_invalid": report.skip_invalid, "rows": report.rows,
+            "imported": report.imported, "rejected_rows": report.rejected_rows,
+            "unreported_errors": report.unreported_errors + len(report.errors) - len(kept),
+            "seconds": report.seconds,
+            "errors": [[e.line, e.field, e.rule, e.message_vi, e.message_en] for e in kept]}
+
+
+def _report_from(data: dict[str, Any]) -> services.ImportReport:
+    return services.ImportReport(
+        batch_id=str(data["batch_id"]), skip_invalid=bool(data["skip_invalid"]), rows=int(data["rows"]),
+        imported=int(data["imported"]), rejected_rows=int(data["rejected_rows"]),
+        unreported_errors=int(data["unreported_errors"]), seconds=float(data["seconds"]),
+        errors=[services.RowError(e[0], str(e[1]), str(e[2]), str(e[3]), str(e[4])) for e in data["errors"]])
+
+
+def _report_redirect(request: Request, report: services.ImportReport, by: Principal) -> Response:
+    """303 to the import page with the report; row errors beyond what one cookie holds are counted, not listed."""
+    shown = min(len(report.errors), REPORT_ROWS_SHOWN)
+    data = _report_data(report, shown)
+    while shown and not IMPORT_REPORT.fits(request, data, account_id=by.account_id):
+        shown //= 2
+        data = _report_data(report, shown)
+    return IMPORT_REPORT.redirect(request, data, account_id=by.account_id)
+
+
 @router.get("/citizens/import")
 def import_form(request: Request, uow: UnitOfWork, by: Importer) -> Response:
     choices = services.agencies_in_scope(uow, by, P.CITIZEN_IMPORT, today_vn(_clock(request)))
-    return render(request, "registry/import.html", {"agencies": choices, "report": None, "error": "",
-                                                    "form": {"skip_invalid": False, "agency_code": ""}})
+    shown = IMPORT_REPORT.take(request, account_id=by.account_id)
+    report = _report_from(shown) if shown else None
+    return IMPORT_REPORT.clear(request, render(request, "registry/import.html", {
+        "agencies": choices, "report": report, "error": "", "shown": REPORT_ROWS_SHOWN,
+        "form": {"skip_invalid": bool(report and report.skip_invalid), "agency_code": ""}}))
 
 
 @router.post("/citizens/import")
@@ -159,6 +193,8 @@ def import_upload(
             file.file, skip_invalid=skip_invalid == "1", default_agency_code=agency_code.strip() or None
         )
     rejected = error or (report is not None and report.imported == 0 and not report.ok)
+    if report is not None and not rejected:
+        return _report_redirect(request, report, by)
     return render(request, "registry/import.html", {
         "agencies": services.agencies_in_scope(uow, by, P.CITIZEN_IMPORT, today_vn(clock)),
         "report": report, "error": error, "shown": REPORT_ROWS_SHOWN,

@@ -95,14 +95,23 @@ def test_an_employee_acts_for_the_enterprise_until_revoked(
         until = clock.now().date() + timedelta(days=30)
         resp = boss_browser.post("/account/delegations", data={
             "enterprise_id": ent.id, "delegate": worker_acct.username, "services": "thue.ke_khai",
-            "until": f"{until.day:02d}/{until.month:02d}/{until.year}", "csrf_token": csrf_token(boss_browser)})
-        assert resp.status_code == 200 and "Đã uỷ quyền" in resp.text
+            "until": f"{until.day:02d}/{until.month:02d}/{until.year}", "csrf_token": csrf_token(boss_browser)},
+            follow_redirects=False)
+        assert resp.status_code == 303  # a refresh of the result grants nothing
+        assert "Đã uỷ quyền" in boss_browser.get(resp.headers["location"]).text
         assert _act(client, f"enterprise:{ent.id}").status_code == 303
         assert client.get("/api/auth/me").json()["represented_party"] == f"enterprise:{ent.id}"
         session.rollback()
         delegation = session.scalars(select(Delegation)).one()
+        asked = boss_browser.post(f"/account/delegations/{delegation.id}/revoke",
+                                  data={"csrf_token": csrf_token(boss_browser)}, follow_redirects=False)
+        assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text
+        assert client.get("/api/auth/me").json()["represented_party"] == f"enterprise:{ent.id}"  # nothing yet
+        missing = boss_browser.post("/account/delegations/no-such-id/revoke",
+                                    data={"csrf_token": csrf_token(boss_browser)}, follow_redirects=False)
+        assert missing.status_code == 404 and 'name="confirmed"' not in missing.text
         assert boss_browser.post(f"/account/delegations/{delegation.id}/revoke",
-                                 data={"csrf_token": csrf_token(boss_browser)},
+                                 data={"csrf_token": csrf_token(boss_browser), "confirmed": "yes"},
                                  follow_redirects=False).status_code == 303
         # Revoked at once: the employee's very next request no longer acts for the enterprise.
         assert client.get("/api/auth/me").json()["represented_party"] is None
@@ -166,3 +175,17 @@ def _code_location(client: Any, flow: CodeFlow) -> str:
     resp = _authorize(client, flow)
     assert resp.status_code == 303, resp.text
     return str(resp.headers["location"])
+
+
+def test_a_bad_delegation_form_lists_every_error_at_once_each_linked_to_its_field(
+    client: Any, session: Session, clock: FixedClock, registry_tree: RegistryTree
+) -> None:
+    ent, boss_acct, _ = _enterprise_with_employee(session, clock, registry_tree)
+    login(client, boss_acct.username)
+    resp = client.post("/account/delegations", data={
+        "enterprise_id": ent.id, "delegate": "079999999999", "services": "thue.ke_khai", "until": "31/02/2026",
+        "csrf_token": csrf_token(client)})
+    assert resp.status_code == 422 and 'class="error-summary"' in resp.text
+    assert 'href="#delegate"' in resp.text and 'href="#until"' in resp.text  # both, not only the first
+    assert 'aria-describedby="delegate-error"' in resp.text and 'aria-describedby="until-error"' in resp.text
+    assert 'value="079999999999"' in resp.text and 'value="thue.ke_khai"' in resp.text  # what was typed stays

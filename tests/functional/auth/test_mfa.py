@@ -134,3 +134,43 @@ def test_a_mistyped_code_keeps_the_scanned_qr_code(client: Any, session: Session
     done = client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": again,
                                                   "code": pyotp.TOTP(secret).at(clock.now())})
     assert done.status_code == 200 and len(re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", done.text)) == 10
+
+
+def test_recovery_codes_are_shown_once_after_a_redirect(client: Any, session: Session, clock: FixedClock) -> None:
+    """Confirming the app answers 303; the codes page shows them once, and a refresh shows none."""
+    make_account(session, kind="citizen", username="079203007979")
+    login(client, "079203007979")
+    page = client.get("/account/mfa/totp").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    sealed = html.unescape(re.search(r'name="sealed" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    done = client.post("/account/mfa/totp", follow_redirects=False, data={
+        "csrf_token": csrf_token(client), "sealed": sealed, "code": pyotp.TOTP(secret).at(clock.now())})
+    assert done.status_code == 303 and done.headers["location"] == "/account/mfa/recovery-codes"
+    assert "Path=/account/mfa/recovery-codes" in done.headers["set-cookie"]
+    shown = client.get("/account/mfa/recovery-codes", follow_redirects=False)
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    codes = re.findall(r"<code>([a-z2-9]{5}-[a-z2-9]{5})</code>", shown.text)
+    assert len(codes) == 10 and not any(c in done.headers["set-cookie"] for c in codes)
+    refreshed = client.get("/account/mfa/recovery-codes", follow_redirects=False)
+    assert refreshed.status_code == 303 and refreshed.headers["location"] == "/account"
+    assert not any(c in client.get("/account").text for c in codes)
+    session.rollback()
+    assert len(list(session.scalars(select(Authenticator).where(Authenticator.kind == "totp")))) == 1
+
+
+def test_a_wrong_code_is_in_an_error_summary_linked_to_the_code_box(
+    client: Any, session: Session, clock: FixedClock
+) -> None:
+    make_account(session, kind="citizen", username="079203008080")
+    login(client, "079203008080")
+    page = client.get("/account/mfa/totp").text
+    sealed = html.unescape(re.search(r'name="sealed" value="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    wrong = client.post("/account/mfa/totp", data={"csrf_token": csrf_token(client), "sealed": sealed,
+                                                   "code": "000000"})
+    assert wrong.status_code == 422 and 'class="error-summary"' in wrong.text and 'href="#code"' in wrong.text
+    assert '<p class="error" id="code-error">' in wrong.text
+    _enrol(client, clock)
+    _password_step(client, "079203008080")
+    refused = _code_step(client, "123456")
+    assert refused.status_code == 422 and 'class="error-summary"' in refused.text and 'href="#code"' in refused.text
+    assert '<p class="error" id="code-error">' in refused.text

@@ -77,7 +77,14 @@ def test_the_representative_opens_the_account_adds_members_who_act_for_it(
             assert "Sen Vàng" not in third.get("/account/organisations").text
         session.rollback()
         membership = session.scalars(select(OrganisationMember)).one()
-        assert _post(client, f"/account/organisations/{org.id}/members/{membership.id}/remove", {}).status_code == 303
+        remove = f"/account/organisations/{org.id}/members/{membership.id}/remove"
+        asked = _post(client, remove, {})
+        assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text
+        assert "Đinh Văn Kế Toán" in asked.text
+        assert other.get("/api/auth/me").json()["represented_party"] == f"enterprise:{ent.id}"  # nothing yet
+        missing = _post(client, f"/account/organisations/{org.id}/members/no-such-id/remove", {})
+        assert missing.status_code == 404 and 'name="confirmed"' not in missing.text
+        assert _post(client, remove, {"confirmed": "yes"}).status_code == 303
         # Removed at once: the member's next request no longer acts for the organisation.
         assert other.get("/api/auth/me").json()["represented_party"] is None
     # The organisation account itself has no password to guess.

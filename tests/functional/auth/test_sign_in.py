@@ -23,9 +23,11 @@ WRONG = "không phải mật khẩu này"
 
 
 def alert_text(resp: Any) -> str:
+    """The refusal as the error summary lists it (linked to the username box)."""
     body = resp.text
-    start = body.index('<div class="alert error" role="alert" id="login-error">')
-    return body[start:body.index("</div>", start)].split(">", 1)[1]
+    start = body.index('<div class="error-summary" role="alert"')
+    link = body.index('<a href="#username">', start) + len('<a href="#username">')
+    return body[link:body.index("</a>", link)]
 
 
 def test_login_page_is_an_accessible_form_with_a_csrf_field(browser: Browser) -> None:
@@ -235,3 +237,13 @@ def test_signing_in_again_with_a_dead_cookie_keeps_the_new_session(browser: Brow
     [line] = [c for c in resp.headers.get_list("set-cookie") if c.startswith("egov_session=")]
     assert "max-age=0" not in line.lower()
     assert browser.get("/api/auth/me").status_code == 200
+
+
+def test_an_empty_login_form_lists_both_missing_fields_in_the_error_summary(browser: Browser) -> None:
+    browser.get("/login")
+    resp = browser.post("/login", {"username": "", "password": "", "next": "/"})
+    assert resp.status_code == 422 and 'class="error-summary"' in resp.text
+    assert 'href="#username"' in resp.text and 'href="#password"' in resp.text  # every error at once
+    assert '<p class="error" id="username-error">' in resp.text and '<p class="error" id="password-error">' in resp.text
+    only_password = browser.post("/login", {"username": "079203001234", "password": "", "next": "/"})
+    assert 'href="#password"' in only_password.text and 'href="#username"' not in only_password.text

@@ -44,11 +44,17 @@ def test_file_approve_then_revoke_through_the_pages(client: Any, session: Sessio
     token = _as(client, session, "approver_page", "pki_approver")
     listing = client.get("/back-office/pki")
     assert "Yêu cầu chờ phê duyệt" in listing.text and request_id in listing.text
+    # The subject in words: "Mã định danh tổ chức: VN:…" and "Tên: …", never "2.5.4.97=…" or "CN=…".
+    request_page = client.get(f"/back-office/pki/requests/{request_id}").text
+    for text in (listing.text, request_page):
+        assert "Mã định danh tổ chức" in text and "000.00.00.H29" in text and "Tên:" in text
+        assert "2.5.4.97=" not in text and "CN=" not in text
     done = client.post(f"/back-office/pki/requests/{request_id}/decide", follow_redirects=False,
                        data={"csrf_token": token, "decision": "approve"})
     assert done.status_code == 303
     cert_page = client.get(done.headers["location"])
     assert "Đã cấp chứng thư." in cert_page.text and "BEGIN CERTIFICATE" in cert_page.text
+    assert "Mã định danh tổ chức" in cert_page.text and "2.5.4.97=" not in cert_page.text
     cert_id = done.headers["location"].split("/")[-1].split("?")[0]
 
     token = _as(client, session, "ra_page2", "pki_registrar")

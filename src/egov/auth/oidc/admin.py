@@ -19,6 +19,7 @@ from egov.platform.uow import UnitOfWork
 from egov.soc import record_event
 from egov.web.forms import confirmation
 from egov.web.forms import confirmed as is_confirmed
+from egov.web.once import OneTime
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +28,8 @@ GRANT_CHOICES = (("authorization_code", "Đăng nhập người dùng (authoriza
                   "User sign-in (code + PKCE)"),
                  ("refresh_token", "Làm mới token", "Refresh tokens"),
                  ("client_credentials", "Máy với máy (client credentials)", "Machine to machine (client credentials)"))
+# A new or rotated secret: the POST answers 303 and the list page shows the secret once (a refresh shows nothing).
+NEW_SECRET = OneTime("oidc-client-secret", "/back-office/oidc-clients")
 
 
 def _page(request: Request, uow: Session, *, created: tuple[str, str | None] | None = None, error: str = "",
@@ -43,7 +46,9 @@ def _page(request: Request, uow: Session, *, created: tuple[str, str | None] | N
 
 @router.get("/back-office/oidc-clients")
 def clients_page(request: Request, principal: ClientAdmin, uow: UnitOfWork) -> Response:
-    return _page(request, uow)
+    shown = NEW_SECRET.take(request, account_id=principal.account_id)
+    created = (str(shown["id"]), shown.get("secret")) if shown else None
+    return NEW_SECRET.clear(request, _page(request, uow, created=created))
 
 
 @router.post("/back-office/oidc-clients")
@@ -73,7 +78,7 @@ def create_client(
                      field_errors={e.field.split("[")[0]: e.message(locale) for e in exc.errors})
     record_event(uow, AuthAudit.CLIENT_CREATED, object_type="oidc_client", object_id=client.id,
                  details={"name": client.name, "type": client.client_type, "auth": client.auth_method})
-    return _page(request, uow, created=(client.id, secret))
+    return NEW_SECRET.redirect(request, {"id": client.id, "secret": secret}, account_id=principal.account_id)
 
 
 @router.post("/back-office/oidc-clients/{client_id}/rotate-secret")
@@ -101,4 +106,4 @@ def rotate_secret(request: Request, client_id: str, principal: ClientAdmin, uow:
         return _page(request, uow, error="Không tìm thấy ứng dụng có khoá bí mật với mã này."
                      if get_locale() == "vi" else "No client with a secret has that id.", status_code=404)
     record_event(uow, AuthAudit.CLIENT_SECRET_ROTATED, object_type="oidc_client", object_id=client_id)
-    return _page(request, uow, created=(client_id, secret))
+    return NEW_SECRET.redirect(request, {"id": client_id, "secret": secret}, account_id=principal.account_id)

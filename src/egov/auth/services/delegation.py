@@ -159,11 +159,17 @@ class Delegations:
                                .order_by(Delegation.created_at))
         return [(d, session.get(Account, d.delegate_account_id)) for d in rows]
 
-    def revoke(self, session: Session, representative: Account, delegation_id: str) -> None:
-        """At once: sessions acting under it lose it on their next request (checked every time)."""
+    def granted(self, session: Session, representative: Account, delegation_id: str) -> Delegation:
+        """A delegation this representative granted and has not revoked; NotFound otherwise (also for
+        someone else's: ids are not worth guessing)."""
         row = session.get(Delegation, delegation_id)
         if row is None or row.granted_by != representative.id or row.revoked_at is not None:
             raise NotFound("Không tìm thấy uỷ quyền.", "Delegation not found.")
+        return row
+
+    def revoke(self, session: Session, representative: Account, delegation_id: str) -> None:
+        """At once: sessions acting under it lose it on their next request (checked every time)."""
+        row = self.granted(session, representative, delegation_id)
         row.revoked_at = self.clock.now()
         record_event(session, AuthAudit.DELEGATION_REVOKED, object_type="delegation", object_id=row.id,
                      details={"enterprise": row.enterprise_id, "delegate": row.delegate_account_id})

@@ -167,15 +167,23 @@ class Organisations:
     def remove_member(self, session: Session, actor: Account, org_id: str, membership_id: str, *,
                       session_level: str) -> None:
         """At once: a member acting for the organisation loses it on their next request."""
-        org = self._managed(session, actor, org_id)
         if session_level < OPEN_LEVEL:
+            self._managed(session, actor, org_id)  # not found before "step up", as before
             raise LevelTooLow(OPEN_LEVEL)
-        row = session.get(OrganisationMember, membership_id)
-        if row is None or row.organisation_account_id != org.id or row.removed_at is not None:
-            raise NotFound("Không tìm thấy thành viên.", "Member not found.")
+        org, row, _ = self.membership(session, actor, org_id, membership_id)
         row.removed_at = self.clock.now()
         record_event(session, AuthAudit.ORGANISATION_MEMBER_REMOVED, object_type="account", object_id=org.id,
                      details={"member": row.member_account_id})
+
+    def membership(self, session: Session, actor: Account, org_id: str,
+                   membership_id: str) -> tuple[Account, OrganisationMember, Account | None]:
+        """A current member of an organisation `actor` manages, with both accounts; NotFound otherwise
+        (looked up before the removal is confirmed, so nothing is asked about an id that is not there)."""
+        org = self._managed(session, actor, org_id)
+        row = session.get(OrganisationMember, membership_id)
+        if row is None or row.organisation_account_id != org.id or row.removed_at is not None:
+            raise NotFound("Không tìm thấy thành viên.", "Member not found.")
+        return org, row, session.get(Account, row.member_account_id)
 
     def _managed(self, session: Session, actor: Account, org_id: str) -> Account:
         org = session.get(Account, org_id)

@@ -19,11 +19,14 @@ from egov.platform.permissions import Principal, authenticated, public
 from egov.platform.uow import UnitOfWork
 from egov.web.forms import confirmation
 from egov.web.forms import confirmed as is_confirmed
+from egov.web.once import OneTime
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 SignedInPrincipal = Annotated[Principal, Depends(authenticated)]
 Public = Annotated[Principal | None, Depends(public)]
+# The ten recovery codes after a confirmed set-up: the POST answers 303 and this page shows them once.
+RECOVERY_CODES = OneTime("recovery-codes", "/account/mfa/recovery-codes")
 
 
 def _factors(request: Request) -> SecondFactors:
@@ -61,7 +64,17 @@ def totp_confirm(
         return _no_store(render(request, "auth/totp_setup.html", {"enrolment": enrolment,
                                                                   "error": exc.detail(get_locale())},
                                 status_code=422))
-    return _no_store(render(request, "auth/recovery_codes.html", {"codes": codes}))
+    return RECOVERY_CODES.redirect(request, {"codes": list(codes)}, account_id=principal.account_id)
+
+
+@router.get("/account/mfa/recovery-codes")
+def recovery_codes(request: Request, principal: SignedInPrincipal) -> Response:
+    """The codes just made, once: a refresh or a later visit goes to the account page instead."""
+    shown = RECOVERY_CODES.take(request, account_id=principal.account_id)
+    if not shown:
+        return RECOVERY_CODES.clear(request, RedirectResponse("/account", status_code=303))
+    return RECOVERY_CODES.clear(request, render(request, "auth/recovery_codes.html",
+                                                {"codes": [str(c) for c in shown.get("codes", [])]}))
 
 
 @router.post("/account/mfa/{authenticator_id}/remove")

@@ -12,9 +12,11 @@ from starlette.responses import RedirectResponse, Response
 from egov.auth.services.organisations import LevelTooLow, Organisations
 from egov.auth.views.delegation import _account
 from egov.platform.errors import DomainError
-from egov.platform.i18n import get_locale
+from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, authenticated
 from egov.platform.uow import UnitOfWork
+from egov.web.forms import confirmation
+from egov.web.forms import confirmed as is_confirmed
 from egov.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -72,6 +74,16 @@ def add_member(request: Request, org_id: str, principal: SignedInPrincipal, uow:
 
 @router.post(PAGE + "/{org_id}/members/{membership_id}/remove")
 def remove_member(request: Request, org_id: str, membership_id: str, principal: SignedInPrincipal,
-                  uow: UnitOfWork) -> Response:
+                  uow: UnitOfWork, confirmed: Annotated[str, Form()] = "") -> Response:
+    if not is_confirmed(confirmed):
+        # Looked up first: a member who is not there (or an organisation not yours) is a 404, not a question.
+        org, _, member = _organisations(request).membership(uow, _account(uow, principal), org_id, membership_id)
+        who = member.display_name if member else "—"
+        return confirmation(
+            request, title=pick("Gỡ thành viên khỏi tổ chức?", "Remove the member?"),
+            message=pick(f"{who} sẽ không còn thay mặt {org.display_name} được nữa, kể cả trong phiên đang mở.",
+                         f"{who} can no longer act for {org.display_name}, open sessions included."),
+            action=f"{PAGE}/{org_id}/members/{membership_id}/remove", button=pick("Gỡ thành viên", "Remove"),
+            cancel=PAGE)
     return _act(request, uow, principal, lambda: _organisations(request).remove_member(
         uow, _account(uow, principal), org_id, membership_id, session_level=principal.acr), "removed")

@@ -34,7 +34,7 @@ from egov.auth.settings import AuthSettings
 from egov.auth.usernames import looks_like_username
 from egov.platform.clock import today_vn
 from egov.platform.context import current_context
-from egov.platform.errors import DomainError, PermissionDenied, TooManyAttempts, ValidationFailed
+from egov.platform.errors import DomainError, FieldError, PermissionDenied, TooManyAttempts, ValidationFailed
 from egov.platform.i18n import get_locale, pick
 from egov.platform.permissions import Principal, authenticated, public, requires
 from egov.platform.uow import UnitOfWork
@@ -130,9 +130,12 @@ def login_submit(
     # Echo the username only when it looks like one: it may be a password typed in the wrong box.
     shown = username.strip() if looks_like_username(username.strip()) else ""
     if not username.strip() or not password:
-        exc = ValidationFailed.single(
-            "username" if not username.strip() else "password", "required",
-            "Vui lòng nhập tên đăng nhập và mật khẩu.", "Please enter your username and password.")
+        missing = [FieldError("username", "required", "Vui lòng nhập tên đăng nhập.", "Please enter your username.")
+                   ] if not username.strip() else []
+        if not password:
+            missing.append(FieldError("password", "required", "Vui lòng nhập mật khẩu.", "Please enter your password."))
+        exc = ValidationFailed(missing, "Vui lòng nhập tên đăng nhập và mật khẩu.",
+                               "Please enter your username and password.")
         return _login_page(request, next_path=target, username=shown, error=exc.detail(get_locale()),
                            field_errors=_field_errors(exc), status_code=422)
     ctx = current_context()
