@@ -60,8 +60,18 @@ def readable_subject(subject: str) -> str:
     return "; ".join(f"{label}: {value}" for label, value in subject_parts(subject))
 
 
+def profile_label(profile: str) -> str:
+    """A certificate profile as its holder reads it ("Con dấu số của cơ quan"), not its code (`agency_seal`)."""
+    spec = next((p for p in PROFILES.values() if p.profile == profile), None)
+    if spec is None:
+        return profile
+    return spec.label_vi if i18n.get_locale() == "vi" else spec.label_en
+
+
+# Registered once for every template (the signing pages show certificate subjects too).
 templates.env.filters["subject_parts"] = subject_parts
 templates.env.filters["subject"] = readable_subject
+templates.env.filters["profile"] = profile_label
 
 REASON_LABELS = {
     "unspecified": ("Không nêu lý do", "Unspecified"),

@@ -55,6 +55,7 @@ def test_file_approve_then_revoke_through_the_pages(client: Any, session: Sessio
     cert_page = client.get(done.headers["location"])
     assert "Đã cấp chứng thư." in cert_page.text and "BEGIN CERTIFICATE" in cert_page.text
     assert "Mã định danh tổ chức" in cert_page.text and "2.5.4.97=" not in cert_page.text
+    assert "Con dấu số của cơ quan" in cert_page.text and "agency_seal" not in cert_page.text  # the profile in words
     cert_id = done.headers["location"].split("/")[-1].split("?")[0]
 
     token = _as(client, session, "ra_page2", "pki_registrar")
