@@ -164,6 +164,9 @@ def test_remote_signing_through_the_page(client: Any, officer: pyotp.TOTP, clock
     wrong = client.post(action, data={"csrf_token": csrf_token(client), "document_sha256": sha256_hex(xml),
                                       "code": "000000"})
     assert wrong.status_code == 422 and "Mã xác thực không đúng" in wrong.text
+    # the error summary at the top links to the code field (GOV.UK pattern), and the field says it too
+    assert 'class="error-summary"' in wrong.text and 'href="#f-code"' in wrong.text
+    assert 'id="f-code-error"' in wrong.text
     clock.advance(seconds=31)
     signed = client.post(action, data={"csrf_token": csrf_token(client), "document_sha256": sha256_hex(xml),
                                        "code": officer.at(clock.now())}, follow_redirects=False)
