@@ -45,7 +45,8 @@ def subject_parts(subject: str) -> list[tuple[str, str]]:
     try:
         name = x509.Name.from_rfc4514_string(subject)
     except ValueError:
-        return [(i18n.gettext(SUBJECT_LABELS["2.5.4.3"]), subject)] if subject else []
+        common_name = SUBJECT_LABELS["2.5.4.3"]  # not inside gettext(): Babel would take the key for a msgid
+        return [(i18n.gettext(common_name), subject)] if subject else []
     parts = []
     for rdn in reversed(list(name.rdns)):  # RFC 4514 writes the last RDN first: the holder, then its parents
         for attr in rdn:
