@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from egov import settings
 from egov.auth import roles
 from egov.auth.module import module as auth
@@ -78,13 +76,3 @@ def build(container: Container) -> Container:
         if m.build is not None:
             m.build(container)
     return container
-
-
-def by_name() -> Mapping[str, ContextModule]:
-    return {m.name: m for m in CONTEXTS}
-
-
-def context_packages() -> Sequence[str]:
-    return tuple(f"egov.{m.name}" for m in CONTEXTS)
-
-

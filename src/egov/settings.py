@@ -64,7 +64,9 @@ class Section(BaseModel):
         return []
 
 
-def _sections_of(cls: type[BaseModel]) -> dict[str, type[Section]]:
+@functools.cache
+def _sections_of(cls: type[BaseModel]) -> Mapping[str, type[Section]]:
+    """The section fields of a settings class (read once per class: `section()` runs on request paths)."""
     return {name: f.annotation for name, f in cls.model_fields.items()
             if isinstance(f.annotation, type) and issubclass(f.annotation, Section)}
 

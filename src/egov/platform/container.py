@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from egov.platform.clock import Clock
 from egov.platform.db import Database
@@ -65,9 +65,6 @@ class Container:
         """Use `instance` as the one `kind` from now on (a test's or a benchmark's own configuration)."""
         with self._lock:
             self._built[kind] = instance
-
-    def provides(self, kind: type[Any]) -> bool:
-        return kind in self._factories
 
     @cached_property
     def notifier(self) -> Notifier:
